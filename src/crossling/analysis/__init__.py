@@ -1,0 +1,1 @@
+"""Analysis of results: ensembles, typology, layers and statistics."""

@@ -1,0 +1,1 @@
+"""Experiment configuration: typed, validated, documented dataclasses loaded from YAML."""

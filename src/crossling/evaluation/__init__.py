@@ -1,0 +1,1 @@
+"""Evaluation: zero-shot prediction over languages and the metrics that score it."""

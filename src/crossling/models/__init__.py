@@ -1,0 +1,1 @@
+"""Models: encoders with all hidden states, layer-aggregation strategies (DLFA), task heads."""

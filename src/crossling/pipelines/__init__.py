@@ -1,0 +1,1 @@
+"""Pipelines: experiment stages (intermediate tasks, target task) and sweeps over configurations."""

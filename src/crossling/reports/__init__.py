@@ -1,0 +1,1 @@
+"""Reports: results files, prediction files, tables and plots."""

@@ -1,0 +1,1 @@
+"""Training loop on accelerate: batching, optimisation, checkpoints and resume."""
