@@ -104,7 +104,22 @@ class ChoiceExample:
     label: int
 
 
-Record = PairExample | TaggingExample | QAExample | ParallelExample | ChoiceExample
+@dataclass(frozen=True)
+class ImageTextExample:
+    """A sentence paired with a feature vector of the scene it describes (image-text alignment).
+
+    Args:
+        id: Example id.
+        text: The sentence.
+        features: The "image" feature vector of its meaning (fixed length per task).
+    """
+
+    id: str
+    text: str
+    features: tuple[float, ...]
+
+
+Record = PairExample | TaggingExample | QAExample | ParallelExample | ChoiceExample | ImageTextExample
 
 
 def record_to_dict(record: Record) -> dict[str, Any]:
