@@ -2,4 +2,7 @@
 
 from crossling.tasks.registry import TaskKind, TaskSpec, get_task, list_tasks, register_task
 
+# Declarations register themselves on import.
+import crossling.tasks.xtreme  # noqa: E402,F401  isort: skip
+
 __all__ = ["TaskKind", "TaskSpec", "get_task", "list_tasks", "register_task"]

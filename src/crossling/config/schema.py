@@ -1,0 +1,247 @@
+"""The experiment configuration tree: frozen dataclasses whose field metadata is the documentation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from crossling.errors import ConfigError
+
+
+def _help(text: str, **kwargs: Any) -> Any:
+    """A dataclass field whose ``help`` metadata documents the option (CLI help and docs read it)."""
+    return field(metadata={"help": text}, **kwargs)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which encoder to fine-tune and how to load it.
+
+    Args:
+        name_or_path: Hub id, local directory, or ``offline:<name>`` for a model crossling builds itself.
+        revision: Hub revision (branch, tag or commit) to pin.
+        trust_remote_code: Run model code shipped with a hub repository (off unless you say so).
+        allow_pickle_weights: Accept pickle-based ``pytorch_model.bin`` weights (safetensors only otherwise).
+        freeze_embeddings: Do not train the embedding layer (saves memory/time; common for large vocabularies).
+        pooling: Sentence vector for sequence-level heads: the first token (``cls``) or the masked mean (``mean``).
+        head_dropout: Dropout before the task head.
+    """
+
+    name_or_path: str = _help(
+        "Hub id (e.g. bert-base-multilingual-cased), a local HF model directory, or offline:multilingual-e5-small.",
+        default="offline:multilingual-e5-small",
+    )
+    revision: str | None = _help("Hub revision (branch, tag or commit) to pin.", default=None)
+    trust_remote_code: bool = _help("Run model code from the hub repository. Off unless set here.", default=False)
+    allow_pickle_weights: bool = _help(
+        "Allow pickle-based weight files (pytorch_model.bin). By default only safetensors are loaded.", default=False
+    )
+    freeze_embeddings: bool = _help("Freeze the embedding layer during fine-tuning.", default=False)
+    pooling: Literal["cls", "mean"] = _help("Sentence vector for sequence-level heads: first token or masked mean.", default="cls")
+    head_dropout: float = _help("Dropout probability before the task head.", default=0.1)
+
+    def __post_init__(self) -> None:
+        if not self.name_or_path:
+            raise ConfigError("model.name_or_path: must not be empty")
+        if not 0.0 <= self.head_dropout < 1.0:
+            raise ConfigError(f"model.head_dropout: expected a probability in [0, 1), got {self.head_dropout}")
+
+
+@dataclass(frozen=True)
+class AggregationConfig:
+    """How the encoder's layers become the token representation the head reads (see `crossling strategies`).
+
+    Args:
+        strategy: One of ``last``, ``layer``, ``mean``, ``scalar_mix``, ``concat``, ``dlfa``.
+        layer: Lower layer k (index into hidden states: 0 = embeddings, negative counts from the end).
+        reduction: DLFA bottleneck ratio r.
+        conv_order: DLFA convolution order.
+        norm: DLFA normalisation inside the attention branches.
+        fusion: DLFA fusion formula.
+        iterative: DLFA second attention pass (iAFF).
+        dropout: Dropout on the DLFA fusion weights' input.
+    """
+
+    strategy: str = _help("Aggregation strategy: last, layer, mean, scalar_mix, concat or dlfa.", default="last")
+    layer: int | None = _help(
+        "Lower layer k for layer/mean/scalar_mix/concat/dlfa (0 = embeddings, -2 = second to last).", default=None
+    )
+    reduction: int = _help("DLFA: reduction ratio r of the two-convolution bottleneck.", default=4)
+    conv_order: Literal["compress-expand", "expand-compress"] = _help(
+        "DLFA: compress then expand (SENet) or expand then compress.", default="compress-expand"
+    )
+    norm: Literal["layernorm", "batchnorm", "none"] = _help("DLFA: normalisation in the branches.", default="layernorm")
+    fusion: Literal["convex", "aff"] = _help("DLFA: Z = A*X + (1-A)*Y (convex) or 2*A*X + 2*(1-A)*Y (aff).", default="convex")
+    iterative: bool = _help("DLFA: a second attention pass on the first fusion (iAFF).", default=False)
+    dropout: float = _help("DLFA: dropout inside the fusion module.", default=0.0)
+
+    def __post_init__(self) -> None:
+        if self.reduction < 1:
+            raise ConfigError(f"aggregation.reduction: expected an integer >= 1, got {self.reduction}")
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """Which task, from which source, in which languages.
+
+    Args:
+        name: Registered task name (see `crossling tasks`).
+        source: Data source of the task (``hub``, ``local``, ``generated``); default: the task's own default.
+        data_dir: Directory of local files (required for ``local``).
+        train_languages: Languages whose train split is used for fine-tuning.
+        eval_languages: Languages evaluated zero-shot; empty means all languages of the task.
+        benchmark: Language set when ``eval_languages`` is empty.
+        eval_split: Split scored for every language.
+        dev_split: Split of the first train language used for model selection.
+        max_length: Maximum sequence length in sub-tokens; default: the task's.
+        max_train_examples: Cap on training examples (per language).
+        max_eval_examples: Cap on evaluation examples (per language).
+        skip_bad_lines: Skip malformed lines and report how many, instead of failing.
+        params: Source-specific parameters (e.g. sizes of the template benchmark).
+    """
+
+    name: str = _help("Registered task name (see `crossling tasks`).", default="tmpl-nli")
+    source: str | None = _help("Data source: hub, local or generated. Default: the task's default.", default=None)
+    data_dir: Path | None = _help("Directory with local files (XTREME layout {split}-{lang}.tsv, raw TSVs).", default=None)
+    train_languages: tuple[str, ...] = _help("Languages whose train split is used.", default=("en",))
+    eval_languages: tuple[str, ...] = _help("Languages to evaluate zero-shot; empty = all of the task's.", default=())
+    benchmark: Literal["xtreme", "xtreme-r"] = _help("Language set used when eval_languages is empty.", default="xtreme")
+    eval_split: Literal["test", "dev"] = _help("Split scored in every language.", default="test")
+    dev_split: Literal["dev", "test", "none"] = _help(
+        "Split of the first train language used to select the checkpoint ('none': keep the last).", default="dev"
+    )
+    max_length: int | None = _help("Maximum sequence length in sub-tokens (default: the task's).", default=None)
+    max_train_examples: int | None = _help("Use at most this many training examples per language.", default=None)
+    max_eval_examples: int | None = _help("Evaluate on at most this many examples per language.", default=None)
+    skip_bad_lines: bool = _help("Skip malformed lines in data files (their number is reported).", default=False)
+    params: dict[str, Any] = _help("Source-specific parameters, e.g. {train_size: 2000} for the template benchmark.", default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.train_languages:
+            raise ConfigError("task.train_languages: at least one training language is required")
+        if self.max_length is not None and self.max_length < 8:
+            raise ConfigError(f"task.max_length: expected >= 8, got {self.max_length}")
+        for key in ("max_train_examples", "max_eval_examples"):
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                raise ConfigError(f"task.{key}: expected a positive integer, got {value}")
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Optimisation and checkpointing of one fine-tuning stage.
+
+    Args:
+        epochs: Passes over the training data.
+        max_steps: Stop after this many optimiser steps (overrides epochs when set).
+        learning_rate: Peak AdamW learning rate.
+        batch_size: Examples per forward pass.
+        gradient_accumulation_steps: Forward passes per optimiser step (effective batch = product).
+        weight_decay: AdamW weight decay (not applied to biases and norms).
+        warmup_ratio: Fraction of steps with linear warm-up, then linear decay to 0.
+        max_grad_norm: Gradient clipping norm (0 disables it).
+        mixed_precision: ``auto`` uses bf16 autocast where the device supports it.
+        group_by_length: Batch examples of similar length (dynamic padding wastes less).
+        checkpoint_every_steps: Save a resumable checkpoint every N optimiser steps (0: only at epoch ends).
+        select_best: Keep the checkpoint that scores best on the dev split (else the last one).
+    """
+
+    epochs: int = _help("Passes over the training data.", default=3)
+    max_steps: int | None = _help("Stop after this many optimiser steps (overrides epochs).", default=None)
+    learning_rate: float = _help("Peak AdamW learning rate.", default=2e-5)
+    batch_size: int = _help("Examples per forward pass.", default=32)
+    gradient_accumulation_steps: int = _help("Forward passes per optimiser step.", default=1)
+    weight_decay: float = _help("AdamW weight decay (biases and norms excluded).", default=0.01)
+    warmup_ratio: float = _help("Fraction of optimiser steps of linear warm-up.", default=0.1)
+    max_grad_norm: float = _help("Gradient clipping max norm; 0 disables clipping.", default=1.0)
+    mixed_precision: Literal["auto", "bf16", "fp16", "no"] = _help(
+        "Mixed precision: auto = bf16 autocast where supported, else fp32.", default="auto"
+    )
+    group_by_length: bool = _help("Group examples of similar length into batches (dynamic padding).", default=True)
+    checkpoint_every_steps: int = _help("Save a resumable checkpoint every N optimiser steps (0: epoch ends only).", default=200)
+    select_best: bool = _help("Keep the checkpoint best on the dev split, not the last one.", default=True)
+
+    def __post_init__(self) -> None:
+        positive = {"epochs": self.epochs, "batch_size": self.batch_size,
+                    "gradient_accumulation_steps": self.gradient_accumulation_steps}
+        for key, value in positive.items():
+            if value < 1:
+                raise ConfigError(f"training.{key}: expected an integer >= 1, got {value}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ConfigError(f"training.max_steps: expected an integer >= 1, got {self.max_steps}")
+        if not self.learning_rate > 0:
+            raise ConfigError(f"training.learning_rate: expected > 0, got {self.learning_rate}")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise ConfigError(f"training.warmup_ratio: expected a value in [0, 1), got {self.warmup_ratio}")
+        if self.max_grad_norm < 0 or self.weight_decay < 0 or self.checkpoint_every_steps < 0:
+            raise ConfigError("training.max_grad_norm, weight_decay and checkpoint_every_steps must be >= 0")
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """Zero-shot evaluation settings.
+
+    Args:
+        batch_size: Examples per inference batch (batches are length-sorted).
+        write_predictions: Write per-language prediction files in the XTREME scorer's format.
+    """
+
+    batch_size: int = _help("Examples per inference batch (length-sorted).", default=64)
+    write_predictions: bool = _help("Write predictions/<task>/test-<lang>.<ext> as xtreme's scorer reads them.", default=True)
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ConfigError(f"evaluation.batch_size: expected an integer >= 1, got {self.batch_size}")
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """An intermediate fine-tuning stage run before the target task (its encoder weights carry over).
+
+    Args:
+        task: The intermediate task.
+        training: Its optimisation settings.
+    """
+
+    task: TaskConfig = _help("The intermediate task.", default_factory=TaskConfig)
+    training: TrainingConfig = _help("Optimisation of the intermediate stage.", default_factory=TrainingConfig)
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """One experiment: encoder + aggregation, optional intermediate stages, the target task, evaluation.
+
+    Args:
+        name: Name of the run directory under ``output_dir``.
+        output_dir: Root directory of runs.
+        seed: Seed for data order, initialisation and dropout.
+        model: Encoder settings.
+        aggregation: Layer aggregation (the DLFA method and its baselines).
+        intermediate: Intermediate-task stages, in order.
+        task: The target task (fine-tuned, then evaluated zero-shot).
+        training: Optimisation of the target task.
+        evaluation: Evaluation settings.
+        sweep: Grid of dotted keys to value lists; each combination is a run in a sub-directory.
+    """
+
+    name: str = _help("Run name (directory under output_dir).", default="experiment")
+    output_dir: Path = _help("Root directory of run directories.", default=Path("runs"))
+    seed: int = _help("Random seed (data order, initialisation, dropout).", default=42)
+    model: ModelConfig = _help("Encoder settings.", default_factory=ModelConfig)
+    aggregation: AggregationConfig = _help("Layer aggregation strategy.", default_factory=AggregationConfig)
+    intermediate: tuple[StageConfig, ...] = _help("Intermediate-task stages run before the target task.", default=())
+    task: TaskConfig = _help("Target task.", default_factory=TaskConfig)
+    training: TrainingConfig = _help("Optimisation of the target task.", default_factory=TrainingConfig)
+    evaluation: EvaluationConfig = _help("Evaluation settings.", default_factory=EvaluationConfig)
+    sweep: dict[str, list[Any]] = _help(
+        "Grid: dotted key -> list of values (e.g. aggregation.strategy: [last, dlfa]); one run per combination.",
+        default_factory=dict,
+    )
+
+    def __post_init__(self) -> None:
+        if not self.name or "/" in self.name or self.name in {".", ".."}:
+            raise ConfigError(f"name: expected a plain directory name, got {self.name!r}")
+        for key, values in self.sweep.items():
+            if not isinstance(values, list) or not values:
+                raise ConfigError(f"sweep.{key}: expected a non-empty list of values")
