@@ -150,6 +150,7 @@ class LayerAggregator(nn.Module):
         return attention_mask != 0
 
     def extra_repr(self) -> str:
+        """Sizes and the hidden states read, for ``print(model)``."""
         return f"num_layers={self.num_layers}, hidden_size={self.hidden_size}, layers_used={self.layers_used}"
 
 
@@ -298,8 +299,10 @@ class _TokenNorm(nn.Module):
         if self.kind != "batchnorm":
             return self.norm(x)
         # Batch statistics over the real tokens only: padding must not shift them.
-        out = x.new_zeros(x.shape)
-        out[mask] = self.norm(x[mask])
+        normed = self.norm(x[mask])
+        # The norm's dtype, not x's: under autocast BatchNorm1d may return float32.
+        out = normed.new_zeros(x.shape)
+        out[mask] = normed
         return out
 
 
@@ -442,6 +445,7 @@ class DLFA(LayerAggregator):
             )
 
     def extra_repr(self) -> str:
+        """The base description plus the AIF options."""
         return (
             f"{super().extra_repr()}, reduction={self.reduction}, conv_order={self.conv_order!r}, "
             f"norm={self.norm!r}, fusion={self.fusion!r}, iterative={self.iterative}"
