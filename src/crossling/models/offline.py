@@ -229,7 +229,7 @@ class _Cursor:
     def take(self, fmt: str) -> tuple[Any, ...]:
         size = struct.calcsize(fmt)
         if self.pos + size > len(self.data):
-            raise _corrupt(self.path, f"truncated: header ends at byte {self.pos + size} but the file has {len(self.data)} bytes")
+            raise _corrupt(self.path, f"truncated: the header needs bytes {self.pos}..{self.pos + size} but the file has {len(self.data)} bytes")
         values = struct.unpack_from(fmt, self.data, self.pos)
         self.pos += size
         return values
