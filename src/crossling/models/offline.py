@@ -227,6 +227,7 @@ class _Cursor:
         self.path = path
 
     def take(self, fmt: str) -> tuple[Any, ...]:
+        """Unpack ``fmt`` at the cursor and advance past it."""
         size = struct.calcsize(fmt)
         if self.pos + size > len(self.data):
             raise _corrupt(
@@ -239,6 +240,7 @@ class _Cursor:
         return values
 
     def skip(self, size: int, what: str) -> int:
+        """Advance ``size`` bytes (``what`` names them in errors); return where they start."""
         start = self.pos
         if size < 0 or start + size > len(self.data):
             raise _corrupt(
