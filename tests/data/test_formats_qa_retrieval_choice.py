@@ -88,7 +88,9 @@ def test_squad_reader_names_file_line_and_id_of_a_misplaced_answer(tmp_path):
 def test_squad_reader_rejects_a_duplicate_question_id_at_its_second_line(tmp_path):
     path = _write_json(tmp_path, "dup.json", _squad(_qa("q1"), _qa("q1")))
     lines = [i for i, text in enumerate(path.read_text().split("\n"), start=1) if '"q1"' in text]
-    with pytest.raises(DataError, match=rf"dup\.json:{lines[1]}: duplicate question id 'q1' \(first at line {lines[0]}\)"):
+    with pytest.raises(
+        DataError, match=rf"dup\.json:{lines[1]}: duplicate question id 'q1' \(first at line {lines[0]}\)"
+    ):
         read_squad_json(path)
     assert read_squad_json(path, skip_bad_lines=True)[1] == 1
 
@@ -96,11 +98,17 @@ def test_squad_reader_rejects_a_duplicate_question_id_at_its_second_line(tmp_pat
 @pytest.mark.parametrize(
     ("qa", "fragment"),
     [
-        ({"id": "q2", "question": "?", "answers": [{"text": "Paris"}]}, "expected answers as {'text': str, 'answer_start': int}"),
+        (
+            {"id": "q2", "question": "?", "answers": [{"text": "Paris"}]},
+            "expected answers as {'text': str, 'answer_start': int}",
+        ),
         ({"id": "q2", "question": "?", "answers": [{"text": "Paris", "answer_start": "0"}]}, "expected answers as"),
         ({"id": "q2", "question": "?"}, "expected a 'question' string and an 'answers' list"),
         ({"id": "q2", "question": "?", "answers": []}, "expected at least one non-empty answer"),
-        ({"id": "q2", "question": "?", "answers": [{"text": "Paris", "answer_start": 400}]}, "context has '<outside the context>'"),
+        (
+            {"id": "q2", "question": "?", "answers": [{"text": "Paris", "answer_start": 400}]},
+            "context has '<outside the context>'",
+        ),
     ],
 )
 def test_squad_reader_rejects_a_malformed_question(tmp_path, qa, fragment):
@@ -112,7 +120,9 @@ def test_squad_reader_rejects_a_malformed_question(tmp_path, qa, fragment):
 
 
 def test_squad_reader_accepts_blanked_answers_only_when_answers_are_not_required(tmp_path):
-    path = _write_json(tmp_path, "test.json", _squad({"id": "q1", "question": "?", "answers": [{"text": "", "answer_start": 0}]}))
+    path = _write_json(
+        tmp_path, "test.json", _squad({"id": "q1", "question": "?", "answers": [{"text": "", "answer_start": 0}]})
+    )
     with pytest.raises(DataError, match="expected at least one non-empty answer"):
         read_squad_json(path)
     examples, _ = read_squad_json(path, require_answers=False)
@@ -177,7 +187,9 @@ def test_tatoeba_reader_rejects_an_empty_line_and_can_skip_the_pair(tmp_path):
     source, target = tmp_path / "t.deu-eng.deu", tmp_path / "t.deu-eng.eng"
     source.write_text("a\nb\nc\n", encoding="utf-8")
     target.write_text("A\n \nC\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"t\.deu-eng\.deu:2: expected a sentence, found an empty line in t\.deu-eng\.eng"):
+    with pytest.raises(
+        DataError, match=r"t\.deu-eng\.deu:2: expected a sentence, found an empty line in t\.deu-eng\.eng"
+    ):
         read_tatoeba(source, target)
     examples, skipped = read_tatoeba(source, target, skip_bad_lines=True)
     assert ([(e.id, e.source, e.target) for e in examples], skipped) == ([("0", "a", "A"), ("2", "c", "C")], 1)
@@ -227,7 +239,10 @@ GOOD_COPA = {"premise": "p", "choice1": "a", "choice2": "b", "question": "cause"
         (json.dumps({**GOOD_COPA, "idx": 2, "question": "why"}), "expected question 'cause' or 'effect', found 'why'"),
         (json.dumps({**GOOD_COPA, "idx": 2, "label": 2}), "expected label 0 or 1, found 2"),
         (json.dumps({**GOOD_COPA, "idx": 2, "label": "1"}), "expected an integer 'label', found '1'"),
-        (json.dumps({k: v for k, v in GOOD_COPA.items() if k != "choice2"} | {"idx": 2}), "expected a string 'choice2'"),
+        (
+            json.dumps({k: v for k, v in GOOD_COPA.items() if k != "choice2"} | {"idx": 2}),
+            "expected a string 'choice2'",
+        ),
         (json.dumps(GOOD_COPA), "duplicate example id '1' (first at line 1)"),
     ],
 )

@@ -22,9 +22,17 @@ from crossling.evaluation.metrics import (
 
 
 def test_every_metric_of_this_module_is_registered_and_f1_is_seqeval():
-    assert {"accuracy", "f1", "seqeval_f1", "pos_accuracy", "squad", "mlqa", "tatoeba_accuracy", "map_at_20", "bucc_f1"} <= set(
-        list_metrics()
-    )
+    assert {
+        "accuracy",
+        "f1",
+        "seqeval_f1",
+        "pos_accuracy",
+        "squad",
+        "mlqa",
+        "tatoeba_accuracy",
+        "map_at_20",
+        "bucc_f1",
+    } <= set(list_metrics())
     assert get_metric("f1") is get_metric("seqeval_f1") is seqeval_f1
 
 
@@ -134,7 +142,9 @@ def test_mlqa_normalization_follows_the_official_script(text, language, normaliz
 
 def test_mlqa_scores_chinese_by_character():
     # pred 北京 -> {北, 京}; gold 北京市 -> {北, 京, 市}: P = 1, R = 2/3, F1 = 0.8 (SQuAD's would be 0).
-    assert mlqa_em_f1({"q": "北京"}, {"q": ["北京市"]}, language="zh") == pytest.approx({"exact_match": 0.0, "f1": 80.0})
+    assert mlqa_em_f1({"q": "北京"}, {"q": ["北京市"]}, language="zh") == pytest.approx(
+        {"exact_match": 0.0, "f1": 80.0}
+    )
     assert squad_em_f1({"q": "北京"}, {"q": ["北京市"]}) == {"exact_match": 0.0, "f1": 0.0}
 
 

@@ -1,4 +1,4 @@
-"""Metrics on google-research/xtreme's ``mock_test_data``: 100 on labels vs labels, XTREME's averages on its predictions."""
+"""Metrics on xtreme's ``mock_test_data``: 100 on labels vs labels, XTREME's own averages on its predictions."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from crossling.evaluation.metrics import get_metric, qa_references
 
 # xtreme/evaluate.py TASK2LANGS (the languages each mock task is scored on, in its order).
 TASK_LANGUAGES = {
-    "panx": "ar he vi id jv ms tl eu ml ta te af nl en de el bn hi mr ur fa fr it pt es bg ru ja ka ko th sw yo my zh kk tr et fi hu",
+    "panx": "ar he vi id jv ms tl eu ml ta te af nl en de el bn hi mr ur fa fr it pt es bg ru ja ka ko th sw yo my zh "
+    "kk tr et fi hu",
     "udpos": "af ar bg de el en es et eu fa fi fr he hi hu id it ja kk ko mr nl pt ru ta te th tl tr ur vi yo zh",
     "bucc2018": "de fr ru zh",
-    "tatoeba": "ar he vi id jv tl eu ml ta te af nl de el bn hi mr ur fa fr it pt es bg ru ja ka ko th sw zh kk tr et fi hu",
+    "tatoeba": "ar he vi id jv tl eu ml ta te af nl de el bn hi mr ur fa fr it pt es bg ru ja ka ko th sw zh kk tr "
+    "et fi hu",
     "xquad": "en es de el ru tr ar vi th zh hi",
     "mlqa": "en es de ar hi vi zh",
     "tydiqa": "en ar bn fi id ko ru sw te",
@@ -128,5 +130,7 @@ def test_mock_tagging_predictions_give_the_seqeval_averages(mock, task):
 
 def test_mock_panx_hebrew_by_hand(mock):
     # gold: LOC 2 | ORG 8-10; predicted: LOC 2 | ORG 3-4 (I- after O opens a chunk), ORG 9-10.
-    scores = get_metric("f1")(_read_tag(mock / "predictions/panx/test-he.tsv"), _read_tag(mock / "labels/panx/test-he.tsv"))
+    scores = get_metric("f1")(
+        _read_tag(mock / "predictions/panx/test-he.tsv"), _read_tag(mock / "labels/panx/test-he.tsv")
+    )
     assert scores == pytest.approx({"f1": 40.0, "precision": 100 / 3, "recall": 50.0})

@@ -103,7 +103,9 @@ def pos_accuracy(predictions: Sequence[Sequence[str]], references: Sequence[Sequ
     total = sum(len(ref) for ref in references)
     if total == 0:
         raise ValueError("cannot score sequences without tokens")
-    correct = sum(p == r for pred, ref in zip(predictions, references, strict=True) for p, r in zip(pred, ref, strict=True))
+    correct = sum(
+        p == r for pred, ref in zip(predictions, references, strict=True) for p, r in zip(pred, ref, strict=True)
+    )
     return {"accuracy": 100.0 * correct / total}
 
 
@@ -241,4 +243,8 @@ def bucc_f1(predictions: Sequence[tuple[str, str]], references: Sequence[tuple[s
     if correct == 0:
         return {"f1": 0.0, "precision": 0.0, "recall": 0.0}
     precision, recall = correct / len(pred), correct / len(gold)
-    return {"f1": 100.0 * 2 * precision * recall / (precision + recall), "precision": 100.0 * precision, "recall": 100.0 * recall}
+    return {
+        "f1": 100.0 * 2 * precision * recall / (precision + recall),
+        "precision": 100.0 * precision,
+        "recall": 100.0 * recall,
+    }

@@ -19,7 +19,6 @@ _SQUAD_PUNCT = frozenset(string.punctuation)
 _SQUAD_ARTICLES = re.compile(r"\b(a|an|the)\b")
 
 
-
 @functools.cache
 def mlqa_punctuation() -> frozenset[str]:
     """MLQA's punctuation: every code point whose Unicode category starts with "P", plus ASCII punctuation."""

@@ -72,7 +72,6 @@ def read_conllu(
     return policy.finish(examples)
 
 
-
 def _check_lines(block: list[tuple[int, str]], tag_set: Collection[str] | None) -> None:
     """``BadExample`` at the first line that breaks the CoNLL-U rules a POS reader relies on."""
     next_word = 1

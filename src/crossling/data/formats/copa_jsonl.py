@@ -60,7 +60,9 @@ def _object(line: str, number: int) -> dict[str, Any]:
     try:
         item = json.loads(line)
     except json.JSONDecodeError as err:
-        raise BadExample(number, f"expected a JSON object, found invalid JSON ({err.msg}, column {err.colno})") from None
+        raise BadExample(
+            number, f"expected a JSON object, found invalid JSON ({err.msg}, column {err.colno})"
+        ) from None
     if not isinstance(item, dict):
         raise BadExample(number, f"expected a JSON object, found {type(item).__name__}")
     return item

@@ -63,7 +63,9 @@ def read_squad_json(
     try:
         document = json.loads(text)
     except json.JSONDecodeError as err:
-        raise fatal(path, err.lineno, f"expected SQuAD JSON, found invalid JSON ({err.msg}, column {err.colno})") from None
+        raise fatal(
+            path, err.lineno, f"expected SQuAD JSON, found invalid JSON ({err.msg}, column {err.colno})"
+        ) from None
     articles = document.get("data") if isinstance(document, dict) else None
     if not isinstance(articles, list):
         raise fatal(path, 1, "expected a JSON object with a 'data' list of articles")
@@ -111,7 +113,9 @@ def _question(qa: dict, qid: str, line: int | None, context: str, title: str, re
 
 def _answer(raw: Any, context: str, qid: str, line: int | None) -> Answer:
     if not isinstance(raw, dict) or not isinstance(raw.get("text"), str) or type(raw.get("answer_start")) is not int:
-        raise BadExample(line, f"question {qid!r}: expected answers as {{'text': str, 'answer_start': int}}, found {raw!r}")
+        raise BadExample(
+            line, f"question {qid!r}: expected answers as {{'text': str, 'answer_start': int}}, found {raw!r}"
+        )
     text, start = raw["text"], raw["answer_start"]
     if text and context[start : start + len(text)] != text:
         found = context[start : start + len(text)] if 0 <= start < len(context) else "<outside the context>"

@@ -105,7 +105,6 @@ def read_wikiann(
     return policy.finish(examples)
 
 
-
 def _sentence(
     block: list[tuple[int, str]],
     example_id: str,

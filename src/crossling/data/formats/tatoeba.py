@@ -1,4 +1,4 @@
-"""Reader for LASER's Tatoeba test files (``tatoeba.{xxx}-eng.{xxx}`` + ``.eng``, line-aligned) into ``ParallelExample``s."""
+"""Reader for LASER's line-aligned Tatoeba files (``tatoeba.{xxx}-eng.{xxx}``, ``.eng``) into ``ParallelExample``s."""
 
 from __future__ import annotations
 
