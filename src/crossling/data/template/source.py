@@ -1,0 +1,113 @@
+"""The template benchmark's ``DataSource``: validated size/seed parameters, records per (language, split), fingerprints."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from crossling.data.records import Record
+from crossling.data.sources import SPLITS, SourceOptions
+from crossling.data.template.realize import LANGUAGES
+from crossling.data.template.tasks import (
+    DEFAULT_FEATURE_DIM,
+    DEFAULT_NOISE,
+    DEFAULT_SEED,
+    DEFAULT_SIZES,
+    GENERATOR_VERSION,
+    build_records,
+)
+from crossling.errors import ConfigError, DataError
+
+#: The only language with a training split (zero-shot transfer trains on English).
+TRAIN_LANGUAGE = "en"
+
+
+@dataclass(frozen=True)
+class TemplateParams:
+    """Resolved generator parameters (``SourceOptions.params`` over the task's defaults).
+
+    Args:
+        train_size: Examples in the English train split.
+        dev_size: Examples in each language's dev split.
+        test_size: Examples in each language's test split.
+        seed: Seed of every random choice; the same seed gives byte-identical records.
+        feature_dim: Length of the scene vectors (``tmpl-image`` only).
+        noise: Scale of the noise added to scene vectors (``tmpl-image`` only).
+    """
+
+    train_size: int
+    dev_size: int
+    test_size: int
+    seed: int = DEFAULT_SEED
+    feature_dim: int = DEFAULT_FEATURE_DIM
+    noise: float = DEFAULT_NOISE
+
+    @classmethod
+    def resolve(cls, task: str, params: dict) -> TemplateParams:
+        """Defaults of ``task`` overridden by ``params``; ``ConfigError`` for unknown keys or bad values."""
+        train, dev, test = DEFAULT_SIZES[task]
+        known = ("train_size", "dev_size", "test_size", "seed") + (("feature_dim", "noise") if task == "image" else ())
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ConfigError(f"template task {task!r}: unknown params {unknown}; known: {', '.join(known)}")
+        resolved = cls(train, dev, test, **params)
+        for name in ("train_size", "dev_size", "test_size", "feature_dim"):
+            value = getattr(resolved, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"template task {task!r}: {name} must be a positive integer, got {value!r}")
+        if not isinstance(resolved.seed, int) or isinstance(resolved.seed, bool):
+            raise ConfigError(f"template task {task!r}: seed must be an integer, got {resolved.seed!r}")
+        if not isinstance(resolved.noise, int | float) or resolved.noise < 0:
+            raise ConfigError(f"template task {task!r}: noise must be a non-negative number, got {resolved.noise!r}")
+        return resolved
+
+    def size(self, split: str) -> int:
+        """Number of examples of ``split``."""
+        return {"train": self.train_size, "dev": self.dev_size, "test": self.test_size}[split]
+
+
+class TemplateSource:
+    """Generated records of one template task (``nli``, ``paws``, ``ner``, ``pos``, ``qa``, ``retrieval``, ``image``).
+
+    Train exists in English only; dev and test exist in every language of ``LANGUAGES`` and
+    are parallel: example ``i`` states the same meaning in every language.
+    """
+
+    def __init__(self, task: str, options: SourceOptions) -> None:
+        if task not in DEFAULT_SIZES:
+            raise ConfigError(f"unknown template task {task!r}; known: {', '.join(DEFAULT_SIZES)}")
+        self.task = task
+        self.options = options
+        self.params = TemplateParams.resolve(task, dict(options.params))
+
+    def _check(self, language: str, split: str) -> None:
+        if language not in LANGUAGES:
+            raise DataError(
+                f"the template benchmark has no language {language!r}; supported: {', '.join(sorted(LANGUAGES))}"
+            )
+        if split not in SPLITS:
+            raise DataError(f"the template benchmark has no split {split!r}; supported: {', '.join(SPLITS)}")
+        if split == "train" and language != TRAIN_LANGUAGE:
+            raise DataError(
+                f"the template benchmark has a train split only in {TRAIN_LANGUAGE!r} (zero-shot transfer); "
+                f"{language!r} has: dev, test"
+            )
+
+    def load(self, language: str, split: str) -> list[Record]:
+        """The records of ``language``/``split``; ``DataError`` for an unsupported language or split."""
+        self._check(language, split)
+        p = self.params
+        records = build_records(self.task, language, split, p.size(split), p.seed, (p.feature_dim, p.noise))
+        if self.options.max_examples is not None:
+            records = records[: self.options.max_examples]
+        return records
+
+    def fingerprint(self, language: str, split: str) -> str:
+        """SHA-256 of generator version, task, resolved params, ``max_examples``, language and split."""
+        self._check(language, split)
+        payload = {
+            "generator": GENERATOR_VERSION, "task": self.task, "params": self.params.__dict__,
+            "max_examples": self.options.max_examples, "language": language, "split": split,
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
