@@ -60,7 +60,7 @@ class AggregationConfig:
         norm: DLFA normalisation inside the attention branches.
         fusion: DLFA fusion formula.
         iterative: DLFA second attention pass (iAFF).
-        dropout: Dropout on the DLFA fusion weights' input.
+        dropout: DLFA dropout after the ReLU of each attention bottleneck.
     """
 
     strategy: str = _help("Aggregation strategy: last, layer, mean, scalar_mix, concat or dlfa.", default="last")
@@ -74,7 +74,7 @@ class AggregationConfig:
     norm: Literal["layernorm", "batchnorm", "none"] = _help("DLFA: normalisation in the branches.", default="layernorm")
     fusion: Literal["convex", "aff"] = _help("DLFA: Z = A*X + (1-A)*Y (convex) or 2*A*X + 2*(1-A)*Y (aff).", default="convex")
     iterative: bool = _help("DLFA: a second attention pass on the first fusion (iAFF).", default=False)
-    dropout: float = _help("DLFA: dropout inside the fusion module.", default=0.0)
+    dropout: float = _help("DLFA: dropout after the ReLU of each attention bottleneck.", default=0.0)
 
     def __post_init__(self) -> None:
         if self.reduction < 1:

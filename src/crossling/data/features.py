@@ -1,0 +1,120 @@
+"""Tokenized features per task kind, cached as Arrow datasets keyed by tokenizer, length, task, language and split."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import datasets
+
+from crossling.data.records import PairExample, Record
+from crossling.errors import DataError
+from crossling.tasks.registry import TaskKind, TaskSpec
+from crossling.utils.io import atomic_directory, atomic_write_json, read_json, sha256_file, sha256_json
+from crossling.utils.paths import features_dir
+
+logger = logging.getLogger(__name__)
+
+#: Bumped whenever a featurizer's output changes, so old caches are never reused.
+FEATURES_VERSION = "features-1"
+
+Featurizer = Callable[[Sequence[Record], TaskSpec, Any, int], dict[str, list]]
+
+
+def tokenizer_fingerprint(tokenizer: Any) -> str:
+    """SHA-256 of everything that decides a tokenizer's output (vocab, normalizer, templates, specials)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    state = backend.to_str() if backend is not None else json.dumps(tokenizer.get_vocab(), sort_keys=True)
+    extra = json.dumps({"class": type(tokenizer).__name__, "special": tokenizer.special_tokens_map,
+                        "padding_side": tokenizer.padding_side, "truncation_side": tokenizer.truncation_side},
+                       sort_keys=True, default=str)
+    return hashlib.sha256((state + extra).encode("utf-8")).hexdigest()
+
+
+def featurize_pairs(records: Sequence[Record], task: TaskSpec, tokenizer: Any, max_length: int) -> dict[str, list]:
+    """Tokenize sentence pairs (``text_a``, ``text_b``) with truncation; labels become class ids.
+
+    Output columns: the tokenizer's model inputs (``input_ids``, ``attention_mask``, maybe
+    ``token_type_ids``), ``labels`` and ``length`` (number of sub-tokens, for length grouping).
+    """
+    pairs = [r for r in records if isinstance(r, PairExample)]
+    if len(pairs) != len(records):
+        raise DataError(f"{task.name}: expected sentence-pair records")
+    encoded = tokenizer([r.text_a for r in pairs], [r.text_b for r in pairs], truncation=True,
+                        max_length=max_length, padding=False)
+    label_ids = []
+    for record in pairs:
+        try:
+            label_ids.append(task.label_to_id(record.label))
+        except ValueError:
+            raise DataError(f"{task.name}: example {record.id}: unknown label {record.label!r}; "
+                            f"expected one of {list(task.labels)}") from None
+    columns = {name: encoded[name] for name in tokenizer.model_input_names if name in encoded}
+    columns["labels"] = label_ids
+    columns["length"] = [len(ids) for ids in encoded["input_ids"]]
+    return columns
+
+
+#: Featurizer of each task kind (kinds not listed here have their own pipelines).
+FEATURIZERS: dict[TaskKind, Featurizer] = {
+    TaskKind.PAIR_CLASSIFICATION: featurize_pairs,
+}
+
+
+def register_featurizer(kind: TaskKind, featurizer: Featurizer) -> None:
+    """Add the featurizer of a task kind."""
+    FEATURIZERS[kind] = featurizer
+
+
+def feature_cache_key(task: TaskSpec, language: str, split: str, source_fingerprint: str,
+                      tokenizer_fp: str, max_length: int) -> str:
+    """The cache key of one (task, language, split) under one tokenizer and length."""
+    return sha256_json({"version": FEATURES_VERSION, "task": task.name, "kind": str(task.kind),
+                        "labels": list(task.labels), "language": language, "split": split,
+                        "source": source_fingerprint, "tokenizer": tokenizer_fp, "max_length": max_length})
+
+
+def _verify_cache(directory: Path) -> bool:
+    manifest = directory / "crossling_cache.json"
+    if not manifest.is_file():
+        return False
+    try:
+        expected = read_json(manifest)["files"]
+        return all(sha256_file(directory / name) == digest for name, digest in expected.items())
+    except (OSError, KeyError, ValueError):
+        return False
+
+
+def load_features(task: TaskSpec, records_loader: Callable[[], Sequence[Record]], *, language: str, split: str,
+                  source_fingerprint: str, tokenizer: Any, max_length: int, cache: bool = True) -> datasets.Dataset:
+    """Features of (task, language, split), from the Arrow cache when present and intact.
+
+    ``records_loader`` is called only on a cache miss. A cache entry whose checksums do not
+    match (a crash mid-write, a corrupted disk) is rebuilt, never loaded.
+    """
+    featurize = FEATURIZERS.get(task.kind)
+    if featurize is None:
+        raise DataError(f"{task.name}: no featurizer for task kind {task.kind}")
+    key = feature_cache_key(task, language, split, source_fingerprint, tokenizer_fingerprint(tokenizer), max_length)
+    directory = features_dir() / task.name / f"{language}-{split}-{key[:16]}"
+    if cache and directory.is_dir():
+        if _verify_cache(directory):
+            return datasets.load_from_disk(str(directory))
+        logger.warning("feature cache %s is corrupt or incomplete; rebuilding", directory)
+        shutil.rmtree(directory, ignore_errors=True)
+    records = records_loader()
+    if not records:
+        raise DataError(f"{task.name}: the {split} split of {language!r} is empty")
+    table = datasets.Dataset.from_dict(featurize(records, task, tokenizer, max_length))
+    if not cache:
+        return table
+    with atomic_directory(directory) as tmp:
+        table.save_to_disk(str(tmp))
+        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        atomic_write_json(tmp / "crossling_cache.json", {"key": key, "files": files})
+    return datasets.load_from_disk(str(directory))

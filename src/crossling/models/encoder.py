@@ -1,0 +1,124 @@
+"""Load a transformers encoder (hub id, local directory or ``offline:<name>``) and its tokenizer, safely."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
+
+from crossling.config.schema import ModelConfig
+from crossling.errors import ModelError
+
+logger = logging.getLogger(__name__)
+
+_PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5", "model.ckpt.index", "flax_model.msgpack")
+
+
+def resolve_model_path(name_or_path: str) -> str:
+    """``offline:<name>`` -> the directory crossling builds for it; anything else unchanged."""
+    if name_or_path.startswith("offline:"):
+        from crossling.models.offline import resolve_model_name
+
+        return resolve_model_name(name_or_path)
+    return name_or_path
+
+
+def _check_local_directory(path: Path, allow_pickle: bool) -> None:
+    if not (path / "config.json").is_file():
+        raise ModelError(f"{path}: not a model directory (no config.json)")
+    has_safetensors = any(path.glob("*.safetensors")) or (path / "model.safetensors.index.json").is_file()
+    if has_safetensors:
+        return
+    pickled = [name for name in _PICKLE_WEIGHTS if (path / name).exists()]
+    if pickled and not allow_pickle:
+        raise ModelError(
+            f"{path}: only pickle-based weights ({', '.join(pickled)}); they can run code when loaded. "
+            "Convert them to safetensors, or set model.allow_pickle_weights: true if you trust the file."
+        )
+    if not pickled:
+        raise ModelError(f"{path}: no model weights (expected model.safetensors)")
+
+
+def load_tokenizer(config: ModelConfig) -> Any:
+    """The fast tokenizer of the configured model."""
+    path = resolve_model_path(config.name_or_path)
+    try:
+        return AutoTokenizer.from_pretrained(path, revision=config.revision, trust_remote_code=config.trust_remote_code)
+    except OSError as exc:
+        raise ModelError(f"cannot load the tokenizer of {config.name_or_path!r}: {exc}") from None
+
+
+def load_encoder(config: ModelConfig) -> PreTrainedModel:
+    """The encoder (no task head) with weights from safetensors only, unless the config allows pickle.
+
+    ``trust_remote_code`` is passed only as the config states it. Offline mode
+    (``HF_HUB_OFFLINE=1``) is honoured by transformers itself.
+    """
+    path = resolve_model_path(config.name_or_path)
+    local = Path(path)
+    if local.is_dir():
+        _check_local_directory(local, config.allow_pickle_weights)
+    kwargs: dict[str, Any] = {"revision": config.revision, "trust_remote_code": config.trust_remote_code}
+    if not config.allow_pickle_weights:
+        kwargs["use_safetensors"] = True
+    try:
+        hf_config = AutoConfig.from_pretrained(path, **kwargs_without(kwargs, "use_safetensors"))
+        if getattr(hf_config, "is_encoder_decoder", False):
+            # mT5 and friends: fine-tune the encoder stack only (as XTREME does for mT5 encoders).
+            from transformers import T5EncoderModel
+
+            model = T5EncoderModel.from_pretrained(path, **kwargs)
+        else:
+            model = AutoModel.from_pretrained(path, add_pooling_layer=False, **kwargs) if _accepts_pooling(hf_config) \
+                else AutoModel.from_pretrained(path, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot load encoder {config.name_or_path!r}: {exc}") from None
+    _check_vocab(model, config)
+    return model
+
+
+def kwargs_without(kwargs: dict[str, Any], *names: str) -> dict[str, Any]:
+    """A copy of ``kwargs`` without ``names``."""
+    return {k: v for k, v in kwargs.items() if k not in names}
+
+
+def _accepts_pooling(hf_config: Any) -> bool:
+    # BERT-family models build an unused pooler unless told not to; skipping it saves memory
+    # and avoids "unused parameter" errors under DDP.
+    return hf_config.model_type in {"bert", "roberta", "xlm-roberta", "camembert"}
+
+
+def _check_vocab(model: PreTrainedModel, config: ModelConfig) -> None:
+    embeddings = model.get_input_embeddings()
+    if embeddings is None:
+        return
+    try:
+        tokenizer = load_tokenizer(config)
+    except ModelError:
+        return
+    if len(tokenizer) > embeddings.num_embeddings:
+        raise ModelError(
+            f"{config.name_or_path}: tokenizer has {len(tokenizer)} tokens but the model's embedding matrix has "
+            f"{embeddings.num_embeddings} rows; the tokenizer does not belong to this model"
+        )
+
+
+def num_layers_and_hidden(model: PreTrainedModel) -> tuple[int, int]:
+    """(L, E): number of transformer layers and hidden size of an encoder."""
+    cfg = model.config
+    layers = getattr(cfg, "num_hidden_layers", None) or getattr(cfg, "num_layers", None)
+    hidden = getattr(cfg, "hidden_size", None) or getattr(cfg, "d_model", None)
+    if not layers or not hidden:
+        raise ModelError(f"cannot read the number of layers / hidden size of {cfg.model_type}")
+    return int(layers), int(hidden)
+
+
+def freeze_embeddings(model: PreTrainedModel) -> None:
+    """Stop gradients to the input embeddings (word, position and type embeddings)."""
+    embeddings = getattr(model, "embeddings", None)
+    module = embeddings if isinstance(embeddings, torch.nn.Module) else model.get_input_embeddings()
+    for parameter in module.parameters():
+        parameter.requires_grad_(False)

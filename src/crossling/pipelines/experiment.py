@@ -1,0 +1,208 @@
+"""Run one experiment: intermediate stages, the target task, zero-shot evaluation, results on disk."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from crossling.config.loader import dump_config, to_dict
+from crossling.config.schema import ExperimentConfig, TaskConfig, TrainingConfig
+from crossling.data.loading import TaskData
+from crossling.errors import ConfigError
+from crossling.evaluation.predict import predict_logits
+from crossling.evaluation.scoring import prediction_file_lines, score
+from crossling.models.encoder import load_tokenizer, resolve_model_path
+from crossling.models.model import CrossLingualModel, build_model
+from crossling.reports.results import RESULTS_SCHEMA, build_manifest, summarize
+from crossling.tasks.registry import TaskKind
+from crossling.training.batching import PaddingCollator
+from crossling.training.loop import StageResult, resolve_mixed_precision, seed_everything, train_stage
+from crossling.utils.io import atomic_write_json, atomic_write_text, read_json, sha256_json
+
+logger = logging.getLogger(__name__)
+
+
+def run_directory(config: ExperimentConfig) -> Path:
+    """``output_dir/name``."""
+    return config.output_dir / config.name
+
+
+def config_hash(config: ExperimentConfig) -> str:
+    """Hash of the resolved config, ignoring where the run is written."""
+    data = to_dict(config)
+    data.pop("output_dir", None)
+    return sha256_json(data)
+
+
+@dataclass
+class Stage:
+    """One training stage of the pipeline (an intermediate task or the target task).
+
+    Args:
+        index: Position in the pipeline.
+        task: Task data of the stage.
+        training: Its optimisation settings.
+        directory: Its working directory inside the run.
+    """
+
+    index: int
+    task: TaskData
+    training: TrainingConfig
+    directory: Path
+
+
+def plan_stages(config: ExperimentConfig, run_dir: Path) -> list[Stage]:
+    """Intermediate stages in order, then the target task."""
+    sections: list[tuple[TaskConfig, TrainingConfig]] = [(s.task, s.training) for s in config.intermediate]
+    sections.append((config.task, config.training))
+    stages = []
+    for index, (task_config, training) in enumerate(sections):
+        data = TaskData.from_config(task_config)
+        stages.append(Stage(index, data, training, run_dir / "stages" / f"{index:02d}-{data.spec.name}"))
+    return stages
+
+
+def _collator(tokenizer: Any, kind: TaskKind) -> PaddingCollator:
+    return PaddingCollator(tokenizer.pad_token_id, sequence_labels=kind is TaskKind.TOKEN_CLASSIFICATION)
+
+
+def _dev_scorer(stage: Stage, tokenizer: Any, batch_size: int, precision: str):
+    """Score on the dev split of the first training language (the model-selection policy)."""
+    if stage.task.config.dev_split == "none":
+        return None
+    language = stage.task.config.train_languages[0]
+    features = stage.task.features(language, stage.task.config.dev_split, tokenizer)
+    collator = _collator(tokenizer, stage.task.spec.kind)
+
+    def dev_score(model: torch.nn.Module) -> float:
+        logits = predict_logits(model, features, batch_size=batch_size, collator=collator, mixed_precision=precision)
+        return score(stage.task.spec, logits, features).metrics[stage.task.spec.metric]
+
+    return dev_score
+
+
+def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, show_progress: bool = True,
+                   stop_after_steps: int | None = None) -> tuple[CrossLingualModel, list[Stage], list[StageResult]]:
+    """Train every stage in order; each stage starts from the previous stage's encoder with a new head.
+
+    The aggregation module is rebuilt per stage (it adapts to each task, as the method intends).
+    """
+    stages = plan_stages(config, run_dir)
+    encoder = None
+    model = None
+    results = []
+    for stage in stages:
+        seed_everything(config.seed + stage.index)
+        model = build_model(config.model, config.aggregation, stage.task.spec, encoder=encoder)
+        train = stage.task.train_features(tokenizer)
+        result = train_stage(
+            model, train, config=stage.training, seed=config.seed + stage.index, work_dir=stage.directory,
+            collator=_collator(tokenizer, stage.task.spec.kind),
+            dev_scorer=_dev_scorer(stage, tokenizer, config.evaluation.batch_size, stage.training.mixed_precision),
+            stage_name=f"stage {stage.index + 1}/{len(stages)}: {stage.task.spec.name}", show_progress=show_progress,
+            stop_after_steps=stop_after_steps if stage is stages[-1] else None,
+        )
+        results.append(result)
+        encoder = model.encoder
+    assert model is not None
+    return model, stages, results
+
+
+def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any, *, batch_size: int,
+                       mixed_precision: str, predictions_dir: Path | None) -> dict[str, dict[str, Any]]:
+    """Zero-shot scores in every evaluation language; writes XTREME-format prediction files."""
+    per_language: dict[str, dict[str, Any]] = {}
+    collator = _collator(tokenizer, data.spec.kind)
+    split = data.config.eval_split
+    for language in data.eval_languages():
+        features = data.features(language, split, tokenizer)
+        started = time.perf_counter()
+        logits = predict_logits(model, features, batch_size=batch_size, collator=collator, mixed_precision=mixed_precision)
+        result = score(data.spec, logits, features)
+        per_language[language] = {**result.metrics, "count": result.count,
+                                  "seconds": round(time.perf_counter() - started, 3)}
+        if predictions_dir is not None:
+            ext = "tsv"
+            atomic_write_text(predictions_dir / data.spec.name / f"{split}-{language}.{ext}",
+                              prediction_file_lines(data.spec, result.predictions))
+    return per_language
+
+
+def run_experiment(config: ExperimentConfig, *, show_progress: bool = True, stop_after_steps: int | None = None,
+                   force: bool = False) -> dict[str, Any]:
+    """Train and evaluate one (non-sweep) experiment; returns the results written to ``results.json``.
+
+    A finished run with the same config is not redone (its results are returned). An
+    interrupted one resumes. A run directory holding a *different* config is an error
+    unless ``force``.
+    """
+    if config.sweep:
+        raise ConfigError("run_experiment got a sweep config; use crossling.pipelines.sweep.run_sweep")
+    run_dir = run_directory(config)
+    digest = config_hash(config)
+    results_path = run_dir / "results.json"
+    recorded = run_dir / "config.yaml"
+    if (run_dir / "config_hash").is_file() and not force:
+        previous = (run_dir / "config_hash").read_text().strip()
+        if previous != digest:
+            raise ConfigError(f"{run_dir} holds a run with a different config ({recorded}); "
+                              "choose another name, or pass --force to overwrite it")
+        if results_path.is_file():
+            logger.info("%s: already finished; results in %s", config.name, results_path)
+            return read_json(results_path)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(recorded, dump_config(config))
+    atomic_write_text(run_dir / "config_hash", digest + "\n")
+
+    tokenizer = load_tokenizer(config.model)
+    started = time.perf_counter()
+    model, stages, stage_results = train_pipeline(config, run_dir, tokenizer, show_progress=show_progress,
+                                                  stop_after_steps=stop_after_steps)
+    train_seconds = time.perf_counter() - started
+    target = stages[-1]
+    precision = resolve_mixed_precision(config.training.mixed_precision)
+    started = time.perf_counter()
+    per_language = evaluate_languages(
+        model, target.task, tokenizer, batch_size=config.evaluation.batch_size, mixed_precision=precision,
+        predictions_dir=run_dir / "predictions" if config.evaluation.write_predictions else None,
+    )
+    eval_seconds = time.perf_counter() - started
+    spec = target.task.spec
+    last = stage_results[-1]
+    results = {
+        "schema": RESULTS_SCHEMA,
+        "name": config.name,
+        "task": spec.name,
+        "kind": str(spec.kind),
+        "metric": spec.metric,
+        "eval_split": target.task.config.eval_split,
+        "model": config.model.name_or_path,
+        "aggregation": to_dict(config.aggregation),
+        "intermediate": [s.task.spec.name for s in stages[:-1]],
+        "train_languages": list(target.task.config.train_languages),
+        "languages": per_language,
+        "summary": summarize(per_language, spec.metric, target.task.config.train_languages),
+        "selection": {
+            "policy": last.selection,
+            "dev_language": target.task.config.train_languages[0],
+            "dev_split": target.task.config.dev_split,
+            "selected_step": last.selected_step,
+            "dev_score": last.best_dev,
+        },
+        "stages": [{"task": s.task.spec.name, **asdict(r)} for s, r in zip(stages, stage_results, strict=True)],
+        "timing": {"train_seconds": round(train_seconds, 2), "eval_seconds": round(eval_seconds, 2)},
+        "config_hash": digest,
+    }
+    fingerprints: dict[str, str] = {}
+    for stage in stages:
+        fingerprints.update(stage.task.fingerprints)
+    atomic_write_json(run_dir / "manifest.json", build_manifest(
+        seed=config.seed, data_fingerprints=fingerprints, mixed_precision=precision,
+        model_path=resolve_model_path(config.model.name_or_path)))
+    atomic_write_json(results_path, results)
+    return results

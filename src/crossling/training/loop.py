@@ -1,0 +1,233 @@
+"""One fine-tuning stage on accelerate: AdamW + linear schedule, accumulation, bf16, checkpoints, resume."""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState
+from torch.utils.data import DataLoader
+from transformers import get_linear_schedule_with_warmup
+
+from crossling.config.schema import TrainingConfig
+from crossling.errors import TrainingError
+from crossling.training.batching import training_batches
+from crossling.training.checkpoint import (
+    TrainState,
+    latest_valid_checkpoint,
+    load_checkpoint,
+    load_model_weights,
+    save_checkpoint,
+    save_model_weights,
+)
+from crossling.utils.io import atomic_write_json, read_json
+
+logger = logging.getLogger(__name__)
+
+DevScorer = Callable[[torch.nn.Module], float]
+
+
+@dataclass
+class StageResult:
+    """What a finished training stage reports (also written to ``stage.json``).
+
+    Args:
+        global_steps: Optimiser steps done.
+        epochs: Epochs started.
+        selected_step: Step whose weights were kept.
+        selection: ``best-dev`` or ``last``.
+        best_dev: Dev score of the kept weights (``None`` without a dev split).
+        dev_history: ``[step, epoch, score]`` per dev evaluation.
+        train_examples: Number of training examples.
+        train_seconds: Wall time spent in optimisation (this process; resumed runs add up).
+        mixed_precision: The precision actually used.
+    """
+
+    global_steps: int
+    epochs: int
+    selected_step: int
+    selection: str
+    best_dev: float | None
+    dev_history: list[list[float]]
+    train_examples: int
+    train_seconds: float
+    mixed_precision: str
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def resolve_mixed_precision(setting: str) -> str:
+    """``auto`` -> ``bf16`` where the device supports bf16 kernels, else ``no``."""
+    if setting != "auto":
+        return setting
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "no"
+
+
+def make_accelerator(mixed_precision: str, gradient_accumulation_steps: int = 1) -> Accelerator:
+    """A fresh Accelerator (its process-wide state is reset so stages may differ in precision)."""
+    AcceleratorState._reset_state()
+    return Accelerator(mixed_precision=resolve_mixed_precision(mixed_precision))
+
+
+def _parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    # No decay for biases and normalisation weights, as in BERT's original recipe.
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (no_decay if param.ndim < 2 or "norm" in name.lower() else decay).append(param)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def _progress_bar() -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(), transient=True)
+
+
+def train_stage(
+    model: torch.nn.Module,
+    train_features: Any,
+    *,
+    config: TrainingConfig,
+    seed: int,
+    work_dir: Path,
+    collator: Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]],
+    dev_scorer: DevScorer | None = None,
+    stage_name: str = "train",
+    show_progress: bool = True,
+    stop_after_steps: int | None = None,
+) -> StageResult:
+    """Fine-tune ``model`` on ``train_features`` (an Arrow dataset with a ``length`` column), resumably.
+
+    The stage writes resumable checkpoints to ``work_dir/checkpoints`` and, when done, the kept
+    weights to ``work_dir/model.safetensors`` and its report to ``work_dir/stage.json``. Called
+    again, a finished stage loads its weights and returns its report; an interrupted one
+    resumes from its newest intact checkpoint and ends with the same weights as an
+    uninterrupted run. ``stop_after_steps`` simulates an interruption (tests, benchmarks).
+    """
+    done_marker = work_dir / "stage.json"
+    final_weights = work_dir / "model.safetensors"
+    if done_marker.is_file() and final_weights.is_file():
+        load_model_weights(model, final_weights)
+        logger.info("%s: already finished, loaded %s", stage_name, final_weights)
+        return StageResult(**read_json(done_marker))
+
+    seed_everything(seed)
+    accelerator = make_accelerator(config.mixed_precision)
+    lengths = train_features["length"]
+    batches_per_epoch = math.ceil(len(lengths) / config.batch_size)
+    steps_per_epoch = math.ceil(batches_per_epoch / config.gradient_accumulation_steps)
+    total_steps = config.max_steps or steps_per_epoch * config.epochs
+    epochs = math.ceil(total_steps / steps_per_epoch)
+
+    optimizer = torch.optim.AdamW(_parameter_groups(model, config.weight_decay), lr=config.learning_rate)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
+    checkpoints = work_dir / "checkpoints"
+    state = TrainState(dev_history=[])
+    resume_from = latest_valid_checkpoint(checkpoints)
+    if resume_from is not None:
+        state = load_checkpoint(resume_from, model=model, optimizer=optimizer, scheduler=scheduler)
+        logger.info("%s: resuming from %s (step %d)", stage_name, resume_from.name, state.global_step)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    unwrapped = accelerator.unwrap_model(model)
+    best_path = work_dir / "best.safetensors"
+
+    def checkpoint() -> None:
+        # accelerate wraps the optimizer; its state lives in the inner one.
+        inner = getattr(optimizer, "optimizer", optimizer)
+        save_checkpoint(checkpoints, model=unwrapped, optimizer=inner, scheduler=scheduler, state=state)
+
+    started = time.perf_counter()
+    progress = _progress_bar()
+    with progress if show_progress else _NullContext():
+        bar = progress.add_task(stage_name, total=total_steps, completed=state.global_step, loss=float("nan"))
+        while state.global_step < total_steps:
+            batches = training_batches(lengths, config.batch_size, seed=seed, epoch=state.epoch,
+                                       group_by_length=config.group_by_length)[state.batches_done:]
+            # A private generator: creating the loader must not draw from the global RNG (resume exactness).
+            loader = accelerator.prepare(DataLoader(train_features, batch_sampler=batches, collate_fn=collator,
+                                                    generator=torch.Generator()))
+            model.train()
+            for batch in loader:
+                loss = model(**batch)["loss"]
+                if not torch.isfinite(loss):
+                    raise TrainingError(
+                        f"{stage_name}: loss is {loss.item()} at step {state.global_step + 1} (epoch {state.epoch + 1}); "
+                        f"the last good checkpoint is kept in {checkpoints}. Lower training.learning_rate or check the data."
+                    )
+                accelerator.backward(loss / config.gradient_accumulation_steps)
+                state.batches_done += 1
+                end_of_epoch = state.batches_done == batches_per_epoch
+                if state.batches_done % config.gradient_accumulation_steps and not end_of_epoch:
+                    continue
+                if config.max_grad_norm > 0:
+                    accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                state.global_step += 1
+                if show_progress:
+                    progress.update(bar, advance=1, loss=loss.item())
+                if state.global_step >= total_steps:
+                    break
+                if config.checkpoint_every_steps and state.global_step % config.checkpoint_every_steps == 0:
+                    checkpoint()
+                if stop_after_steps is not None and state.global_step >= stop_after_steps:
+                    checkpoint()
+                    raise KeyboardInterrupt(f"{stage_name}: stopped after {stop_after_steps} steps (simulated interruption)")
+            # End of the epoch (or of max_steps): score on dev, keep the best, checkpoint.
+            if dev_scorer is not None:
+                score = dev_scorer(unwrapped)
+                state.dev_history.append([state.global_step, state.epoch + 1, score])
+                logger.info("%s: epoch %d step %d dev %.2f", stage_name, state.epoch + 1, state.global_step, score)
+                if state.best_metric is None or score > state.best_metric:
+                    state.best_metric, state.best_step = score, state.global_step
+                    save_model_weights(unwrapped, best_path)
+            state.epoch += 1
+            state.batches_done = 0
+            if state.global_step < total_steps:
+                checkpoint()
+
+    use_best = config.select_best and dev_scorer is not None and best_path.is_file()
+    if use_best:
+        load_model_weights(unwrapped, best_path)
+    save_model_weights(unwrapped, final_weights)
+    result = StageResult(
+        global_steps=state.global_step, epochs=epochs,
+        selected_step=state.best_step if use_best else state.global_step,
+        selection="best-dev" if use_best else "last",
+        best_dev=state.best_metric if use_best else (state.dev_history[-1][2] if state.dev_history else None),
+        dev_history=state.dev_history, train_examples=len(lengths),
+        train_seconds=round(time.perf_counter() - started, 3), mixed_precision=accelerator.mixed_precision,
+    )
+    atomic_write_json(done_marker, asdict(result))
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    best_path.unlink(missing_ok=True)
+    return result
+
+
+class _NullContext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None

@@ -1,0 +1,75 @@
+"""Test helpers: a tiny BERT built from a config with a WordPiece tokenizer trained in the test, and toy pair data."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def train_tokenizer(texts: list[str], vocab_size: int = 200) -> PreTrainedTokenizerFast:
+    """A WordPiece tokenizer trained on ``texts`` with BERT's special tokens and pair template."""
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIALS))
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+    )
+    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                                   sep_token="[SEP]", mask_token="[MASK]", model_max_length=128)
+
+
+def make_tiny_model_dir(path: Path, texts: list[str], *, hidden: int = 64, layers: int = 3, seed: int = 0) -> Path:
+    """Save a randomly initialised tiny BERT (safetensors) and a tokenizer trained on ``texts`` into ``path``."""
+    import torch
+
+    tokenizer = train_tokenizer(texts)
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=4,
+                        intermediate_size=hidden * 2, max_position_embeddings=128, hidden_dropout_prob=0.0,
+                        attention_probs_dropout_prob=0.0)
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+WORDS = {
+    "en": ["red", "blue", "green", "cat", "dog", "bird", "tree", "house", "river", "stone", "sun", "moon"],
+    "xx": ["rot", "blau", "grun", "katze", "hund", "vogel", "baum", "haus", "fluss", "stein", "sonne", "mond"],
+}
+
+
+def toy_pair_rows(language: str, n: int, seed: int) -> list[tuple[str, str, str]]:
+    """Pairs labelled 1 when both sentences start with the same word (one of three), else 0.
+
+    The label depends on both sentences, so the model must relate them. The second language
+    uses a disjoint vocabulary; zero-shot transfer is not expected there, only that it is
+    evaluated and reported.
+    """
+    rng = random.Random(seed)
+    words = WORDS[language]
+    heads, rest = words[:3], words[3:]
+    rows = []
+    for i in range(n):
+        first = rng.choice(heads)
+        other = first if i % 2 else rng.choice([h for h in heads if h != first])
+        a = [first] + rng.sample(rest, 1)
+        b = [other] + rng.sample(rest, 1)
+        rows.append((" ".join(a), " ".join(b), "1" if i % 2 else "0"))
+    return rows
+
+
+def write_pawsx_layout(directory: Path, *, train: int = 600, dev: int = 100, test: int = 100) -> Path:
+    """Write toy data in XTREME's ``{split}-{lang}.tsv`` layout (English train/dev/test, ``xx`` test)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    splits = {("train", "en"): train, ("dev", "en"): dev, ("test", "en"): test, ("test", "xx"): test}
+    for seed, ((split, lang), n) in enumerate(splits.items()):
+        rows = toy_pair_rows(lang, n, seed=seed + 1)
+        (directory / f"{split}-{lang}.tsv").write_text("".join(f"{a}\t{b}\t{y}\n" for a, b, y in rows), encoding="utf-8")
+    return directory
