@@ -223,6 +223,7 @@ class ExperimentConfig:
         training: Optimisation of the target task.
         evaluation: Evaluation settings.
         sweep: Grid of dotted keys to value lists; each combination is a run in a sub-directory.
+        variants: Named override sets (systems to compare), crossed with the grid.
     """
 
     name: str = _help("Run name (directory under output_dir).", default="experiment")
@@ -238,6 +239,11 @@ class ExperimentConfig:
         "Grid: dotted key -> list of values (e.g. aggregation.strategy: [last, dlfa]); one run per combination.",
         default_factory=dict,
     )
+    variants: dict[str, dict[str, Any]] = _help(
+        "Named systems: name -> {dotted key: value} overrides (e.g. dlfa: {aggregation.strategy: dlfa}); "
+        "crossed with the sweep grid.",
+        default_factory=dict,
+    )
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name or self.name in {".", ".."}:
@@ -245,3 +251,11 @@ class ExperimentConfig:
         for key, values in self.sweep.items():
             if not isinstance(values, list) or not values:
                 raise ConfigError(f"sweep.{key}: expected a non-empty list of values")
+        for name, overrides in self.variants.items():
+            if not name or "/" in name or not isinstance(overrides, dict):
+                raise ConfigError(f"variants.{name}: expected a plain name mapping to {{dotted key: value}} overrides")
+
+    @property
+    def is_sweep(self) -> bool:
+        """True if the config describes several runs (a grid and/or variants)."""
+        return bool(self.sweep or self.variants)

@@ -12,10 +12,11 @@ from typing import Any
 
 import datasets
 
-from crossling.data.records import PairExample, Record
+from crossling.data.records import Record
 from crossling.errors import DataError
 from crossling.tasks.registry import TaskKind, TaskSpec
 from crossling.utils.io import atomic_directory, atomic_write_json, read_json, sha256_file, sha256_json
+from crossling.utils.imports import resolve
 from crossling.utils.paths import features_dir
 
 logger = logging.getLogger(__name__)
@@ -36,39 +37,23 @@ def tokenizer_fingerprint(tokenizer: Any) -> str:
     return hashlib.sha256((state + extra).encode("utf-8")).hexdigest()
 
 
-def featurize_pairs(records: Sequence[Record], task: TaskSpec, tokenizer: Any, max_length: int) -> dict[str, list]:
-    """Tokenize sentence pairs (``text_a``, ``text_b``) with truncation; labels become class ids.
-
-    Output columns: the tokenizer's model inputs (``input_ids``, ``attention_mask``, maybe
-    ``token_type_ids``), ``labels`` and ``length`` (number of sub-tokens, for length grouping).
-    """
-    pairs = [r for r in records if isinstance(r, PairExample)]
-    if len(pairs) != len(records):
-        raise DataError(f"{task.name}: expected sentence-pair records")
-    encoded = tokenizer([r.text_a for r in pairs], [r.text_b for r in pairs], truncation=True,
-                        max_length=max_length, padding=False)
-    label_ids = []
-    for record in pairs:
-        try:
-            label_ids.append(task.label_to_id(record.label))
-        except ValueError:
-            raise DataError(f"{task.name}: example {record.id}: unknown label {record.label!r}; "
-                            f"expected one of {list(task.labels)}") from None
-    columns = {name: encoded[name] for name in tokenizer.model_input_names if name in encoded}
-    columns["labels"] = label_ids
-    columns["length"] = [len(ids) for ids in encoded["input_ids"]]
-    return columns
-
-
-#: Featurizer of each task kind (kinds not listed here have their own pipelines).
-FEATURIZERS: dict[TaskKind, Featurizer] = {
-    TaskKind.PAIR_CLASSIFICATION: featurize_pairs,
+#: Featurizer of each task kind, as "module:function" (loaded on first use). The signature is
+#: ``(records, task, tokenizer, max_length) -> dict of columns``; every featurizer emits the
+#: model inputs, ``labels`` and ``length``.
+FEATURIZERS: dict[TaskKind, str] = {
+    TaskKind.PAIR_CLASSIFICATION: "crossling.data.featurizers.pairs:featurize_pairs",
+    TaskKind.TOKEN_CLASSIFICATION: "crossling.data.featurizers.tagging:featurize_tagging",
+    TaskKind.EXTRACTIVE_QA: "crossling.data.featurizers.qa:featurize_qa",
+    TaskKind.MULTIPLE_CHOICE: "crossling.data.featurizers.choice:featurize_choices",
 }
 
 
-def register_featurizer(kind: TaskKind, featurizer: Featurizer) -> None:
-    """Add the featurizer of a task kind."""
-    FEATURIZERS[kind] = featurizer
+def get_featurizer(kind: TaskKind) -> Featurizer:
+    """The featurizer of a task kind."""
+    try:
+        return resolve(FEATURIZERS[kind])
+    except (KeyError, ImportError) as exc:
+        raise DataError(f"no featurizer for task kind {kind}: {exc}") from None
 
 
 def feature_cache_key(task: TaskSpec, language: str, split: str, source_fingerprint: str,
@@ -97,9 +82,7 @@ def load_features(task: TaskSpec, records_loader: Callable[[], Sequence[Record]]
     ``records_loader`` is called only on a cache miss. A cache entry whose checksums do not
     match (a crash mid-write, a corrupted disk) is rebuilt, never loaded.
     """
-    featurize = FEATURIZERS.get(task.kind)
-    if featurize is None:
-        raise DataError(f"{task.name}: no featurizer for task kind {task.kind}")
+    featurize = get_featurizer(task.kind)
     key = feature_cache_key(task, language, split, source_fingerprint, tokenizer_fingerprint(tokenizer), max_length)
     directory = features_dir() / task.name / f"{language}-{split}-{key[:16]}"
     if cache and directory.is_dir():

@@ -29,6 +29,7 @@ class TaskData:
     spec: TaskSpec
     source: DataSource
     fingerprints: dict[str, str] = field(default_factory=dict)
+    _records: dict[tuple[str, str], list[Record]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_config(cls, config: TaskConfig) -> TaskData:
@@ -48,10 +49,13 @@ class TaskData:
         return self.config.eval_languages or self.spec.all_languages(self.config.benchmark)
 
     def records(self, language: str, split: str) -> list[Record]:
-        """Records of (language, split), capped by the config's example limits."""
-        records = self.source.load(language, split)
-        cap = self.config.max_train_examples if split == "train" else self.config.max_eval_examples
-        return list(records[:cap]) if cap else list(records)
+        """Records of (language, split), capped by the config's example limits (read once, then kept)."""
+        key = (language, split)
+        if key not in self._records:
+            records = self.source.load(language, split)
+            cap = self.config.max_train_examples if split == "train" else self.config.max_eval_examples
+            self._records[key] = list(records[:cap]) if cap else list(records)
+        return self._records[key]
 
     def features(self, language: str, split: str, tokenizer: Any) -> datasets.Dataset:
         """Tokenized features of (language, split), from the Arrow cache when possible."""

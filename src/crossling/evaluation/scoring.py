@@ -1,15 +1,15 @@
-"""Turn logits into predictions and scores, by task kind; the prediction-file format of each kind."""
+"""Turn logits into predictions and scores by task kind; one table names each kind's scorer and file format."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from crossling.evaluation.metrics import get_metric
 from crossling.tasks.registry import TaskKind, TaskSpec
+from crossling.utils.imports import resolve
 
 
 @dataclass
@@ -18,43 +18,62 @@ class LanguageScore:
 
     Args:
         metrics: Metric name -> value (percent).
-        predictions: One prediction per example, in the split's order (what the prediction file holds).
+        predictions: What the prediction file holds: one entry per example in the split's
+            order (classification, tagging), or ``{id: answer}`` (QA).
         count: Number of scored examples.
     """
 
     metrics: dict[str, float]
-    predictions: list[Any]
+    predictions: Any
     count: int
 
 
-class KindScorer(Protocol):
-    """Decodes a kind's logits and scores them against the features' labels."""
-
-    def __call__(self, task: TaskSpec, logits: Sequence[np.ndarray], features: Any) -> LanguageScore: ...
+#: Scorer (task, logits per feature row, features, records) -> LanguageScore.
+Scorer = Callable[[TaskSpec, Sequence[np.ndarray], Any, Sequence[Any]], LanguageScore]
 
 
-def score_classification(task: TaskSpec, logits: Sequence[np.ndarray], features: Any) -> LanguageScore:
-    """Predicted class = argmax of the logits; scored with the task's metric on label names."""
-    predicted = [task.labels[int(np.argmax(row))] for row in logits]
-    gold = [task.labels[i] for i in features["labels"]]
-    return LanguageScore(get_metric(task.metric)(predicted, gold), predicted, len(gold))
+@dataclass(frozen=True)
+class KindScoring:
+    """How a task kind is scored and how its predictions are written (xtreme's scorer formats).
+
+    Args:
+        scorer: ``"module:function"`` of the ``Scorer``.
+        writer: ``"module:function"`` turning predictions into the prediction file's text.
+        extension: File extension of the prediction file (``tsv`` or ``json``).
+    """
+
+    scorer: str
+    writer: str
+    extension: str
 
 
-#: Scorer of each task kind.
-SCORERS: dict[TaskKind, KindScorer] = {TaskKind.PAIR_CLASSIFICATION: score_classification}
+_CLASSIFICATION = "crossling.evaluation.scorers.classification"
+
+#: The one table of scoring rules per task kind (modules are loaded on first use).
+SCORING: dict[TaskKind, KindScoring] = {
+    TaskKind.PAIR_CLASSIFICATION: KindScoring(f"{_CLASSIFICATION}:score_classification", f"{_CLASSIFICATION}:label_lines", "tsv"),
+    TaskKind.MULTIPLE_CHOICE: KindScoring("crossling.evaluation.scorers.choice:score_choices",
+                                          "crossling.evaluation.scorers.choice:choice_lines", "tsv"),
+    TaskKind.TOKEN_CLASSIFICATION: KindScoring("crossling.evaluation.scorers.tagging:score_tagging",
+                                               "crossling.evaluation.scorers.tagging:tag_lines", "tsv"),
+    TaskKind.EXTRACTIVE_QA: KindScoring("crossling.evaluation.scorers.qa:score_qa",
+                                        "crossling.evaluation.scorers.qa:answers_json", "json"),
+}
 
 
-def score(task: TaskSpec, logits: Sequence[np.ndarray], features: Any) -> LanguageScore:
-    """Score one language's logits with the scorer of the task's kind."""
+def _rules(task: TaskSpec) -> KindScoring:
     try:
-        scorer = SCORERS[task.kind]
+        return SCORING[task.kind]
     except KeyError:
-        raise ValueError(f"no scorer for task kind {task.kind}") from None
-    return scorer(task, logits, features)
+        raise ValueError(f"no scoring rules for task kind {task.kind}") from None
 
 
-def prediction_file_lines(task: TaskSpec, predictions: Sequence[Any]) -> str:
-    """Prediction file text as google-research/xtreme's scorer reads it (one label per line for classification)."""
-    if task.kind is TaskKind.PAIR_CLASSIFICATION:
-        return "".join(f"{p}\n" for p in predictions)
-    raise ValueError(f"no prediction file format for task kind {task.kind}")
+def score(task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any]) -> LanguageScore:
+    """Score one language's logits with the scorer of the task's kind."""
+    return resolve(_rules(task).scorer)(task, logits, features, records)
+
+
+def prediction_file(task: TaskSpec, predictions: Any) -> tuple[str, str]:
+    """(extension, text) of the prediction file, in the format google-research/xtreme's scorer reads."""
+    rules = _rules(task)
+    return rules.extension, resolve(rules.writer)(task, predictions)

@@ -15,16 +15,21 @@ from crossling.config.schema import ExperimentConfig, TaskConfig, TrainingConfig
 from crossling.data.loading import TaskData
 from crossling.errors import ConfigError
 from crossling.evaluation.predict import predict_logits
-from crossling.evaluation.scoring import prediction_file_lines, score
+from crossling.evaluation.scoring import prediction_file, score
 from crossling.models.encoder import load_tokenizer, resolve_model_path
 from crossling.models.model import CrossLingualModel, build_model
 from crossling.reports.results import RESULTS_SCHEMA, build_manifest, summarize
-from crossling.tasks.registry import TaskKind
+from crossling.tasks.registry import TaskKind, get_task
 from crossling.training.batching import PaddingCollator
 from crossling.training.loop import StageResult, resolve_mixed_precision, seed_everything, train_stage
+from crossling.utils.imports import resolve
 from crossling.utils.io import atomic_write_json, atomic_write_text, read_json, sha256_json
 
 logger = logging.getLogger(__name__)
+
+#: Task kinds evaluated without fine-tuning, and the function that runs them
+#: (``(config, run_dir, tokenizer) -> per-language scores``).
+EVAL_ONLY_KINDS: dict[TaskKind, str] = {TaskKind.RETRIEVAL: "crossling.pipelines.retrieval:evaluate_retrieval"}
 
 
 def run_directory(config: ExperimentConfig) -> Path:
@@ -81,7 +86,8 @@ def _dev_scorer(stage: Stage, tokenizer: Any, batch_size: int, precision: str):
 
     def dev_score(model: torch.nn.Module) -> float:
         logits = predict_logits(model, features, batch_size=batch_size, collator=collator, mixed_precision=precision)
-        return score(stage.task.spec, logits, features).metrics[stage.task.spec.metric]
+        records = stage.task.records(language, stage.task.config.dev_split)
+        return score(stage.task.spec, logits, features, records).metrics[stage.task.spec.metric]
 
     return dev_score
 
@@ -123,13 +129,12 @@ def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any,
         features = data.features(language, split, tokenizer)
         started = time.perf_counter()
         logits = predict_logits(model, features, batch_size=batch_size, collator=collator, mixed_precision=mixed_precision)
-        result = score(data.spec, logits, features)
+        result = score(data.spec, logits, features, data.records(language, split))
         per_language[language] = {**result.metrics, "count": result.count,
                                   "seconds": round(time.perf_counter() - started, 3)}
         if predictions_dir is not None:
-            ext = "tsv"
-            atomic_write_text(predictions_dir / data.spec.name / f"{split}-{language}.{ext}",
-                              prediction_file_lines(data.spec, result.predictions))
+            extension, text = prediction_file(data.spec, result.predictions)
+            atomic_write_text(predictions_dir / data.spec.name / f"{split}-{language}.{extension}", text)
     return per_language
 
 
@@ -141,8 +146,8 @@ def run_experiment(config: ExperimentConfig, *, show_progress: bool = True, stop
     interrupted one resumes. A run directory holding a *different* config is an error
     unless ``force``.
     """
-    if config.sweep:
-        raise ConfigError("run_experiment got a sweep config; use crossling.pipelines.sweep.run_sweep")
+    if config.is_sweep:
+        raise ConfigError("run_experiment got a sweep/variants config; use crossling.pipelines.sweep.run_sweep")
     run_dir = run_directory(config)
     digest = config_hash(config)
     results_path = run_dir / "results.json"
@@ -160,20 +165,28 @@ def run_experiment(config: ExperimentConfig, *, show_progress: bool = True, stop
     atomic_write_text(run_dir / "config_hash", digest + "\n")
 
     tokenizer = load_tokenizer(config.model)
-    started = time.perf_counter()
-    model, stages, stage_results = train_pipeline(config, run_dir, tokenizer, show_progress=show_progress,
-                                                  stop_after_steps=stop_after_steps)
-    train_seconds = time.perf_counter() - started
-    target = stages[-1]
     precision = resolve_mixed_precision(config.training.mixed_precision)
+    predictions_dir = run_dir / "predictions" if config.evaluation.write_predictions else None
     started = time.perf_counter()
-    per_language = evaluate_languages(
-        model, target.task, tokenizer, batch_size=config.evaluation.batch_size, mixed_precision=precision,
-        predictions_dir=run_dir / "predictions" if config.evaluation.write_predictions else None,
-    )
+    target_kind = get_task(config.task.name).kind
+    if target_kind in EVAL_ONLY_KINDS:
+        # Retrieval: no fine-tuning of the target task (intermediate stages would still train).
+        stages, stage_results = plan_stages(config, run_dir), []
+        train_seconds = 0.0
+        started = time.perf_counter()
+        per_language = resolve(EVAL_ONLY_KINDS[target_kind])(config, stages[-1].task, tokenizer,
+                                                             predictions_dir=predictions_dir)
+    else:
+        model, stages, stage_results = train_pipeline(config, run_dir, tokenizer, show_progress=show_progress,
+                                                      stop_after_steps=stop_after_steps)
+        train_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        per_language = evaluate_languages(model, stages[-1].task, tokenizer, batch_size=config.evaluation.batch_size,
+                                          mixed_precision=precision, predictions_dir=predictions_dir)
+    target = stages[-1]
     eval_seconds = time.perf_counter() - started
     spec = target.task.spec
-    last = stage_results[-1]
+    last = stage_results[-1] if stage_results else None
     results = {
         "schema": RESULTS_SCHEMA,
         "name": config.name,
@@ -188,11 +201,11 @@ def run_experiment(config: ExperimentConfig, *, show_progress: bool = True, stop
         "languages": per_language,
         "summary": summarize(per_language, spec.metric, target.task.config.train_languages),
         "selection": {
-            "policy": last.selection,
+            "policy": last.selection if last else "no-training",
             "dev_language": target.task.config.train_languages[0],
             "dev_split": target.task.config.dev_split,
-            "selected_step": last.selected_step,
-            "dev_score": last.best_dev,
+            "selected_step": last.selected_step if last else None,
+            "dev_score": last.best_dev if last else None,
         },
         "stages": [{"task": s.task.spec.name, **asdict(r)} for s, r in zip(stages, stage_results, strict=True)],
         "timing": {"train_seconds": round(train_seconds, 2), "eval_seconds": round(eval_seconds, 2)},

@@ -1,0 +1,35 @@
+# crossling: `make demo` runs the offline demo, `make test` the test suite. Both set up .venv first (idempotent).
+VENV ?= .venv
+PYTHON ?= python3
+TORCH_SPEC ?= torch==2.13.0
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.crossling-installed
+
+.PHONY: install test test-all demo demo-quick bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e '.[offline,test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-all: $(STAMP)
+	$(PY) -m pytest -q -m "slow or not slow"
+
+demo: $(STAMP)
+	$(VENV)/bin/crossling demo
+
+demo-quick: $(STAMP)
+	$(VENV)/bin/crossling demo --quick
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py --quick
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

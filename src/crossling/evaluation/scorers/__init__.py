@@ -1,0 +1,1 @@
+"""Scorers, one module per task kind: logits -> predictions -> metrics and prediction files."""

@@ -1,0 +1,54 @@
+"""Re-evaluate a trained run: rebuild its model from the recorded config and weights, score any languages/split."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from crossling.config.loader import load_config, to_dict
+from crossling.errors import ConfigError
+from crossling.models.encoder import load_tokenizer
+from crossling.models.model import build_model
+from crossling.pipelines.experiment import evaluate_languages, plan_stages
+from crossling.reports.results import RESULTS_SCHEMA, summarize
+from crossling.training.checkpoint import load_model_weights
+from crossling.training.loop import resolve_mixed_precision
+from crossling.utils.io import atomic_write_json
+
+
+def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: str | None = None) -> dict[str, Any]:
+    """Score the run's final model on ``languages``/``split`` (defaults: the recorded config's).
+
+    Writes ``evaluation-<split>.json`` and prediction files under ``predictions-<split>/``.
+    """
+    config_path = run_dir / "config.yaml"
+    if not config_path.is_file():
+        raise ConfigError(f"{run_dir}: not a run directory (no config.yaml)")
+    config = load_config(config_path)
+    target = plan_stages(config, run_dir)[-1]
+    weights = target.directory / "model.safetensors"
+    if not weights.is_file():
+        raise ConfigError(f"{run_dir}: the target stage has not finished training ({weights} missing); "
+                          "run `crossling run` or `crossling train` first")
+    changes: dict[str, Any] = {}
+    if languages:
+        changes["eval_languages"] = tuple(languages)
+    if split:
+        changes["eval_split"] = split
+    data = dataclasses.replace(target.task, config=dataclasses.replace(target.task.config, **changes))
+    model = build_model(config.model, config.aggregation, data.spec)
+    load_model_weights(model, weights)
+    tokenizer = load_tokenizer(config.model)
+    precision = resolve_mixed_precision(config.training.mixed_precision)
+    split_name = data.config.eval_split
+    per_language = evaluate_languages(model, data, tokenizer, batch_size=config.evaluation.batch_size,
+                                      mixed_precision=precision, predictions_dir=run_dir / f"predictions-{split_name}")
+    result = {
+        "schema": RESULTS_SCHEMA, "name": config.name, "task": data.spec.name, "kind": str(data.spec.kind),
+        "metric": data.spec.metric, "eval_split": split_name, "model": config.model.name_or_path,
+        "aggregation": to_dict(config.aggregation), "train_languages": list(data.config.train_languages),
+        "languages": per_language, "summary": summarize(per_language, data.spec.metric, data.config.train_languages),
+    }
+    atomic_write_json(run_dir / f"evaluation-{split_name}.json", result)
+    return result

@@ -1,0 +1,90 @@
+"""Config loading: every error names the key or file (and the nearest valid key); overrides; sweeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crossling.config import build_config, describe_fields, dump_config, load_config
+from crossling.config.schema import ExperimentConfig
+from crossling.errors import ConfigError
+from crossling.pipelines.sweep import expand
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "exp.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_are_documented_and_valid():
+    config = build_config({})
+    assert config.aggregation.strategy == "last" and config.training.learning_rate == 2e-5
+    rows = describe_fields()
+    assert all(help_text for _, _, _, help_text in rows), "every option needs help text"
+    assert ("training.learning_rate", "float", "2e-05", "Peak AdamW learning rate.") in rows
+
+
+def test_unknown_key_names_file_key_and_nearest(tmp_path):
+    path = write(tmp_path, "training:\n  learning_rat: 3e-5\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert str(path) in message and "training.learning_rat" in message and "did you mean training.learning_rate" in message
+
+
+def test_wrong_type_and_bad_choice_name_the_key(tmp_path):
+    with pytest.raises(ConfigError, match=r"training.epochs: expected an integer, got 'three'"):
+        load_config(write(tmp_path, "training: {epochs: three}\n"))
+    with pytest.raises(ConfigError, match=r"aggregation.norm: .*did you mean 'layernorm'"):
+        load_config(write(tmp_path, "aggregation: {norm: layernrm}\n"))
+    with pytest.raises(ConfigError, match=r"task.train_languages\[1\]: expected a string"):
+        load_config(write(tmp_path, "task: {train_languages: [en, 3]}\n"))
+
+
+def test_missing_files_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "absent.yaml")
+    with pytest.raises(ConfigError, match=r"task.data_dir: directory not found: .*nowhere"):
+        load_config(write(tmp_path, f"task: {{data_dir: {tmp_path / 'nowhere'}}}\n"))
+    with pytest.raises(ConfigError, match=r"exp.yaml:\d+: invalid YAML"):
+        load_config(write(tmp_path, "task:\n  name: [xnli\n"))
+
+
+def test_semantic_validation(tmp_path):
+    with pytest.raises(ConfigError, match="training.learning_rate: expected > 0"):
+        build_config({"training": {"learning_rate": 0}})
+    with pytest.raises(ConfigError, match="warmup_ratio"):
+        build_config({"training": {"warmup_ratio": 1.5}})
+
+
+def test_overrides_are_typed_and_validated(tmp_path):
+    path = write(tmp_path, "task: {name: xnli}\n")
+    config = load_config(path, ["training.learning_rate=3e-5", "task.eval_languages=[de, fr]", "aggregation.strategy=dlfa"])
+    assert config.training.learning_rate == 3e-5
+    assert config.task.eval_languages == ("de", "fr")
+    assert config.aggregation.strategy == "dlfa"
+    with pytest.raises(ConfigError, match="unknown key 'training.lr'"):
+        load_config(path, ["training.lr=1"])
+    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+        load_config(path, ["training.epochs"])
+
+
+def test_dump_round_trips(tmp_path):
+    config = build_config({"task": {"name": "pawsx", "train_languages": ["en", "de"]}, "seed": 7})
+    again = load_config(write(tmp_path, dump_config(config)))
+    assert again == config and isinstance(again, ExperimentConfig)
+
+
+def test_variants_cross_the_grid_and_members_validate(tmp_path):
+    config = build_config({"name": "cmp", "output_dir": str(tmp_path),
+                           "variants": {"last": {}, "dlfa": {"aggregation.strategy": "dlfa", "aggregation.layer": 6}},
+                           "sweep": {"seed": [1, 2]}})
+    members = expand(config)
+    assert [m.name for m in members] == ["last,seed=1", "last,seed=2", "dlfa,seed=1", "dlfa,seed=2"]
+    assert {m.output_dir for m in members} == {tmp_path / "cmp"}
+    assert members[2].aggregation.layer == 6 and members[3].seed == 2
+    bad = build_config({"variants": {"oops": {"aggregation.strateg": "dlfa"}}})
+    with pytest.raises(ConfigError, match="sweep member 'oops'.*aggregation.strateg"):
+        expand(bad)
