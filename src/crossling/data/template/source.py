@@ -51,7 +51,7 @@ class TemplateParams:
         unknown = sorted(set(params) - set(known))
         if unknown:
             raise ConfigError(f"template task {task!r}: unknown params {unknown}; known: {', '.join(known)}")
-        resolved = cls(train, dev, test, **params)
+        resolved = cls(**{"train_size": train, "dev_size": dev, "test_size": test, **params})
         for name in ("train_size", "dev_size", "test_size", "feature_dim"):
             value = getattr(resolved, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
