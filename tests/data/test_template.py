@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import Counter
@@ -235,11 +236,11 @@ def test_tokens_rebuild_the_sentence_text(language):
             assert sentence.text == "".join(words)
             continue
         rebuilt = words[0] + "".join(
-            (" " if space_before(language, prev, word) else "") + word for prev, word in zip(words, words[1:])
+            (" " if space_before(language, prev, word) else "") + word for prev, word in itertools.pairwise(words)
         )
         assert sentence.text == rebuilt
         dropped = len(" ".join(words)) - len(sentence.text)
-        assert dropped == sum(not space_before(language, p, w) for p, w in zip(words, words[1:]))
+        assert dropped == sum(not space_before(language, p, w) for p, w in itertools.pairwise(words))
         for offset, word in zip(sentence.offsets, words, strict=True):
             assert sentence.text[offset:offset + len(word)] == word
 

@@ -7,7 +7,7 @@ from functools import cache
 
 import numpy as np
 
-from crossling.data.template.meaning import Employment, Event, Meaning
+from crossling.data.template.meaning import Employment, Meaning
 
 
 def scene_slots(meaning: Meaning) -> tuple[tuple[str, str], ...]:

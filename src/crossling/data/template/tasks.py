@@ -8,9 +8,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from crossling.data.records import Answer, ImageTextExample, PairExample, ParallelExample, QAExample, Record, TaggingExample
+from crossling.data.records import (
+    Answer,
+    ImageTextExample,
+    PairExample,
+    ParallelExample,
+    QAExample,
+    Record,
+    TaggingExample,
+)
 from crossling.data.template.logic import NLI_LABELS, nli_label
-from crossling.data.template.meaning import Employment, Event, Meaning, MeaningSampler, SlotRates
+from crossling.data.template.meaning import Event, Meaning, MeaningSampler, SlotRates
 from crossling.data.template.realize import realize, realize_question
 from crossling.data.template.scene import scene_features
 from crossling.data.template.surface import UNSPACED

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crossling.data.template.lexicon import city_name, org_name, person_name
+from crossling.data.template.lexicon import org_name, person_name
 from crossling.data.template.meaning import PERSONS, Employment, Event, Thing
 from crossling.data.template.surface import Tok
 
