@@ -196,6 +196,43 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True)
+class RetrievalConfig:
+    """Sentence vectors and scoring of retrieval tasks (Tatoeba, BUCC), evaluated without fine-tuning.
+
+    The token features are ``H_layer`` when ``aggregation.strategy`` is ``last`` (the
+    default), else the output of the parameter-free aggregation strategy (``layer`` or
+    ``mean``; the trainable ones are refused: untrained, they are arbitrary).
+
+    Args:
+        layer: Hidden state read when ``aggregation.strategy`` is ``last`` (0 = embeddings,
+            negative from the end). XTREME's scripts read layer 7 of mBERT-base (12 layers)
+            and layer 13 of XLM-R large (24 layers); 7 is the default, never chosen by model name.
+        pooling: Sentence vector: ``mean`` over the real tokens (special tokens included) or
+            the first token (``cls``).
+        scoring: ``cosine`` nearest neighbour, or ``margin``: the ratio margin of Artetxe &
+            Schwenk (2019) over k = 4 nearest neighbours in each direction.
+        batch_size: Sentences per forward pass (batches are length-sorted).
+        max_length: Maximum sub-tokens per sentence; default: the task's.
+    """
+
+    layer: int = _help(
+        "Hidden state read with aggregation.strategy last (XTREME: 7 for mBERT-base, 13 for XLM-R large).", default=7
+    )
+    pooling: Literal["mean", "cls"] = _help("Sentence vector: masked mean over real tokens, or the first token.", default="mean")
+    scoring: Literal["cosine", "margin"] = _help(
+        "Nearest neighbour by cosine, or by the ratio margin (Artetxe & Schwenk 2019, k = 4).", default="cosine"
+    )
+    batch_size: int = _help("Sentences per forward pass (length-sorted).", default=64)
+    max_length: int | None = _help("Maximum sub-tokens per sentence (default: the task's).", default=None)
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ConfigError(f"retrieval.batch_size: expected an integer >= 1, got {self.batch_size}")
+        if self.max_length is not None and self.max_length < 8:
+            raise ConfigError(f"retrieval.max_length: expected >= 8, got {self.max_length}")
+
+
+@dataclass(frozen=True)
 class StageConfig:
     """An intermediate fine-tuning stage run before the target task (its encoder weights carry over).
 
@@ -222,6 +259,7 @@ class ExperimentConfig:
         task: The target task (fine-tuned, then evaluated zero-shot).
         training: Optimisation of the target task.
         evaluation: Evaluation settings.
+        retrieval: Sentence vectors and scoring of retrieval tasks (no fine-tuning).
         sweep: Grid of dotted keys to value lists; each combination is a run in a sub-directory.
         variants: Named override sets (systems to compare), crossed with the grid.
     """
@@ -235,6 +273,7 @@ class ExperimentConfig:
     task: TaskConfig = _help("Target task.", default_factory=TaskConfig)
     training: TrainingConfig = _help("Optimisation of the target task.", default_factory=TrainingConfig)
     evaluation: EvaluationConfig = _help("Evaluation settings.", default_factory=EvaluationConfig)
+    retrieval: RetrievalConfig = _help("Sentence vectors and scoring of retrieval tasks.", default_factory=RetrievalConfig)
     sweep: dict[str, list[Any]] = _help(
         "Grid: dotted key -> list of values (e.g. aggregation.strategy: [last, dlfa]); one run per combination.",
         default_factory=dict,
