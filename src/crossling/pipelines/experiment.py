@@ -28,7 +28,7 @@ from crossling.utils.io import atomic_write_json, atomic_write_text, read_json, 
 logger = logging.getLogger(__name__)
 
 #: Task kinds evaluated without fine-tuning, and the function that runs them
-#: (``(config, run_dir, tokenizer) -> per-language scores``).
+#: (``(config, task_data, tokenizer, *, predictions_dir) -> per-language scores``).
 EVAL_ONLY_KINDS: dict[TaskKind, str] = {TaskKind.RETRIEVAL: "crossling.pipelines.retrieval:evaluate_retrieval"}
 
 
