@@ -32,6 +32,7 @@ TEMPLATE_TASKS = (
 
 def _factory(generator_task: str):
     def build(options: SourceOptions) -> TemplateSource:
+        """The generated source of ``generator_task`` with ``options``."""
         return TemplateSource(generator_task, options)
 
     return build

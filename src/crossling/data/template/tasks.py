@@ -293,6 +293,7 @@ def build_records(task: str, language: str, split: str, size: int, seed: int, im
 
 def _tagging(field: str) -> Callable[..., Record]:
     def build(item: SentenceItem, language: str, rid: str, _extra: tuple) -> Record:
+        """The tagging example of ``item``: its words and their ``field`` tags."""
         sentence = realize(item.meaning, language, item.order)
         return TaggingExample(rid, sentence.words, getattr(sentence, field))
 
