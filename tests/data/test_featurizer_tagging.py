@@ -12,7 +12,6 @@ import pytest
 from crossling.data.featurizers.tagging import IGNORE_INDEX, featurize_tagging, owner_windows, window_starts
 from crossling.data.records import TaggingExample
 from crossling.data.sources import SourceOptions
-from crossling.data.tagging_sources import HubTaggingSource, LocalTaggingSource
 from crossling.errors import DataError
 from crossling.evaluation.scorers.tagging import merge_word_predictions, score_tagging
 from crossling.tasks import get_task
@@ -134,7 +133,7 @@ def test_token_type_ids_are_emitted_when_the_tokenizer_makes_them():
     base = _task_tokenizer()
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=base.backend_tokenizer, unk_token="[UNK]", pad_token="[PAD]",
                                         model_input_names=["input_ids", "token_type_ids", "attention_mask"])
-    words = tuple("the cat sat on the mat".split()) * 10
+    words = ("the", "cat", "sat", "on", "the", "mat") * 10
     features = featurize_tagging([TaggingExample("s", words, ("X",) * len(words))], UDPOS, tokenizer, 16)
     assert len(features["token_type_ids"]) == len(features["input_ids"]) > 1
     assert all(types == [0] * len(ids) for types, ids in zip(features["token_type_ids"], features["input_ids"]))
