@@ -207,7 +207,9 @@ def run_experiment(config: ExperimentConfig, *, show_progress: bool = True, stop
             "selected_step": last.selected_step if last else None,
             "dev_score": last.best_dev if last else None,
         },
-        "stages": [{"task": s.task.spec.name, **asdict(r)} for s, r in zip(stages, stage_results, strict=True)],
+        # Eval-only (retrieval) runs train no stage: stage_results is empty.
+        "stages": [{"task": s.task.spec.name, **asdict(r)}
+                   for s, r in zip(stages[: len(stage_results)], stage_results, strict=True)],
         "timing": {"train_seconds": round(train_seconds, 2), "eval_seconds": round(eval_seconds, 2)},
         "config_hash": digest,
     }
