@@ -5,8 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from crossling.data.formats.common import BadExample, SkipPolicy, fatal, open_text, split_lines
-from crossling.data.formats.tatoeba import TATOEBA_CODES, TATOEBA_FILE_CODES, read_tatoeba, tatoeba_paths
+from crossling.data.formats.common import (
+    BadExample,
+    SkipPolicy,
+    fatal,
+    open_text,
+    split_lines,
+)
+from crossling.data.formats.tatoeba import (
+    TATOEBA_CODES,
+    TATOEBA_FILE_CODES,
+    read_tatoeba,
+    tatoeba_paths,
+)
 from crossling.data.records import ParallelExample
 from crossling.data.sources import SourceOptions
 from crossling.errors import ConfigError, DataError

@@ -7,7 +7,11 @@ question/candidate scoring are not implemented.
 from __future__ import annotations
 
 from crossling.data.formats.tatoeba import TATOEBA_CODES
-from crossling.data.retrieval_sources import HubTatoebaSource, LocalBuccSource, LocalTatoebaSource
+from crossling.data.retrieval_sources import (
+    HubTatoebaSource,
+    LocalBuccSource,
+    LocalTatoebaSource,
+)
 from crossling.tasks.registry import TaskKind, TaskSpec, register_task
 
 #: The five languages XTREME-R added to XTREME's 36 Tatoeba languages (LASER's aze lit pol ron ukr).
