@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import types
@@ -171,7 +172,7 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 def apply_overrides(data: dict[str, Any], overrides: list[tuple[str, Any]]) -> dict[str, Any]:
     """Return a deep copy of raw config ``data`` with dotted-key ``overrides`` applied."""
-    out = yaml.safe_load(yaml.safe_dump(data)) if data else {}
+    out = copy.deepcopy(data) if data else {}
     for key, value in overrides:
         _set_dotted(out, key, value)
     return out
