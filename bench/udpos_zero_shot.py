@@ -1,7 +1,8 @@
 """Zero-shot UD-POS from English with the offline e5 encoder: ``last`` vs ``dlfa``, one command.
 
-The measurement (about 10 minutes on 2 CPU cores with the defaults; bf16, frozen embeddings,
-max_length 128, settings from examples/udpos-e5-dlfa.yaml):
+The measurement (bf16, frozen embeddings, max_length 128, settings from examples/udpos-e5-dlfa.yaml;
+the defaults are sized for about 10 minutes on 2 idle CPU cores, an estimate: the CPU was shared
+when this was written, and the smoke run below took 3 minutes on a heavily loaded 2-core machine):
 
     .venv/bin/python bench/udpos_zero_shot.py --max-train 1000 --max-eval 300
 

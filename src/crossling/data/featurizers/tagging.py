@@ -13,6 +13,7 @@ from crossling.tasks.registry import TaskSpec
 #: Label policy: only the FIRST sub-token of a word carries its tag (as XTREME and HF's run_ner);
 #: the other sub-tokens and the special tokens get ``IGNORE_INDEX``. Prediction always reads the
 #: first sub-token, whatever the policy; ``True`` only adds training signal on the others.
+#: Feature caches do not key on this constant: bump ``FEATURES_VERSION`` when changing it.
 LABEL_ALL_SUBTOKENS = False
 
 #: Label of positions that are not trained on (cross-entropy's ``ignore_index``).
