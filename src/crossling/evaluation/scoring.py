@@ -28,8 +28,9 @@ class LanguageScore:
     count: int
 
 
-#: Scorer (task, logits per feature row, features, records) -> LanguageScore.
-Scorer = Callable[[TaskSpec, Sequence[np.ndarray], Any, Sequence[Any]], LanguageScore]
+#: Scorer (task, logits per feature row, features, records) -> LanguageScore. Scorers of kinds whose
+#: ``KindScoring.needs_language`` is set also get ``language=`` (the evaluated language's code).
+Scorer = Callable[..., LanguageScore]
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,14 @@ class KindScoring:
         scorer: ``"module:function"`` of the ``Scorer``.
         writer: ``"module:function"`` turning predictions into the prediction file's text.
         extension: File extension of the prediction file (``tsv`` or ``json``).
+        needs_language: The scorer takes ``language=`` (the evaluated language's code), for
+            metrics that depend on it (MLQA normalizes answers per language).
     """
 
     scorer: str
     writer: str
     extension: str
+    needs_language: bool = False
 
 
 _CLASSIFICATION = "crossling.evaluation.scorers.classification"
@@ -57,7 +61,7 @@ SCORING: dict[TaskKind, KindScoring] = {
     TaskKind.TOKEN_CLASSIFICATION: KindScoring("crossling.evaluation.scorers.tagging:score_tagging",
                                                "crossling.evaluation.scorers.tagging:tag_lines", "tsv"),
     TaskKind.EXTRACTIVE_QA: KindScoring("crossling.evaluation.scorers.qa:score_qa",
-                                        "crossling.evaluation.scorers.qa:answers_json", "json"),
+                                        "crossling.evaluation.scorers.qa:answers_json", "json", needs_language=True),
 }
 
 
@@ -68,9 +72,15 @@ def _rules(task: TaskSpec) -> KindScoring:
         raise ValueError(f"no scoring rules for task kind {task.kind}") from None
 
 
-def score(task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any]) -> LanguageScore:
-    """Score one language's logits with the scorer of the task's kind."""
-    return resolve(_rules(task).scorer)(task, logits, features, records)
+def score(task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any], *,
+          language: str) -> LanguageScore:
+    """Score one language's logits with the scorer of the task's kind (``language``: the evaluated language).
+
+    ``language`` is handed on only to scorers whose kind declares ``needs_language``.
+    """
+    rules = _rules(task)
+    extra = {"language": language} if rules.needs_language else {}
+    return resolve(rules.scorer)(task, logits, features, records, **extra)
 
 
 def prediction_file(task: TaskSpec, predictions: Any) -> tuple[str, str]:

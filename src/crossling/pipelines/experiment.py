@@ -87,7 +87,7 @@ def _dev_scorer(stage: Stage, tokenizer: Any, batch_size: int, precision: str):
     def dev_score(model: torch.nn.Module) -> float:
         logits = predict_logits(model, features, batch_size=batch_size, collator=collator, mixed_precision=precision)
         records = stage.task.records(language, stage.task.config.dev_split)
-        return score(stage.task.spec, logits, features, records).metrics[stage.task.spec.metric]
+        return score(stage.task.spec, logits, features, records, language=language).metrics[stage.task.spec.metric]
 
     return dev_score
 
@@ -129,7 +129,7 @@ def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any,
         features = data.features(language, split, tokenizer)
         started = time.perf_counter()
         logits = predict_logits(model, features, batch_size=batch_size, collator=collator, mixed_precision=mixed_precision)
-        result = score(data.spec, logits, features, data.records(language, split))
+        result = score(data.spec, logits, features, data.records(language, split), language=language)
         per_language[language] = {**result.metrics, "count": result.count,
                                   "seconds": round(time.perf_counter() - started, 3)}
         if predictions_dir is not None:
