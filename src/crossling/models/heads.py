@@ -100,11 +100,45 @@ class SpanExtractionHead(nn.Module):
         return (start + end) / 2
 
 
+class MultipleChoiceHead(nn.Module):
+    """``score_c = w . dropout(pool(Z_c)) + b`` for each choice c: one scalar per (example, choice) sequence.
+
+    The model runs the C sequences of an example as C rows (``CrossLingualModel`` flattens
+    B x C x T inputs to (B * C) x T) and reshapes the scores back to B x C.
+
+    Args:
+        hidden_size: E.
+        num_labels: Ignored (the number of choices comes from the input's shape).
+        pooling: ``cls`` (first token) or ``mean``.
+        dropout: Dropout probability.
+    """
+
+    def __init__(self, hidden_size: int, num_labels: int = 0, *, pooling: str = "cls", dropout: float = 0.1,
+                 **_: Any) -> None:
+        super().__init__()
+        if pooling not in ("cls", "mean"):
+            raise ValueError(f"MultipleChoiceHead: pooling must be 'cls' or 'mean', got {pooling!r}")
+        self.pooling = pooling
+        self.dropout = nn.Dropout(dropout)
+        self.scorer = nn.Linear(hidden_size, 1)
+
+    def forward(self, features: Tensor, attention_mask: Tensor) -> Tensor:
+        """(B * C) x T x E features, (B * C) x T mask -> (B * C) x 1 scores."""
+        pooled = features[:, 0] if self.pooling == "cls" else masked_mean(features, attention_mask)
+        return self.scorer(self.dropout(pooled))
+
+    @staticmethod
+    def loss(logits: Tensor, labels: Tensor) -> Tensor:
+        """Mean cross-entropy over the choices: ``logits`` B x C, ``labels`` B (index of the correct choice)."""
+        return nn.functional.cross_entropy(logits.float(), labels)
+
+
 #: Head class of each task kind.
 HEADS: dict[TaskKind, type[nn.Module]] = {
     TaskKind.PAIR_CLASSIFICATION: SequenceClassificationHead,
     TaskKind.TOKEN_CLASSIFICATION: TokenClassificationHead,
     TaskKind.EXTRACTIVE_QA: SpanExtractionHead,
+    TaskKind.MULTIPLE_CHOICE: MultipleChoiceHead,
 }
 
 

@@ -60,8 +60,18 @@ class CrossLingualModel(nn.Module):
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor, labels: Tensor | None = None,
                 **inputs: Tensor) -> dict[str, Tensor]:
-        """Logits, and the head's loss when ``labels`` are given."""
+        """Logits, and the head's loss when ``labels`` are given.
+
+        Multiple-choice inputs are B x C x T: they run as (B * C) x T rows and the head's
+        per-row scores come back as B x C logits.
+        """
+        choices = input_ids.shape[1] if input_ids.dim() == 3 else None
+        if choices is not None:
+            input_ids, attention_mask = input_ids.flatten(0, 1), attention_mask.flatten(0, 1)
+            inputs = {name: value.flatten(0, 1) for name, value in inputs.items()}
         logits = self.head(self.features(input_ids, attention_mask, **inputs), attention_mask)
+        if choices is not None:
+            logits = logits.reshape(-1, choices)
         out = {"logits": logits}
         if labels is not None:
             out["loss"] = self.head.loss(logits, labels)

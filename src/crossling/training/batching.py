@@ -48,7 +48,8 @@ class PaddingCollator:
 
     ``labels`` are stacked as they are (class ids, or QA start/end pairs) unless
     ``sequence_labels`` is set (tagging), in which case they are padded with -100 like the
-    inputs. Columns in ``NON_INPUT_COLUMNS`` are dropped.
+    inputs. Columns in ``NON_INPUT_COLUMNS`` are dropped. Multiple-choice rows, whose inputs
+    are C token lists each, are padded to B x C x T (C must be equal within a batch).
 
     Args:
         pad_token_id: The tokenizer's padding id.
@@ -62,10 +63,10 @@ class PaddingCollator:
         self.pad_to_multiple_of = pad_to_multiple_of
 
     def __call__(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
-        """Stack ``rows`` into a batch of tensors."""
-        longest = max(len(row["input_ids"]) for row in rows)
-        if self.pad_to_multiple_of > 1:
-            longest = -(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        """Stack ``rows`` into a batch of tensors (B x T, or B x C x T for multiple-choice rows)."""
+        if _is_nested(rows[0]["input_ids"]):
+            return self._collate_choices(rows)
+        longest = self._padded_length(max(len(row["input_ids"]) for row in rows))
         batch: dict[str, torch.Tensor] = {}
         for key in rows[0]:
             if key in NON_INPUT_COLUMNS:
@@ -80,3 +81,36 @@ class PaddingCollator:
                 padded[i, : len(seq)] = seq
             batch[key] = torch.from_numpy(padded)
         return batch
+
+    def _collate_choices(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
+        """Rows whose inputs are C token lists each (multiple choice): pad to B x C x T, stack the labels."""
+        choices = len(rows[0]["input_ids"])
+        if any(len(row["input_ids"]) != choices for row in rows):
+            raise ValueError(f"multiple-choice rows of one batch must have the same number of choices; found "
+                             f"{sorted({len(row['input_ids']) for row in rows})}")
+        longest = self._padded_length(max(len(seq) for row in rows for seq in row["input_ids"]))
+        batch: dict[str, torch.Tensor] = {}
+        for key in rows[0]:
+            if key in NON_INPUT_COLUMNS:
+                continue
+            if key == "labels":
+                batch[key] = torch.tensor([row[key] for row in rows], dtype=torch.long)
+                continue
+            padded = np.full((len(rows), choices, longest), self.pad_token_id if key == "input_ids" else 0,
+                             dtype=np.int64)
+            for i, row in enumerate(rows):
+                for j, seq in enumerate(row[key]):
+                    padded[i, j, : len(seq)] = seq
+            batch[key] = torch.from_numpy(padded)
+        return batch
+
+    def _padded_length(self, longest: int) -> int:
+        """``longest`` rounded up to a multiple of ``pad_to_multiple_of``."""
+        if self.pad_to_multiple_of > 1:
+            return -(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        return longest
+
+
+def _is_nested(input_ids: Sequence[Any]) -> bool:
+    """Whether a row's ``input_ids`` is a list of token lists (one per choice) rather than one token list."""
+    return len(input_ids) > 0 and isinstance(input_ids[0], (list, tuple))
