@@ -6,6 +6,7 @@ from crossling.tasks.registry import TaskKind, TaskSpec, get_task, list_tasks, r
 import crossling.tasks.xtreme  # noqa: E402,F401  isort: skip
 import crossling.tasks.template  # noqa: E402,F401  isort: skip
 import crossling.tasks.xtreme_qa  # noqa: E402,F401  isort: skip
+import crossling.tasks.xtreme_choice  # noqa: E402,F401  isort: skip
 import crossling.tasks.xtreme_tagging  # noqa: E402,F401  isort: skip
 import crossling.tasks.xtreme_retrieval  # noqa: E402,F401  isort: skip
 
