@@ -14,7 +14,11 @@ SIQA is declared with its hub source only (``allenai/social_i_qa``, English).
 
 from __future__ import annotations
 
-from crossling.data.choice_sources import HubChoiceSource, HubChoiceSplit, LocalCopaSource
+from crossling.data.choice_sources import (
+    HubChoiceSource,
+    HubChoiceSplit,
+    LocalCopaSource,
+)
 from crossling.tasks.registry import TaskKind, TaskSpec, register_task
 
 XCOPA_LANGUAGES = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
@@ -34,8 +38,8 @@ _XCOPA_HUB = {
             HubChoiceSplit("cambridgeltl/xcopa", "validation", config="{lang}")),
     "test": (HubChoiceSplit("cambridgeltl/xcopa", "test", config="{lang}"),),
 }
-_SIQA = dict(premise="context", question="question", choices=("answerA", "answerB", "answerC"), label="label",
-             label_base=1, languages=("en",))
+_SIQA = {"premise": "context", "question": "question", "choices": ("answerA", "answerB", "answerC"),
+         "label": "label", "label_base": 1, "languages": ("en",)}
 _SIQA_HUB = {
     "train": (HubChoiceSplit("allenai/social_i_qa", "train", **_SIQA),),
     "dev": (HubChoiceSplit("allenai/social_i_qa", "validation", **_SIQA),),
