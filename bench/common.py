@@ -1,0 +1,398 @@
+"""Shared benchmark harness: interleaved repeats, per-step timing, machine facts, models, data, BENCHMARKS.md sections."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+BENCHMARKS_MD = REPO / "BENCHMARKS.md"
+SHARED_DATA = REPO.parent / "shared" / "data"
+#: Benchmarks keep converted models and feature caches here unless CROSSLING_HOME is set.
+DEFAULT_HOME = Path(tempfile.gettempdir()) / "bench-home"
+E5 = "multilingual-e5-small"
+
+
+def setup_environment() -> None:
+    """Point CROSSLING_HOME at a fixed directory (reused across runs) and quieten library logging."""
+    os.environ.setdefault("CROSSLING_HOME", str(DEFAULT_HOME))
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    import datasets
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+
+
+def base_parser(description: str) -> argparse.ArgumentParser:
+    """An argument parser with the options every figure shares (``--quick``, ``--repeats``, ``--no-write``)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="Tiny BERT and small data (harness check, minutes).")
+    parser.add_argument("--repeats", type=int, default=3, help="Interleaved repeats of every variant (>= 3).")
+    parser.add_argument("--output", type=Path, default=BENCHMARKS_MD, help="Markdown file that receives the section.")
+    parser.add_argument("--no-write", action="store_true", help="Print the section only.")
+    return parser
+
+
+def command_line() -> str:
+    """The command that is running, as one would retype it from the repository root."""
+    script = Path(sys.argv[0]).resolve()
+    try:
+        script_text = str(script.relative_to(REPO))
+    except ValueError:
+        script_text = str(script)
+    return " ".join(["python", script_text, *map(shlex.quote, sys.argv[1:])])
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load averages (as ``uptime`` shows them)."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def cpu_model() -> str:
+    """The CPU model name from ``lscpu`` (falls back to ``platform.processor()``)."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return platform.processor() or "unknown"
+    for line in out.splitlines():
+        if line.strip().startswith("Model name:"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def machine_info() -> dict[str, Any]:
+    """nproc, CPU model, torch/transformers versions, torch threads, bf16 support and the date."""
+    import transformers
+
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu_model(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "threads": torch.get_num_threads(),
+        "bf16_kernels": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+        "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+    }
+
+
+def interleaved(variants: dict[str, Callable[[], dict[str, Any]]], repeats: int) -> dict[str, list[dict[str, Any]]]:
+    """Run each variant ``repeats`` times, interleaved A B, B A, A B ... so drift in machine load hits all alike."""
+    names = list(variants)
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for repeat in range(repeats):
+        for name in names if repeat % 2 == 0 else reversed(names):
+            print(f"  repeat {repeat + 1}/{repeats}: {name} ...", flush=True)
+            runs[name].append(variants[name]())
+    return runs
+
+
+def median(values: Sequence[float]) -> float:
+    """The median of ``values``."""
+    return float(statistics.median(values))
+
+
+def fmt(values: Sequence[float], digits: int = 2) -> str:
+    """``median (r1, r2, r3)`` for a table cell."""
+    return f"{median(values):.{digits}f} ({', '.join(f'{v:.{digits}f}' for v in values)})"
+
+
+def ratios(numerator: Sequence[float], denominator: Sequence[float]) -> list[float]:
+    """Per-repeat ratios of two interleaved series (repeat i of A over repeat i of B)."""
+    return [a / b for a, b in zip(numerator, denominator, strict=True)]
+
+
+@dataclass
+class StepTimer:
+    """Times optimiser steps from the model's forward calls: step k lasts from forward k to forward k + 1.
+
+    Registered as a forward pre-hook, so crossling's loop and HF's Trainer are timed the same
+    way (one forward per step: no gradient accumulation). Besides the time it records each
+    batch's examples, real (attention-mask) tokens, padded tokens and sum of squared real
+    lengths (for attention FLOPs).
+    """
+
+    stamps: list[float] = field(default_factory=list)
+    batches: list[tuple[int, int, int, int]] = field(default_factory=list)
+    _handle: Any = None
+
+    def attach(self, model: torch.nn.Module) -> StepTimer:
+        """Start recording the forward calls of ``model``."""
+        self._handle = model.register_forward_pre_hook(self._hook, with_kwargs=True)
+        return self
+
+    def detach(self) -> None:
+        """Stop recording."""
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+
+    def _hook(self, module: torch.nn.Module, args: tuple, kwargs: dict[str, Any]) -> None:
+        self.stamps.append(time.perf_counter())
+        mask = kwargs.get("attention_mask")
+        ids = kwargs.get("input_ids", args[0] if args else None)
+        if mask is None:
+            mask = torch.ones_like(ids)
+        lengths = mask.reshape(-1, mask.shape[-1]).sum(-1)
+        self.batches.append((int(ids.shape[0]), int(lengths.sum()), int(mask.numel()), int((lengths ** 2).sum())))
+
+    def summary(self, skip: int = 1) -> dict[str, float]:
+        """Steady-state rates over steps ``skip .. n-2`` (the first warms up, the last has no end stamp)."""
+        if len(self.stamps) < skip + 2:
+            raise ValueError(f"need at least {skip + 2} forward calls, got {len(self.stamps)}")
+        seconds = self.stamps[-1] - self.stamps[skip]
+        timed = self.batches[skip:-1]
+        examples = sum(b[0] for b in timed)
+        real = sum(b[1] for b in timed)
+        padded = sum(b[2] for b in timed)
+        return {"seconds": seconds, "steps": len(timed), "examples": examples, "real_tokens": real,
+                "padded_tokens": padded, "sum_sq_len": sum(b[3] for b in timed),
+                "examples_per_s": examples / seconds, "real_tokens_per_s": real / seconds,
+                "seconds_per_step": seconds / len(timed), "padding_fraction": 1 - real / padded}
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub Markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def section_text(title: str, *, command: str, machine: dict[str, Any], load_before: str, load_after: str,
+                 body: str) -> str:
+    """A figure's Markdown section: title, command, machine, load during the run, then ``body``."""
+    return "\n".join([
+        f"## {title}", "",
+        f"Command: `{command}`", "",
+        (f"Machine: {machine['nproc']} CPUs ({machine['cpu']}), torch {machine['torch']} "
+         f"({machine['threads']} threads), transformers {machine['transformers']}, "
+         f"bf16 kernels: {'yes' if machine['bf16_kernels'] else 'no'}; run {machine['date']}. "
+         f"Load average (1/5/15 min) before: {load_before}, after: {load_after} "
+         "(the machine was shared with other work during the run)."), "",
+        body.strip(), "",
+    ])
+
+
+HEADER = ("# crossling benchmarks\n\nEach section is written by the command it shows (`bench/run_all.py` runs "
+          "them all). Figures are medians of interleaved repeats, all repeats in parentheses. Tests never "
+          "assert timings.\n")
+
+
+def write_section(key: str, text: str, path: Path = BENCHMARKS_MD) -> None:
+    """Insert or replace the section ``key`` (between HTML-comment markers) of ``path``, atomically."""
+    from crossling.utils.io import atomic_write_text
+
+    begin, end = f"<!-- bench:{key} -->", f"<!-- /bench:{key} -->"
+    block = f"{begin}\n{text.rstrip()}\n{end}\n"
+    current = path.read_text(encoding="utf-8") if path.is_file() else HEADER
+    if begin in current and end in current:
+        head, rest = current.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        updated = head + block.rstrip("\n") + tail
+    else:
+        updated = current.rstrip("\n") + "\n\n" + block
+    atomic_write_text(path, updated if updated.endswith("\n") else updated + "\n")
+
+
+def publish(key: str, title: str, body: str, *, args: argparse.Namespace, machine: dict[str, Any],
+            load_before: str) -> str:
+    """Print the section and (unless ``--no-write``) put it into the output file; returns the text."""
+    label = f"{title} (quick: tiny BERT)" if getattr(args, "quick", False) else title
+    text = section_text(label, command=command_line(), machine=machine, load_before=load_before,
+                        load_after=load_average(), body=body)
+    print(text, flush=True)
+    if not args.no_write:
+        write_section(f"{key}-quick" if args.quick else key, text, args.output)
+    return text
+
+
+# --- models -----------------------------------------------------------------------------------------
+
+
+def _corpus_texts(limit: int = 3000) -> list[str]:
+    """Sentences to train the quick mode's WordPiece vocabulary on (XNLI English, UD-POS English, template NLI)."""
+    texts: list[str] = []
+    xnli = SHARED_DATA / "xnli" / "dev-en.tsv"
+    for line in xnli.read_text(encoding="utf-8").splitlines()[:limit]:
+        texts.extend(line.split("\t")[:2])
+    words: list[str] = []
+    for line in (SHARED_DATA / "udpos" / "train-en.tsv").open(encoding="utf-8"):
+        if not line.strip():
+            texts.append(" ".join(words))
+            words = []
+            if len(texts) > 2 * limit:
+                break
+        else:
+            words.append(line.split("\t")[0])
+    return texts
+
+
+def tiny_bert_dir(root: Path, *, hidden: int = 128, layers: int = 4, heads: int = 4, vocab: int = 4000) -> Path:
+    """A randomly initialised small BERT with a WordPiece vocabulary trained on the bench corpora (built once)."""
+    from tokenizers import (
+        Tokenizer,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    target = root / f"tiny-bert-h{hidden}-l{layers}-v{vocab}"
+    if (target / "model.safetensors").is_file():
+        return target
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.train_from_iterator(_corpus_texts(), trainers.WordPieceTrainer(vocab_size=vocab, special_tokens=specials))
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                                        sep_token="[SEP]", mask_token="[MASK]", model_max_length=512)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
+                        num_attention_heads=heads, intermediate_size=4 * hidden, max_position_embeddings=512)
+    tmp = root / f".{target.name}.tmp-{os.getpid()}"
+    BertModel(config, add_pooling_layer=False).save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    os.replace(tmp, target)
+    return target
+
+
+def model_dir(quick: bool) -> Path:
+    """The model every figure uses: a tiny BERT (``--quick``) or the offline multilingual-e5-small."""
+    from crossling.models.offline import ensure_offline_model
+    from crossling.utils.paths import crossling_home
+
+    if quick:
+        return tiny_bert_dir(crossling_home() / "bench-models")
+    return ensure_offline_model(E5)
+
+
+def model_label(quick: bool) -> str:
+    """How the sections name the model."""
+    return "tiny BERT (4 layers, hidden 128, WordPiece 4k)" if quick else "multilingual-e5-small (offline, 118M params)"
+
+
+def load_tokenizer(path: Path) -> Any:
+    """The fast tokenizer of a model directory (through crossling)."""
+    from crossling.config.schema import ModelConfig
+    from crossling.models.encoder import load_tokenizer as crossling_tokenizer
+
+    return crossling_tokenizer(ModelConfig(name_or_path=str(path)))
+
+
+# --- data -------------------------------------------------------------------------------------------
+
+
+def xnli_dir() -> Path:
+    """XNLI English pairs as a train/test task directory: dev-en.tsv lines 1-1990 as train, the rest as test.
+
+    XNLI ships no English train split here; the 2,490 dev pairs are real sentences with a
+    realistic length spread, which is what these figures need.
+    """
+    from crossling.utils.paths import crossling_home
+
+    target = crossling_home() / "bench-data" / "xnli"
+    lines = (SHARED_DATA / "xnli" / "dev-en.tsv").read_text(encoding="utf-8").splitlines(keepends=True)
+    parts = {"train-en.tsv": lines[:1990], "dev-en.tsv": lines[1990:], "test-en.tsv": lines[1990:]}
+    target.mkdir(parents=True, exist_ok=True)
+    for name, rows in parts.items():
+        path = target / name
+        text = "".join(rows)
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+    return target
+
+
+def task_data(name: str, *, max_train: int | None = None, params: dict[str, Any] | None = None,
+              max_length: int = 128) -> Any:
+    """A crossling ``TaskData`` for the bench tasks: ``xnli`` (local English pairs), ``udpos`` (local), ``tmpl-nli``."""
+    from crossling.config.schema import TaskConfig
+    from crossling.data.loading import TaskData
+
+    if name == "xnli":
+        config = TaskConfig(name="xnli", source="local", data_dir=xnli_dir(), max_length=max_length,
+                            max_train_examples=max_train, eval_languages=("en",))
+    elif name == "udpos":
+        config = TaskConfig(name="udpos", source="local", data_dir=SHARED_DATA / "udpos", max_length=max_length,
+                            max_train_examples=max_train, eval_languages=("en",))
+    else:
+        config = TaskConfig(name=name, params=params or {}, max_length=max_length, max_train_examples=max_train)
+    return TaskData.from_config(config)
+
+
+def length_stats(lengths: Sequence[int]) -> str:
+    """``min/p10/median/p90/max (mean)`` of sequence lengths."""
+    ordered = sorted(lengths)
+
+    def pct(p: float) -> int:
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+
+    mean = sum(ordered) / len(ordered)
+    return f"{ordered[0]}/{pct(0.1)}/{pct(0.5)}/{pct(0.9)}/{ordered[-1]} (mean {mean:.1f})"
+
+
+# --- crossling training -----------------------------------------------------------------------------
+
+
+def crossling_train(path: Path, data: Any, features: Any, tokenizer: Any, *, steps: int, batch_size: int,
+                    precision: str = "auto", strategy: str = "last", group_by_length: bool = True,
+                    pad_to_multiple_of: int = 8, freeze_embeddings: bool = False, seed: int = 0,
+                    learning_rate: float = 5e-5, keep_model: bool = False, layer: int | None = None) -> dict[str, Any]:
+    """Build crossling's model and run ``train_stage`` for ``steps`` steps; the StepTimer summary (+ the model).
+
+    The stage runs in a fresh temporary directory (no checkpoints, no dev scoring), exactly
+    through crossling's public ``build_model`` / ``train_stage`` / ``PaddingCollator``.
+    """
+    from crossling.config.schema import AggregationConfig, ModelConfig, TrainingConfig
+    from crossling.models.model import build_model
+    from crossling.tasks.registry import TaskKind
+    from crossling.training.batching import PaddingCollator
+    from crossling.training.loop import seed_everything, train_stage
+
+    seed_everything(seed)
+    model = build_model(ModelConfig(name_or_path=str(path), freeze_embeddings=freeze_embeddings),
+                        AggregationConfig(strategy=strategy, layer=layer), data.spec)
+    collator = PaddingCollator(tokenizer.pad_token_id, pad_to_multiple_of=pad_to_multiple_of,
+                               sequence_labels=data.spec.kind is TaskKind.TOKEN_CLASSIFICATION)
+    config = TrainingConfig(max_steps=steps, batch_size=batch_size, learning_rate=learning_rate, mixed_precision=precision,
+                            group_by_length=group_by_length, checkpoint_every_steps=0, select_best=False,
+                            warmup_ratio=0.0)
+    timer = StepTimer().attach(model)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="crossling-bench-") as work:
+        result = train_stage(model, features, config=config, seed=seed, work_dir=Path(work), collator=collator,
+                             show_progress=False)
+    wall = time.perf_counter() - started
+    timer.detach()
+    summary: dict[str, Any] = {**timer.summary(), "wall_seconds": wall, "precision": result.mixed_precision}
+    if keep_model:
+        summary["model"] = model
+    return summary
+
+
+def count_matmul_params(model: torch.nn.Module) -> int:
+    """Parameters of the model's ``nn.Linear`` weights (the matmul FLOPs per token; embeddings excluded)."""
+    return sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
