@@ -45,6 +45,11 @@ WORDS = {
 }
 
 
+#: Toy language -> its vocabulary in ``WORDS``: pair-task files are written for a language the
+#: task declares (``de``), with the second toy vocabulary.
+TOY_VOCABULARY = {"de": "xx"}
+
+
 def toy_pair_rows(language: str, n: int, seed: int) -> list[tuple[str, str, str]]:
     """Pairs labelled 1 when both sentences start with the same word (one of three), else 0.
 
@@ -53,7 +58,7 @@ def toy_pair_rows(language: str, n: int, seed: int) -> list[tuple[str, str, str]
     evaluated and reported.
     """
     rng = random.Random(seed)
-    words = WORDS[language]
+    words = WORDS[TOY_VOCABULARY.get(language, language)]
     heads, rest = words[:3], words[3:]
     rows = []
     for i in range(n):
@@ -66,9 +71,9 @@ def toy_pair_rows(language: str, n: int, seed: int) -> list[tuple[str, str, str]
 
 
 def write_pawsx_layout(directory: Path, *, train: int = 600, dev: int = 100, test: int = 100) -> Path:
-    """Write toy data in XTREME's ``{split}-{lang}.tsv`` layout (English train/dev/test, ``xx`` test)."""
+    """Write toy data in XTREME's ``{split}-{lang}.tsv`` layout (English train/dev/test, ``de`` test)."""
     directory.mkdir(parents=True, exist_ok=True)
-    splits = {("train", "en"): train, ("dev", "en"): dev, ("test", "en"): test, ("test", "xx"): test}
+    splits = {("train", "en"): train, ("dev", "en"): dev, ("test", "en"): test, ("test", "de"): test}
     for seed, ((split, lang), n) in enumerate(splits.items()):
         rows = toy_pair_rows(lang, n, seed=seed + 1)
         (directory / f"{split}-{lang}.tsv").write_text("".join(f"{a}\t{b}\t{y}\n" for a, b, y in rows), encoding="utf-8")

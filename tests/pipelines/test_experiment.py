@@ -28,7 +28,7 @@ def _config(toy, tmp_path: Path, strategy: str, **training):
         "output_dir": str(tmp_path / "runs"),
         "model": {"name_or_path": str(model)},
         "aggregation": {"strategy": strategy, **({"layer": 1} if strategy != "last" else {})},
-        "task": {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en", "xx"]},
+        "task": {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en", "de"]},
         "training": {"epochs": 5, "batch_size": 16, "learning_rate": 1e-3, "checkpoint_every_steps": 25, **training},
     })
 
@@ -38,11 +38,11 @@ def test_pair_task_is_learned_and_every_language_is_reported(toy, tmp_path, stra
     config = _config(toy, tmp_path, strategy)
     results = run_experiment(config, show_progress=False)
     assert results["languages"]["en"]["accuracy"] >= 90.0
-    assert set(results["languages"]) == {"en", "xx"}
-    assert results["languages"]["xx"]["count"] == 100
+    assert set(results["languages"]) == {"en", "de"}
+    assert results["languages"]["de"]["count"] == 100
     summary = results["summary"]
     assert summary["source"] == {"en": results["languages"]["en"]["accuracy"]}
-    assert summary["avg_transfer"] == results["languages"]["xx"]["accuracy"]
+    assert summary["avg_transfer"] == results["languages"]["de"]["accuracy"]
     assert summary["macro_avg"] == pytest.approx((results["languages"]["en"]["accuracy"] + summary["avg_transfer"]) / 2)
     assert results["selection"]["policy"] == "best-dev" and results["selection"]["dev_language"] == "en"
 
@@ -51,7 +51,7 @@ def test_pair_task_is_learned_and_every_language_is_reported(toy, tmp_path, stra
     assert on_disk["languages"] == results["languages"]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["seed"] == 42 and manifest["packages"]["torch"]
-    assert any(key.startswith("pawsx/xx/test") for key in manifest["data_fingerprints"])
+    assert any(key.startswith("pawsx/de/test") for key in manifest["data_fingerprints"])
     # Prediction files: one label per line, as many lines as test examples, the scored labels.
     lines = (run_dir / "predictions" / "pawsx" / "test-en.tsv").read_text().splitlines()
     gold = [row.split("\t")[2] for row in (toy[0] / "test-en.tsv").read_text().splitlines()]
@@ -69,10 +69,10 @@ def test_resume_after_interruption_gives_the_same_metrics(toy, tmp_path):
     assert checkpoints, "the interrupted run left no checkpoint"
     resumed = run_experiment(interrupted_config, show_progress=False)
     assert resumed["languages"]["en"]["accuracy"] == uninterrupted["languages"]["en"]["accuracy"]
-    assert resumed["languages"]["xx"]["accuracy"] == uninterrupted["languages"]["xx"]["accuracy"]
+    assert resumed["languages"]["de"]["accuracy"] == uninterrupted["languages"]["de"]["accuracy"]
     assert resumed["stages"][0]["dev_history"] == uninterrupted["stages"][0]["dev_history"]
     # Bit-identical weights: the same predictions on every example.
-    for lang in ("en", "xx"):
+    for lang in ("en", "de"):
         a = (tmp_path / "a" / "runs" / "toy-dlfa" / "predictions" / "pawsx" / f"test-{lang}.tsv").read_text()
         b = (tmp_path / "b" / "runs" / "toy-dlfa" / "predictions" / "pawsx" / f"test-{lang}.tsv").read_text()
         assert a == b

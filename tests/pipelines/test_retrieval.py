@@ -135,7 +135,7 @@ def test_bucc_runs_end_to_end_and_writes_xtreme_pairs(tiny_dir, tmp_path):
     _write_bucc(data, "test", 30, 2)
     config = build_config({
         "name": "bucc", "output_dir": str(tmp_path / "runs"), "model": {"name_or_path": str(tiny_dir)},
-        "task": {"name": "bucc2018", "data_dir": str(data), "eval_languages": ["xx"]},
+        "task": {"name": "bucc2018", "data_dir": str(data), "eval_languages": ["xx"], "extra_languages": ["xx"]},
         "retrieval": {"layer": 1}, "training": {"mixed_precision": "no"},
     })
     results = run_experiment(config, show_progress=False)

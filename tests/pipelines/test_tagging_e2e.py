@@ -61,7 +61,7 @@ def test_pos_task_is_learned_with_windows_and_every_language_is_reported(toy, tm
         "aggregation": {"strategy": "last"},
         # max_length 24: the long (up to 40-word) sentences are cut into overlapping windows.
         "task": {"name": "udpos", "source": "local", "data_dir": str(data), "eval_languages": ["en", "xx"],
-                 "max_length": 24},
+                 "extra_languages": ["xx"], "max_length": 24},
         "training": {"epochs": 3, "batch_size": 16, "learning_rate": 2e-3, "checkpoint_every_steps": 0,
                      "mixed_precision": "no"},
     })

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from crossling.errors import CrosslingError
 
@@ -34,11 +35,14 @@ def _setup_logging(verbose: bool) -> None:
 
     datasets.disable_progress_bars()
     transformers.logging.set_verbosity_error()
+    if not verbose:
+        transformers.utils.logging.disable_progress_bar()
     logging.getLogger("crossling").setLevel(logging.INFO)
 
 
 def _fail(exc: BaseException) -> None:
-    err.print(f"[bold red]error:[/] {exc}")
+    # One line, never wrapped, and the message is not read as rich markup ("[...]" in it stays).
+    err.print(Text.assemble(("error:", "bold red"), f" {exc}"), soft_wrap=True)
     raise typer.Exit(code=2)
 
 

@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from crossling.errors import ConfigError
+
+
+#: A language code as it may appear in file and directory names: ISO 639 (``en``, ``yue``), then
+#: optional subtags (``zh-Hant``, ``de-en`` for an MLQA context-question pair). Nothing that could
+#: climb out of a directory (``/``, ``..``) matches.
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+
+#: A run or variant name (a directory under ``output_dir``): word characters and ``. , = + -``,
+#: not starting with a dot, so never ``.``, ``..``, a hidden name or a path.
+RUN_NAME = re.compile(r"^\w[\w.,=+-]*$")
+
+
+def check_language_codes(key: str, codes: tuple[str, ...]) -> None:
+    """``ConfigError`` naming ``key`` if any of ``codes`` is not a well-formed language code."""
+    for code in codes:
+        if not isinstance(code, str) or not LANGUAGE_CODE.fullmatch(code):
+            raise ConfigError(f"{key}: expected language codes like 'en', 'zh-Hant' or 'de-en', got {code!r}")
+
+
+def check_run_name(key: str, name: str) -> None:
+    """``ConfigError`` naming ``key`` unless ``name`` is a plain directory name (no path, not ``..``)."""
+    if not isinstance(name, str) or not RUN_NAME.fullmatch(name):
+        raise ConfigError(f"{key}: expected a plain name of letters, digits and . , = + - _ "
+                          f"(not starting with '.'), got {name!r}")
 
 
 def _help(text: str, **kwargs: Any) -> Any:
@@ -91,6 +116,8 @@ class TaskConfig:
         data_dir: Directory of local files (required for ``local``).
         train_languages: Languages whose train split is used for fine-tuning.
         eval_languages: Languages evaluated zero-shot; empty means all languages of the task.
+        extra_languages: Languages the task does not declare that you still want to use (local
+            data in another language); any other undeclared language is an error.
         benchmark: Language set when ``eval_languages`` is empty.
         eval_split: Split scored for every language.
         dev_split: Split of the first train language used for model selection.
@@ -106,6 +133,9 @@ class TaskConfig:
     data_dir: Path | None = _help("Directory with local files (XTREME layout {split}-{lang}.tsv, raw TSVs).", default=None)
     train_languages: tuple[str, ...] = _help("Languages whose train split is used.", default=("en",))
     eval_languages: tuple[str, ...] = _help("Languages to evaluate zero-shot; empty = all of the task's.", default=())
+    extra_languages: tuple[str, ...] = _help(
+        "Languages the task does not declare, accepted anyway (for local data in other languages).", default=()
+    )
     benchmark: Literal["xtreme", "xtreme-r"] = _help("Language set used when eval_languages is empty.", default="xtreme")
     eval_split: Literal["test", "dev"] = _help("Split scored in every language.", default="test")
     dev_split: Literal["dev", "test", "none"] = _help(
@@ -120,6 +150,8 @@ class TaskConfig:
     def __post_init__(self) -> None:
         if not self.train_languages:
             raise ConfigError("task.train_languages: at least one training language is required")
+        for key in ("train_languages", "eval_languages", "extra_languages"):
+            check_language_codes(f"task.{key}", getattr(self, key))
         if self.max_length is not None and self.max_length < 8:
             raise ConfigError(f"task.max_length: expected >= 8, got {self.max_length}")
         for key in ("max_train_examples", "max_eval_examples"):
@@ -285,14 +317,14 @@ class ExperimentConfig:
     )
 
     def __post_init__(self) -> None:
-        if not self.name or "/" in self.name or self.name in {".", ".."}:
-            raise ConfigError(f"name: expected a plain directory name, got {self.name!r}")
+        check_run_name("name", self.name)
         for key, values in self.sweep.items():
             if not isinstance(values, list) or not values:
                 raise ConfigError(f"sweep.{key}: expected a non-empty list of values")
         for name, overrides in self.variants.items():
-            if not name or "/" in name or not isinstance(overrides, dict):
-                raise ConfigError(f"variants.{name}: expected a plain name mapping to {{dotted key: value}} overrides")
+            check_run_name(f"variants.{name}", name)
+            if not isinstance(overrides, dict):
+                raise ConfigError(f"variants.{name}: expected a mapping of {{dotted key: value}} overrides")
 
     @property
     def is_sweep(self) -> bool:

@@ -30,7 +30,13 @@ Featurizer = Callable[[Sequence[Record], TaskSpec, Any, int], dict[str, list]]
 def tokenizer_fingerprint(tokenizer: Any) -> str:
     """SHA-256 of everything that decides a tokenizer's output (vocab, normalizer, templates, specials)."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    state = backend.to_str() if backend is not None else json.dumps(tokenizer.get_vocab(), sort_keys=True)
+    if backend is not None:
+        # Calling the tokenizer stores its last truncation/padding arguments in the backend;
+        # they are per-call settings, not the tokenizer, and must not change the cache key.
+        state = json.dumps({k: v for k, v in json.loads(backend.to_str()).items() if k not in ("truncation", "padding")},
+                           sort_keys=True)
+    else:
+        state = json.dumps(tokenizer.get_vocab(), sort_keys=True)
     extra = json.dumps({"class": type(tokenizer).__name__, "special": tokenizer.special_tokens_map,
                         "padding_side": tokenizer.padding_side, "truncation_side": tokenizer.truncation_side},
                        sort_keys=True, default=str)

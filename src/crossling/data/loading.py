@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,56 @@ from crossling.config.schema import TaskConfig
 from crossling.data.features import load_features
 from crossling.data.records import Record
 from crossling.data.sources import DataSource, SourceOptions
+from crossling.errors import ConfigError, DataError
 from crossling.tasks.registry import TaskSpec, get_task
+
+logger = logging.getLogger(__name__)
+
+
+def declared_languages(spec: TaskSpec, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Languages a config may name for ``spec``: its XTREME and XTREME-R sets, its train language, ``extra``."""
+    ordered = (spec.train_language, *spec.languages, *spec.xtreme_r_languages, *extra)
+    return tuple(dict.fromkeys(ordered))
+
+
+def check_languages(config: TaskConfig, spec: TaskSpec) -> None:
+    """``ConfigError`` naming the task's languages if the config uses a language the task does not declare.
+
+    A context-question pair (``de-en``) is accepted when both parts are declared; anything
+    else undeclared must be listed in ``task.extra_languages``.
+    """
+    allowed = set(declared_languages(spec, config.extra_languages))
+    for key in ("train_languages", "eval_languages"):
+        for language in getattr(config, key):
+            if language in allowed or all(part in allowed for part in language.split("-")):
+                continue
+            raise ConfigError(
+                f"task.{key}: {spec.name} has no language {language!r}; it declares "
+                f"{', '.join(declared_languages(spec))} (list other languages of your own data in task.extra_languages)"
+            )
+
+
+def check_unique_ids(records: list[Record], *, task: str, language: str, split: str,
+                     skip_duplicates: bool = False) -> list[Record]:
+    """``records`` with unique ids: a repeated id is a ``DataError``, or (``skip_duplicates``) dropped and counted.
+
+    Records without an ``id`` (a retrieval task's whole mining corpus) are kept as they are.
+    """
+    seen: set[str] = set()
+    kept = []
+    for record in records:
+        record_id = getattr(record, "id", None)
+        if record_id is not None and record_id in seen:
+            if not skip_duplicates:
+                raise DataError(f"{task}: duplicate example id {record_id!r} in the {split} split of {language!r} "
+                                "(ids must be unique; use task.skip_bad_lines to drop repeats)")
+            continue
+        seen.add(record_id)
+        kept.append(record)
+    if len(kept) < len(records):
+        logger.warning("%s/%s/%s: skipped %d example(s) with a duplicate id", task, language, split,
+                       len(records) - len(kept))
+    return kept
 
 
 @dataclass
@@ -33,8 +83,9 @@ class TaskData:
 
     @classmethod
     def from_config(cls, config: TaskConfig) -> TaskData:
-        """Resolve the task and build its source from ``config``."""
+        """Resolve the task, check its languages and build its source from ``config``."""
         spec = get_task(config.name)
+        check_languages(config, spec)
         source_name = config.source or spec.default_source or next(iter(spec.sources))
         options = SourceOptions(data_dir=config.data_dir, skip_bad_lines=config.skip_bad_lines, params=dict(config.params))
         return cls(config, spec, spec.build_source(source_name, options))
@@ -49,10 +100,11 @@ class TaskData:
         return self.config.eval_languages or self.spec.all_languages(self.config.benchmark)
 
     def records(self, language: str, split: str) -> list[Record]:
-        """Records of (language, split), capped by the config's example limits (read once, then kept)."""
+        """Records of (language, split) with unique ids, capped by the config's example limits (read once, then kept)."""
         key = (language, split)
         if key not in self._records:
-            records = self.source.load(language, split)
+            records = check_unique_ids(list(self.source.load(language, split)), task=self.spec.name,
+                                       language=language, split=split, skip_duplicates=self.config.skip_bad_lines)
             cap = self.config.max_train_examples if split == "train" else self.config.max_eval_examples
             self._records[key] = list(records[:cap]) if cap else list(records)
         return self._records[key]

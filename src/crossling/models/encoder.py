@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -42,13 +43,44 @@ def _check_local_directory(path: Path, allow_pickle: bool) -> None:
         raise ModelError(f"{path}: no model weights (expected model.safetensors)")
 
 
+def _one_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's message (library errors often span several)."""
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+
+
+def _check_custom_code(path: Path, trust_remote_code: bool) -> None:
+    """Refuse a local model whose ``config.json`` maps to custom code it cannot load without running it.
+
+    With ``trust_remote_code`` off, an ``auto_map`` of a model type transformers knows is
+    ignored (the built-in class is used, with a warning); one of an unknown type is an error,
+    before transformers is asked to import anything.
+    """
+    if trust_remote_code or not (path / "config.json").is_file():
+        return
+    try:
+        hf_config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path / 'config.json'}: not valid JSON ({_one_line(exc)})") from None
+    auto_map = hf_config.get("auto_map") if isinstance(hf_config, dict) else None
+    if not auto_map:
+        return
+    from transformers import CONFIG_MAPPING
+
+    if hf_config.get("model_type") in CONFIG_MAPPING:
+        logger.warning("%s: ignoring the custom code in config.json's auto_map (model.trust_remote_code is off); "
+                       "loading the built-in %s classes", path, hf_config["model_type"])
+        return
+    raise ModelError(f"{path}: config.json needs custom code ({', '.join(sorted(map(str, auto_map.values())))}); "
+                     "refused because model.trust_remote_code is false (set it to true only if you trust that code)")
+
+
 def load_tokenizer(config: ModelConfig) -> Any:
     """The fast tokenizer of the configured model."""
     path = resolve_model_path(config.name_or_path)
     try:
         return AutoTokenizer.from_pretrained(path, revision=config.revision, trust_remote_code=config.trust_remote_code)
-    except OSError as exc:
-        raise ModelError(f"cannot load the tokenizer of {config.name_or_path!r}: {exc}") from None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot load the tokenizer of {config.name_or_path!r}: {_one_line(exc)}") from None
 
 
 def load_encoder(config: ModelConfig) -> PreTrainedModel:
@@ -61,6 +93,7 @@ def load_encoder(config: ModelConfig) -> PreTrainedModel:
     local = Path(path)
     if local.is_dir():
         _check_local_directory(local, config.allow_pickle_weights)
+        _check_custom_code(local, config.trust_remote_code)
     kwargs: dict[str, Any] = {"revision": config.revision, "trust_remote_code": config.trust_remote_code}
     if not config.allow_pickle_weights:
         kwargs["use_safetensors"] = True
@@ -75,7 +108,7 @@ def load_encoder(config: ModelConfig) -> PreTrainedModel:
             model = AutoModel.from_pretrained(path, add_pooling_layer=False, **kwargs) if _accepts_pooling(hf_config) \
                 else AutoModel.from_pretrained(path, **kwargs)
     except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot load encoder {config.name_or_path!r}: {exc}") from None
+        raise ModelError(f"cannot load encoder {config.name_or_path!r}: {_one_line(exc)}") from None
     _check_vocab(model, config)
     return model
 

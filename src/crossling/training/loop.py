@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import random
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -168,13 +169,15 @@ def train_stage(
                                                     generator=torch.Generator()))
             model.train()
             for batch in loader:
-                loss = model(**batch)["loss"]
-                if not torch.isfinite(loss):
-                    raise TrainingError(
-                        f"{stage_name}: loss is {loss.item()} at step {state.global_step + 1} (epoch {state.epoch + 1}); "
-                        f"the last good checkpoint is kept in {checkpoints}. Lower training.learning_rate or check the data."
-                    )
-                accelerator.backward(loss / config.gradient_accumulation_steps)
+                with _out_of_memory_as_error(stage_name, state, config):
+                    loss = model(**batch)["loss"]
+                    if not torch.isfinite(loss):
+                        raise TrainingError(
+                            f"{stage_name}: loss is {loss.item()} at step {state.global_step + 1} "
+                            f"(epoch {state.epoch + 1}); the last good checkpoint is kept in {checkpoints}. "
+                            "Lower training.learning_rate or check the data."
+                        )
+                    accelerator.backward(loss / config.gradient_accumulation_steps)
                 state.batches_done += 1
                 end_of_epoch = state.batches_done == batches_per_epoch
                 if state.batches_done % config.gradient_accumulation_steps and not end_of_epoch:
@@ -223,6 +226,31 @@ def train_stage(
     shutil.rmtree(checkpoints, ignore_errors=True)
     best_path.unlink(missing_ok=True)
     return result
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for a device out-of-memory error (``torch.OutOfMemoryError`` or a RuntimeError saying so)."""
+    return isinstance(exc, torch.OutOfMemoryError) or (
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+
+
+@contextlib.contextmanager
+def _out_of_memory_as_error(stage_name: str, state: TrainState, config: TrainingConfig) -> Iterator[None]:
+    """Turn an out-of-memory error of a forward/backward pass into a ``TrainingError`` with the remedy."""
+    try:
+        yield
+    except RuntimeError as exc:  # torch.OutOfMemoryError is a RuntimeError
+        if not is_out_of_memory(exc):
+            raise
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        effective = config.batch_size * config.gradient_accumulation_steps
+        raise TrainingError(
+            f"{stage_name}: out of memory at step {state.global_step + 1} (epoch {state.epoch + 1}) with "
+            f"training.batch_size {config.batch_size}; lower training.batch_size and raise "
+            f"training.gradient_accumulation_steps to keep the effective batch of {effective} "
+            "(or lower task.max_length)"
+        ) from None
 
 
 class _NullContext:

@@ -99,5 +99,6 @@ def read_pair_tsv(
         logger.warning("%s: skipped %d malformed line(s)", path, skipped)
     if not examples:
         what = f" with {filter_column}={filter_value!r}" if filter_column else ""
-        raise DataError(f"{path}: no examples{what}")
+        extra = f" ({skipped} malformed line(s) skipped)" if skipped else ""
+        raise DataError(f"{path}: expected at least one example{what}, found none{extra}")
     return examples, skipped

@@ -1,0 +1,58 @@
+"""Fault-injection helpers: configs for `crossling run` as YAML, and the one-line-error assertion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from typer.testing import CliRunner
+
+from crossling.cli.main import app
+
+runner = CliRunner()
+
+def base_config(model_dir: Path, data_dir: Path, out: Path, **sections: Any) -> dict[str, Any]:
+    """A small pawsx config on the tiny model; ``sections`` replace or extend its sections."""
+    config: dict[str, Any] = {
+        "name": "fault",
+        "output_dir": str(out),
+        "seed": 13,
+        "model": {"name_or_path": str(model_dir)},
+        "task": {"name": "pawsx", "source": "local", "data_dir": str(data_dir), "eval_languages": ["en", "de"]},
+        "training": {"epochs": 2, "batch_size": 16, "learning_rate": 1e-3, "checkpoint_every_steps": 2,
+                     "mixed_precision": "no"},
+        "evaluation": {"batch_size": 32},
+    }
+    for key, value in sections.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            config[key] = {**config[key], **value}
+        else:
+            config[key] = value
+    return config
+
+
+def write_yaml(path: Path, config: dict[str, Any]) -> Path:
+    """Write ``config`` as a YAML file at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def invoke_run(config: Path, *args: str):
+    """`crossling run CONFIG --quiet ARGS` in-process; the click Result."""
+    return runner.invoke(app, ["run", str(config), "--quiet", *args])
+
+
+def assert_one_line_error(result, *fragments: str) -> str:
+    """Exit code 2, no traceback, and exactly one ``error:`` line containing every fragment; returns it."""
+    output = result.output
+    assert result.exit_code == 2, output
+    assert "Traceback" not in output, output
+    errors = [line for line in output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, output
+    # Nothing of the message is wrapped onto a following line.
+    assert output.rstrip().splitlines()[-1] == errors[0], output
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+    return errors[0]
