@@ -12,6 +12,7 @@ from crossling.cli.main import app
 
 runner = CliRunner()
 
+
 def base_config(model_dir: Path, data_dir: Path, out: Path, **sections: Any) -> dict[str, Any]:
     """A small pawsx config on the tiny model; ``sections`` replace or extend its sections."""
     config: dict[str, Any] = {
@@ -30,6 +31,19 @@ def base_config(model_dir: Path, data_dir: Path, out: Path, **sections: Any) -> 
         else:
             config[key] = value
     return config
+
+
+def comparable(results: dict) -> dict:
+    """What must match between two runs of one config: scores, counts, selection, dev history (not timings)."""
+    languages = {lang: {k: v for k, v in scores.items() if k != "seconds"}
+                 for lang, scores in results["languages"].items()}
+    stages = [{k: v for k, v in stage.items() if k != "train_seconds"} for stage in results["stages"]]
+    return {"languages": languages, "summary": results["summary"], "selection": results["selection"], "stages": stages}
+
+
+def predictions(run_dir: Path) -> dict[str, str]:
+    """Every prediction file of a run, by name."""
+    return {p.name: p.read_text() for p in sorted((run_dir / "predictions").rglob("*")) if p.is_file()}
 
 
 def write_yaml(path: Path, config: dict[str, Any]) -> Path:

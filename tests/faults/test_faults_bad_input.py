@@ -25,14 +25,15 @@ def _damage(path: Path, line: int, text: str) -> None:
 def test_tsv_row_with_too_few_columns_names_file_and_line(make_config, data_copy):
     _damage(data_copy / "train-en.tsv", 3, "only one column")
     result = invoke_run(make_config(task={"data_dir": str(data_copy)}))
-    assert_one_line_error(result, f"{data_copy / 'train-en.tsv'}:3:", "expected at least 3 tab-separated columns, found 1",
-                          "task.skip_bad_lines")
+    assert_one_line_error(result, f"{data_copy / 'train-en.tsv'}:3:",
+                          "expected at least 3 tab-separated columns, found 1", "task.skip_bad_lines")
 
 
 def test_unknown_label_names_file_line_and_the_labels(make_config, data_copy):
     _damage(data_copy / "train-en.tsv", 5, "red cat\tblue dog\tmaybe")
     result = invoke_run(make_config(task={"data_dir": str(data_copy)}))
-    assert_one_line_error(result, f"{data_copy / 'train-en.tsv'}:5:", "unknown label 'maybe'", "expected one of ['0', '1']")
+    assert_one_line_error(result, f"{data_copy / 'train-en.tsv'}:5:", "unknown label 'maybe'",
+                          "expected one of ['0', '1']")
 
 
 def test_skip_bad_lines_goes_on_and_reports_how_many(make_config, data_copy):

@@ -20,8 +20,9 @@ from crossling.pipelines import experiment
 from crossling.pipelines.experiment import run_experiment
 from crossling.training import loop
 from crossling.training.checkpoint import latest_valid_checkpoint, list_checkpoints
+from crossling.utils.io import atomic_write_json
 from crossling.utils.paths import features_dir
-from faultkit import base_config, invoke_run, write_yaml
+from faultkit import base_config, comparable, invoke_run, predictions, write_yaml
 
 #: Four epochs of ten steps, a checkpoint every two: long enough to be killed in the middle.
 TRAINING = {"epochs": 4, "checkpoint_every_steps": 2}
@@ -30,18 +31,6 @@ TRAINING = {"epochs": 4, "checkpoint_every_steps": 2}
 def stage_dir(run_dir: Path) -> Path:
     """The working directory of the (only) training stage of a pawsx run."""
     return run_dir / "stages" / "00-pawsx"
-
-
-def comparable(results: dict) -> dict:
-    """What must match between two runs of one config: scores, counts, selection, dev history (not timings)."""
-    languages = {lang: {k: v for k, v in scores.items() if k != "seconds"} for lang, scores in results["languages"].items()}
-    stages = [{k: v for k, v in stage.items() if k != "train_seconds"} for stage in results["stages"]]
-    return {"languages": languages, "summary": results["summary"], "selection": results["selection"], "stages": stages}
-
-
-def predictions(run_dir: Path) -> dict[str, str]:
-    """Every prediction file of a run, by name."""
-    return {p.name: p.read_text() for p in sorted((run_dir / "predictions").rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +45,8 @@ def reference(tiny_model, pair_data, tmp_path_factory) -> tuple[dict, dict[str, 
 @pytest.fixture
 def crash_config(tiny_model, pair_data, tmp_path) -> Path:
     """The crash-test config, writing its run under this test's tmp_path."""
-    return write_yaml(tmp_path / "config.yaml", base_config(tiny_model, pair_data, tmp_path / "runs", training=TRAINING))
+    config = base_config(tiny_model, pair_data, tmp_path / "runs", training=TRAINING)
+    return write_yaml(tmp_path / "config.yaml", config)
 
 
 def kill_when_checkpointed(config: Path, checkpoints: Path, *, min_step: int = 4, timeout: float = 240.0) -> int:
@@ -168,3 +158,17 @@ def test_feature_caches_hold_no_pickle(pair_data, tiny_model, tmp_path, monkeypa
     assert files and {p.suffix for p in files} <= {".arrow", ".json"}
     for path in files:
         assert not path.read_bytes().startswith(b"\x80"), f"{path} looks like a pickle"
+
+
+def test_an_interrupted_write_leaves_the_previous_file_whole(tmp_path, monkeypatch):
+    target = tmp_path / "results.json"
+    atomic_write_json(target, {"complete": True})
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("killed between the write and the rename")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_json(target, {"complete": False, "half": "written"})
+    assert json.loads(target.read_text()) == {"complete": True}
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"], "the temporary file was left behind"
