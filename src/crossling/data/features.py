@@ -51,6 +51,7 @@ FEATURIZERS: dict[TaskKind, str] = {
     TaskKind.TOKEN_CLASSIFICATION: "crossling.data.featurizers.tagging:featurize_tagging",
     TaskKind.EXTRACTIVE_QA: "crossling.data.featurizers.qa:featurize_qa",
     TaskKind.MULTIPLE_CHOICE: "crossling.data.featurizers.choice:featurize_choices",
+    TaskKind.IMAGE_TEXT_ALIGNMENT: "crossling.data.featurizers.image_text:featurize_image_text",
 }
 
 

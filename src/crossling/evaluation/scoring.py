@@ -60,6 +60,8 @@ SCORING: dict[TaskKind, KindScoring] = {
                                           "crossling.evaluation.scorers.choice:choice_lines", "tsv"),
     TaskKind.TOKEN_CLASSIFICATION: KindScoring("crossling.evaluation.scorers.tagging:score_tagging",
                                                "crossling.evaluation.scorers.tagging:tag_lines", "tsv"),
+    TaskKind.IMAGE_TEXT_ALIGNMENT: KindScoring("crossling.evaluation.scorers.image_text:score_image_text",
+                                               f"{_CLASSIFICATION}:label_lines", "tsv"),
     TaskKind.EXTRACTIVE_QA: KindScoring("crossling.evaluation.scorers.qa:score_qa",
                                         "crossling.evaluation.scorers.qa:answers_json", "json", needs_language=True),
 }

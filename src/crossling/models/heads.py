@@ -133,12 +133,54 @@ class MultipleChoiceHead(nn.Module):
         return nn.functional.cross_entropy(logits.float(), labels)
 
 
+class AlignmentHead(nn.Module):
+    """``v = W pool(Z)``: a projection of the sentence into the scene-vector space, trained contrastively.
+
+    The loss is the symmetric InfoNCE of CLIP over the batch: with unit vectors ``t_i``
+    (sentences) and ``s_j`` (scenes), ``logits_ij = t_i . s_j / tau`` and the loss is the mean
+    of the cross-entropies of rows and columns against the diagonal.
+
+    Args:
+        hidden_size: E.
+        num_labels: D, the scene-vector size.
+        pooling: ``mean`` (default for sentence vectors) or ``cls``.
+        dropout: Dropout probability.
+        temperature: tau.
+    """
+
+    def __init__(self, hidden_size: int, num_labels: int, *, pooling: str = "mean", dropout: float = 0.1,
+                 temperature: float = 0.05, **_: Any) -> None:
+        super().__init__()
+        if num_labels < 1:
+            raise ValueError(f"AlignmentHead: the scene-vector size must be >= 1, got {num_labels}")
+        if pooling not in ("cls", "mean"):
+            raise ValueError(f"AlignmentHead: pooling must be 'cls' or 'mean', got {pooling!r}")
+        self.pooling = pooling
+        self.temperature = temperature
+        self.dropout = nn.Dropout(dropout)
+        self.projection = nn.Linear(hidden_size, num_labels)
+
+    def forward(self, features: Tensor, attention_mask: Tensor) -> Tensor:
+        """B x T x E features -> B x D projections."""
+        pooled = features[:, 0] if self.pooling == "cls" else masked_mean(features, attention_mask)
+        return self.projection(self.dropout(pooled))
+
+    def loss(self, logits: Tensor, labels: Tensor) -> Tensor:
+        """Symmetric InfoNCE between the B x D projections and the B x D scene vectors."""
+        text = nn.functional.normalize(logits.float(), dim=-1)
+        scenes = nn.functional.normalize(labels.float(), dim=-1)
+        similarity = text @ scenes.T / self.temperature
+        target = torch.arange(similarity.shape[0], device=similarity.device)
+        return (nn.functional.cross_entropy(similarity, target) + nn.functional.cross_entropy(similarity.T, target)) / 2
+
+
 #: Head class of each task kind.
 HEADS: dict[TaskKind, type[nn.Module]] = {
     TaskKind.PAIR_CLASSIFICATION: SequenceClassificationHead,
     TaskKind.TOKEN_CLASSIFICATION: TokenClassificationHead,
     TaskKind.EXTRACTIVE_QA: SpanExtractionHead,
     TaskKind.MULTIPLE_CHOICE: MultipleChoiceHead,
+    TaskKind.IMAGE_TEXT_ALIGNMENT: AlignmentHead,
 }
 
 

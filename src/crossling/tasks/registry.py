@@ -19,6 +19,7 @@ class TaskKind(StrEnum):
     EXTRACTIVE_QA = "extractive_qa"
     RETRIEVAL = "retrieval"
     MULTIPLE_CHOICE = "multiple_choice"
+    IMAGE_TEXT_ALIGNMENT = "image_text_alignment"
 
 
 SourceFactory = Callable[[SourceOptions], DataSource]
@@ -42,6 +43,8 @@ class TaskSpec:
         description: One line for ``crossling tasks``.
         category: Benchmark category (``classification``, ``structured prediction``, ``qa``,
             ``retrieval``) used for score aggregation.
+        default_source: Source used when the config names none.
+        output_dim: Size of a vector target (image-text alignment: the scene-vector length).
     """
 
     name: str
@@ -56,6 +59,7 @@ class TaskSpec:
     description: str = ""
     category: str = ""
     default_source: str = field(default="")
+    output_dim: int = 0
 
     def __post_init__(self) -> None:
         if not self.sources:
@@ -67,8 +71,8 @@ class TaskSpec:
 
     @property
     def num_labels(self) -> int:
-        """Number of classes of the head (0 for QA/retrieval)."""
-        return len(self.labels)
+        """Output size of the head: number of classes, or ``output_dim`` for vector targets."""
+        return len(self.labels) or self.output_dim
 
     def label_to_id(self, label: str) -> int:
         """Class index of a label name; ``KeyError`` if unknown (callers add file/line context)."""

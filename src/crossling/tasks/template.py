@@ -7,11 +7,11 @@ from crossling.data.template.logic import NLI_LABELS
 from crossling.data.template.realize import LANGUAGES
 from crossling.data.template.source import TemplateSource
 from crossling.data.template.surface import NER_TAGS, UPOS
+from crossling.data.template.tasks import DEFAULT_FEATURE_DIM
 from crossling.tasks.registry import TaskKind, TaskSpec, register_task
 
 #: One row per task: (name, generator task, kind, labels, metric, category, description).
-#: ``tmpl-image`` is sentence <-> scene-vector matching, declared as retrieval until a
-#: cross-modal kind exists.
+#: ``tmpl-image`` is sentence <-> scene-vector alignment (the multimodal intermediate task).
 TEMPLATE_TASKS = (
     ("tmpl-nli", "nli", TaskKind.PAIR_CLASSIFICATION, NLI_LABELS, "accuracy", "classification",
      "Template NLI: contradictions by role swap, changed attribute or negation; entailment by dropping modifiers."),
@@ -23,9 +23,9 @@ TEMPLATE_TASKS = (
      "Template POS tagging: the 17 UPOS tags, word tokens (ja/zh segmented)."),
     ("tmpl-qa", "qa", TaskKind.EXTRACTIVE_QA, (), "squad", "qa",
      "Template extractive QA: who/where/what questions over contexts of 3-6 facts (SQuAD form)."),
-    ("tmpl-retrieval", "retrieval", TaskKind.RETRIEVAL, (), "tatoeba_accuracy", "retrieval",
+    ("tmpl-retrieval", "retrieval", TaskKind.RETRIEVAL, (), "accuracy", "retrieval",
      "Template sentence retrieval: each sentence's English translation among all English targets."),
-    ("tmpl-image", "image", TaskKind.RETRIEVAL, (), "tatoeba_accuracy", "retrieval",
+    ("tmpl-image", "image", TaskKind.IMAGE_TEXT_ALIGNMENT, (), "accuracy", "multimodal",
      "Template image-text alignment: match each sentence to the scene vector of its meaning."),
 )
 
@@ -50,5 +50,6 @@ for _name, _task, _kind, _labels, _metric, _category, _description in TEMPLATE_T
             default_source="generated",
             category=_category,
             description=_description,
+            output_dim=DEFAULT_FEATURE_DIM if _kind is TaskKind.IMAGE_TEXT_ALIGNMENT else 0,
         )
     )

@@ -73,7 +73,9 @@ class PaddingCollator:
                 continue
             values = [row[key] for row in rows]
             if key == "labels" and not self.sequence_labels:
-                batch[key] = torch.tensor(values, dtype=torch.long)
+                # Class ids and spans are integers; vector targets (image features) are floats.
+                floats = isinstance(values[0], float) or (isinstance(values[0], list) and isinstance(values[0][0], float))
+                batch[key] = torch.tensor(values, dtype=torch.float32 if floats else torch.long)
                 continue
             fill = self.pad_token_id if key == "input_ids" else (-100 if key == "labels" else 0)
             padded = np.full((len(rows), longest), fill, dtype=np.int64)
