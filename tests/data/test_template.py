@@ -372,8 +372,8 @@ def test_max_examples_truncates():
 def test_tasks_are_registered_with_kind_metric_and_languages():
     expected = {"tmpl-nli": (TaskKind.PAIR_CLASSIFICATION, "accuracy"), "tmpl-paws": (TaskKind.PAIR_CLASSIFICATION, "accuracy"),
                 "tmpl-ner": (TaskKind.TOKEN_CLASSIFICATION, "f1"), "tmpl-pos": (TaskKind.TOKEN_CLASSIFICATION, "pos_accuracy"),
-                "tmpl-qa": (TaskKind.EXTRACTIVE_QA, "squad"), "tmpl-retrieval": (TaskKind.RETRIEVAL, "tatoeba_accuracy"),
-                "tmpl-image": (TaskKind.RETRIEVAL, "tatoeba_accuracy")}
+                "tmpl-qa": (TaskKind.EXTRACTIVE_QA, "squad"), "tmpl-retrieval": (TaskKind.RETRIEVAL, "accuracy"),
+                "tmpl-image": (TaskKind.IMAGE_TEXT_ALIGNMENT, "accuracy")}
     for name, (kind, metric) in expected.items():
         spec = get_task(name)
         assert (spec.kind, spec.metric, spec.default_source) == (kind, metric, "generated")
