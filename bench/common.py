@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
 import platform
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -396,3 +397,16 @@ def crossling_train(path: Path, data: Any, features: Any, tokenizer: Any, *, ste
 def count_matmul_params(model: torch.nn.Module) -> int:
     """Parameters of the model's ``nn.Linear`` weights (the matmul FLOPs per token; embeddings excluded)."""
     return sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
+
+
+@contextlib.contextmanager
+def unfused_adamw() -> Iterator[None]:
+    """Within the block crossling's loop builds torch's default AdamW (a per-tensor loop on CPU), as before the fused change."""
+    from crossling.training import loop
+
+    original = loop.fused_adamw_supported
+    loop.fused_adamw_supported = lambda model: False
+    try:
+        yield
+    finally:
+        loop.fused_adamw_supported = original

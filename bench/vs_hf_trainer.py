@@ -22,6 +22,7 @@ from common import (
     ratios,
     setup_environment,
     task_data,
+    unfused_adamw,
 )
 
 TARGETS = {"run_xnli": 2.0, "best": 1.15}
@@ -39,13 +40,25 @@ def crossling_accuracy(model: Any, features: Any, tokenizer: Any) -> float:
 def throughput(args: Any, path: Any, data: Any, features: Any, tokenizer: Any, freeze: bool) -> list[list[str]]:
     """Interleaved runs of the three systems; table rows."""
     common = {"steps": args.steps, "batch_size": args.batch_size, "freeze_embeddings": freeze}
-    runs = interleaved({
+
+    def before_fix() -> dict[str, Any]:
+        with unfused_adamw():
+            return crossling_train(path, data, features, tokenizer, **common)
+
+    variants = {
         "crossling": lambda: crossling_train(path, data, features, tokenizer, **common),
         "hf-run_xnli": lambda: hf_train(path, features, tokenizer, setting="run_xnli", num_labels=3, **common),
         "hf-best": lambda: hf_train(path, features, tokenizer, setting="best", num_labels=3, **common),
-    }, args.repeats)
+    }
+    if args.before_after:
+        variants["crossling-unfused"] = before_fix
+    runs = interleaved(variants, args.repeats)
     ours = [r["examples_per_s"] for r in runs["crossling"]]
-    rows = [["crossling (bf16 auto, dynamic padding, length groups)", str(freeze), fmt(ours), "1", ""]]
+    rows = [["crossling (bf16 auto, dynamic padding, length groups, fused AdamW)", str(freeze), fmt(ours), "1", ""]]
+    if args.before_after:
+        before = [r["examples_per_s"] for r in runs["crossling-unfused"]]
+        rows.append(["crossling before the fused-AdamW change (torch's default AdamW)", str(freeze), fmt(before),
+                     fmt(ratios(ours, before)), "(source change)"])
     for setting, target in TARGETS.items():
         theirs = [r["examples_per_s"] for r in runs[f"hf-{setting}"]]
         speedup = ratios(ours, theirs)
@@ -99,6 +112,8 @@ def main() -> None:
     parser.add_argument("--max-train", type=int, default=2000)
     parser.add_argument("--freeze", default="no", choices=("no", "yes", "both"),
                         help="Freeze the embeddings (on both sides alike).")
+    parser.add_argument("--no-before-after", dest="before_after", action="store_false",
+                        help="Skip the crossling-before-the-fused-AdamW-change variant.")
     parser.add_argument("--accuracy-steps", type=int, default=None, help="Steps of the accuracy check (0: skip).")
     args = parser.parse_args()
     args.steps = args.steps or (6 if args.quick else 8)
