@@ -198,7 +198,16 @@ HEADER = ("# crossling benchmarks\n\nEach section is written by the command it s
 
 
 def write_section(key: str, text: str, path: Path = BENCHMARKS_MD) -> None:
-    """Insert or replace the section ``key`` (between HTML-comment markers) of ``path``, atomically."""
+    """Insert or replace the section ``key`` (between HTML-comment markers) of ``path``, atomically, under a lock."""
+    import fcntl
+
+    with open(Path(tempfile.gettempdir()) / f"crossling-bench-{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # figures may finish at the same time
+        _replace_section(path, key, text)
+
+
+def _replace_section(path: Path, key: str, text: str) -> None:
+    """Replace (or append) the marked section ``key`` of ``path`` and write the file atomically."""
     from crossling.utils.io import atomic_write_text
 
     begin, end = f"<!-- bench:{key} -->", f"<!-- /bench:{key} -->"

@@ -66,12 +66,14 @@ def measure(args: Any) -> str:
 def main() -> None:
     """Parse the options, measure, write the section."""
     parser = base_parser(__doc__)
-    parser.add_argument("--data", default="xnli,udpos", help="Comma-separated: xnli (pairs), udpos (tagging).")
+    parser.add_argument("--data", default=None,
+                        help="Comma-separated: xnli (pairs), udpos (tagging); default both (quick: udpos).")
     parser.add_argument("--steps", type=int, default=None, help="Optimiser steps per run (default 10; quick 6).")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-train", type=int, default=2000, help="Cap on training rows.")
     args = parser.parse_args()
     args.steps = args.steps or (6 if args.quick else 10)
+    args.data = args.data or ("udpos" if args.quick else "xnli,udpos")
     setup_environment()
     before = load_average()
     body = measure(args)
