@@ -110,7 +110,7 @@ def test_qa_trained_on_squad_file_answers_english_and_reports_every_language(toy
 
 
 def test_choice_task_trained_on_english_copa_layout_reaches_90_percent(toy, tmp_path):
-    config = _config(toy, tmp_path, "toy-xcopa", {"name": "xcopa", "data_dir": str(toy["choice"])}, epochs=5,
+    config = _config(toy, tmp_path, "toy-xcopa", {"name": "xcopa", "data_dir": str(toy["choice"])}, epochs=8,
                      batch_size=8)
     results = run_experiment(config, show_progress=False)
     assert set(results["languages"]) == {"en", "xx"}
