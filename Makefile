@@ -5,7 +5,7 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.crossling-installed
 
-.PHONY: install test test-all demo demo-quick bench clean
+.PHONY: install test soak demo demo-quick bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,8 @@ install: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-test-all: $(STAMP)
-	$(PY) -m pytest -q -m "not soak"
+soak: $(STAMP)
+	$(PY) -m pytest -q -m soak
 
 demo: $(STAMP)
 	$(VENV)/bin/crossling demo
