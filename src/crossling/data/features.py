@@ -29,6 +29,22 @@ Featurizer = Callable[[Sequence[Record], TaskSpec, Any, int], dict[str, list]]
 
 def tokenizer_fingerprint(tokenizer: Any) -> str:
     """SHA-256 of everything that decides a tokenizer's output (vocab, normalizer, templates, specials)."""
+    state = _tokenizer_state(tokenizer)
+    extra = json.dumps({"class": type(tokenizer).__name__, "special": tokenizer.special_tokens_map,
+                        "padding_side": tokenizer.padding_side, "truncation_side": tokenizer.truncation_side},
+                       sort_keys=True, default=str)
+    return hashlib.sha256((state + extra).encode("utf-8")).hexdigest()
+
+
+def _tokenizer_state(tokenizer: Any) -> str:
+    """The serialised vocabulary, normalizer and templates, memoised on the tokenizer per vocabulary size.
+
+    Serialising a 250k-piece vocabulary takes seconds, and every feature lookup needs the key;
+    the memo is dropped when tokens are added (the size changes).
+    """
+    memo = getattr(tokenizer, "_crossling_state", None)
+    if memo is not None and memo[0] == len(tokenizer):
+        return memo[1]
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is not None:
         # Calling the tokenizer stores its last truncation/padding arguments in the backend;
@@ -37,10 +53,11 @@ def tokenizer_fingerprint(tokenizer: Any) -> str:
                            sort_keys=True)
     else:
         state = json.dumps(tokenizer.get_vocab(), sort_keys=True)
-    extra = json.dumps({"class": type(tokenizer).__name__, "special": tokenizer.special_tokens_map,
-                        "padding_side": tokenizer.padding_side, "truncation_side": tokenizer.truncation_side},
-                       sort_keys=True, default=str)
-    return hashlib.sha256((state + extra).encode("utf-8")).hexdigest()
+    try:
+        tokenizer._crossling_state = (len(tokenizer), state)
+    except AttributeError:
+        pass
+    return state
 
 
 #: Featurizer of each task kind, as "module:function" (loaded on first use). The signature is
