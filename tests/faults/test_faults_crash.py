@@ -172,3 +172,16 @@ def test_an_interrupted_write_leaves_the_previous_file_whole(tmp_path, monkeypat
         atomic_write_json(target, {"complete": False, "half": "written"})
     assert json.loads(target.read_text()) == {"complete": True}
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"], "the temporary file was left behind"
+
+
+def test_a_run_directory_in_use_by_another_process_is_refused(tmp_path):
+    """Two processes must never train into one run directory: the second gets a one-line error."""
+    from crossling.config import build_config
+    from crossling.errors import ConfigError
+    from crossling.pipelines.experiment import run_experiment
+    from crossling.utils.locks import exclusive_lock
+
+    config = build_config({"name": "busy", "output_dir": str(tmp_path)})
+    with exclusive_lock(tmp_path / "busy" / ".lock"):
+        with pytest.raises(ConfigError, match="in use by another crossling process"):
+            run_experiment(config, show_progress=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import importlib.metadata
 import importlib.util
 import os
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from crossling.errors import ModelError
+from crossling.utils.locks import exclusive_lock
 from crossling.utils.io import atomic_directory, atomic_write_json, read_json, sha256_file
 from crossling.utils.paths import models_dir
 
@@ -964,14 +964,8 @@ def cache_problem(directory: Path) -> str | None:
 @contextlib.contextmanager
 def _conversion_lock(name: str) -> Iterator[None]:
     """An exclusive file lock so that concurrent processes convert a model only once."""
-    root = models_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / f".{name}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with exclusive_lock(models_dir() / f".{name}.lock"):
+        yield
 
 
 def ensure_offline_model(name: str, *, progress: Callable[[str], None] | None = None) -> Path:

@@ -23,6 +23,7 @@ from crossling.tasks.registry import TaskKind, get_task
 from crossling.training.batching import PaddingCollator
 from crossling.training.loop import StageResult, resolve_mixed_precision, seed_everything, train_stage
 from crossling.utils.imports import resolve
+from crossling.utils.locks import LockBusy, exclusive_lock
 from crossling.utils.io import atomic_write_json, atomic_write_text, read_json, sha256_json
 
 logger = logging.getLogger(__name__)
@@ -149,6 +150,18 @@ def run_experiment(config: ExperimentConfig, *, show_progress: bool = True, stop
     if config.is_sweep:
         raise ConfigError("run_experiment got a sweep/variants config; use crossling.pipelines.sweep.run_sweep")
     run_dir = run_directory(config)
+    try:
+        with exclusive_lock(run_dir / ".lock", wait=False):
+            return _run_unlocked(config, run_dir, show_progress=show_progress, stop_after_steps=stop_after_steps,
+                                 force=force)
+    except LockBusy:
+        raise ConfigError(f"{run_dir} is in use by another crossling process; wait for it to finish "
+                          "(it resumes the same run) or choose another name") from None
+
+
+def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: bool, stop_after_steps: int | None,
+                  force: bool) -> dict[str, Any]:
+    """``run_experiment``'s body, run while holding the run directory's lock."""
     digest = config_hash(config)
     results_path = run_dir / "results.json"
     recorded = run_dir / "config.yaml"
