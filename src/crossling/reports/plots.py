@@ -36,7 +36,7 @@ def per_language_bars(results: Mapping[str, Mapping[str, Any]], path: Path, *, t
     ax.set_ylabel(metric)
     ax.set_ylim(0, 100)
     ax.set_title(title)
-    ax.legend(fontsize="small", ncols=min(len(systems) + 1, 4), loc="lower right")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))  # outside: never hides a bar
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=120)
