@@ -129,3 +129,17 @@ class Sentence:
         if not index or index != list(range(index[0], index[-1] + 1)):
             raise ValueError(f"slot {slot!r} is not one contiguous span in {self.text!r}")
         return self.offsets[index[0]], self.offsets[index[-1]] + len(self.tokens[index[-1]].text)
+
+
+def arrange_adjuncts(order: str, core: list[Tok], place: list[Tok], time: list[Tok], fronted_place: list[Tok],
+                     fronted_time: list[Tok]) -> list[Tok]:
+    """Clause with place/time adjuncts after the core, or one of them fronted before a comma.
+
+    ``order`` is ``time_first`` (``Time, core place.``), ``place_first`` (``Place, core time.``)
+    or anything else (``core place time.``); the fronted forms are the capitalised adjuncts.
+    """
+    if order == "time_first":
+        return [*fronted_time, Tok(",", "PUNCT"), *core, *place, Tok(".", "PUNCT")]
+    if order == "place_first":
+        return [*fronted_place, Tok(",", "PUNCT"), *core, *time, Tok(".", "PUNCT")]
+    return [*core, *place, *time, Tok(".", "PUNCT")]

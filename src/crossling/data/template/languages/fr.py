@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from crossling.data.template.lexicon import city_name, org_name, person_name
 from crossling.data.template.meaning import Employment, Event, Thing
-from crossling.data.template.surface import Tok
+from crossling.data.template.surface import Tok, arrange_adjuncts
 
 CODE = "fr"
 PARTICIPLES = {"see": "vu", "call": "appelé", "help": "aidé", "thank": "remercié", "buy": "acheté",
@@ -60,11 +60,9 @@ class French:
         core = [_person(m.agent, "agent"), *verb, *obj]
         place = _place(m.place) if m.place else []
         time = _time(m.time) if m.time else []
-        if order == "time_first":
-            return [*_time(m.time, True), Tok(",", "PUNCT"), *core, *place, Tok(".", "PUNCT")]
-        if order == "place_first":
-            return [*_place(m.place, True), Tok(",", "PUNCT"), *core, *time, Tok(".", "PUNCT")]
-        return [*core, *place, *time, Tok(".", "PUNCT")]
+        fronted_time = _time(m.time, True) if order == "time_first" else []
+        fronted_place = _place(m.place, True) if order == "place_first" else []
+        return arrange_adjuncts(order, core, place, time, fronted_place, fronted_time)
 
     def employment(self, m: Employment) -> list[Tok]:
         """``Anna travaille chez Siemens à Berlin.``"""
