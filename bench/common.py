@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import os
 import platform
@@ -13,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,6 +176,15 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     return "\n".join(lines)
 
 
+def _load_note(load_before: str, cores: int) -> str:
+    """Flags a run that started while other work used the CPUs (a 1-minute load above half the cores)."""
+    try:
+        busy = float(load_before.split()[0]) > cores / 2
+    except (ValueError, IndexError):
+        return ""
+    return " (the machine was shared with other work during the run)" if busy else " (idle machine)"
+
+
 def section_text(title: str, *, command: str, machine: dict[str, Any], load_before: str, load_after: str,
                  body: str) -> str:
     """A figure's Markdown section: title, command, machine, load during the run, then ``body``."""
@@ -186,8 +194,8 @@ def section_text(title: str, *, command: str, machine: dict[str, Any], load_befo
         (f"Machine: {machine['nproc']} CPUs ({machine['cpu']}), torch {machine['torch']} "
          f"({machine['threads']} threads), transformers {machine['transformers']}, "
          f"bf16 kernels: {'yes' if machine['bf16_kernels'] else 'no'}; run {machine['date']}. "
-         f"Load average (1/5/15 min) before: {load_before}, after: {load_after} "
-         "(the machine was shared with other work during the run)."), "",
+         f"Load average (1/5/15 min) before: {load_before}, after: {load_after}"
+         f"{_load_note(load_before, machine['nproc'])}."), "",
         body.strip(), "",
     ])
 
@@ -370,7 +378,8 @@ def length_stats(lengths: Sequence[int]) -> str:
 def crossling_train(path: Path, data: Any, features: Any, tokenizer: Any, *, steps: int, batch_size: int,
                     precision: str = "auto", strategy: str = "last", group_by_length: bool = True,
                     pad_to_multiple_of: int = 8, freeze_embeddings: bool = False, seed: int = 0,
-                    learning_rate: float = 5e-5, keep_model: bool = False, layer: int | None = None) -> dict[str, Any]:
+                    learning_rate: float = 5e-5, keep_model: bool = False, layer: int | None = None,
+                    active_vocabulary: bool = True) -> dict[str, Any]:
     """Build crossling's model and run ``train_stage`` for ``steps`` steps; the StepTimer summary (+ the model).
 
     The stage runs in a fresh temporary directory (no checkpoints, no dev scoring), exactly
@@ -389,7 +398,7 @@ def crossling_train(path: Path, data: Any, features: Any, tokenizer: Any, *, ste
                                sequence_labels=data.spec.kind is TaskKind.TOKEN_CLASSIFICATION)
     config = TrainingConfig(max_steps=steps, batch_size=batch_size, learning_rate=learning_rate, mixed_precision=precision,
                             group_by_length=group_by_length, checkpoint_every_steps=0, select_best=False,
-                            warmup_ratio=0.0)
+                            warmup_ratio=0.0, active_vocabulary=active_vocabulary)
     timer = StepTimer().attach(model)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="crossling-bench-") as work:
@@ -408,14 +417,3 @@ def count_matmul_params(model: torch.nn.Module) -> int:
     return sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
 
 
-@contextlib.contextmanager
-def unfused_adamw() -> Iterator[None]:
-    """Within the block crossling's loop builds torch's default AdamW (a per-tensor loop on CPU), as before the fused change."""
-    from crossling.training import loop
-
-    original = loop.fused_adamw_supported
-    loop.fused_adamw_supported = lambda model: False
-    try:
-        yield
-    finally:
-        loop.fused_adamw_supported = original

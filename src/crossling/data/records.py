@@ -119,6 +119,53 @@ class ImageTextExample:
     features: tuple[float, ...]
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """One retrievable item of a ranking pool (an answer sentence, an entity description).
+
+    Args:
+        id: Unique id in the pool (LAReQA: ``{lang}/{paragraph}/{sentence}``; Mewsli-X: a WikiData QID).
+        text: What is encoded.
+        language: Language of ``text`` (LAReQA's pool mixes 11, Mewsli-X's descriptions 50).
+    """
+
+    id: str
+    text: str
+    language: str
+
+
+@dataclass(frozen=True)
+class RankingQuery:
+    """A query whose relevant candidates are known (LAReQA question, Mewsli-X mention).
+
+    Args:
+        id: Query id (the key of the xtreme prediction file).
+        text: What is encoded (a question; a mention in its sentence, marked ``{mention}``).
+        relevant: Ids of the candidates that answer it (LAReQA: the answer sentence in every
+            language of the pool; Mewsli-X: the gold entity).
+    """
+
+    id: str
+    text: str
+    relevant: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RankingProblem:
+    """Queries of one language ranked against a shared candidate pool; scored by mAP@k (XTREME-R).
+
+    Args:
+        queries: The language's queries.
+        candidates: The whole pool (the same object for every language of a task, so that it
+            is encoded once).
+        pool_languages: Languages the pool was built from.
+    """
+
+    queries: tuple[RankingQuery, ...]
+    candidates: tuple[Candidate, ...]
+    pool_languages: tuple[str, ...]
+
+
 Record = PairExample | TaggingExample | QAExample | ParallelExample | ChoiceExample | ImageTextExample
 
 

@@ -22,6 +22,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from crossling.config.schema import TrainingConfig
 from crossling.errors import TrainingError
+from crossling.training.active_vocabulary import active_vocabulary
 from crossling.training.batching import training_batches
 from crossling.training.checkpoint import (
     TrainState,
@@ -150,76 +151,82 @@ def train_stage(
     total_steps = config.max_steps or steps_per_epoch * config.epochs
     epochs = math.ceil(total_steps / steps_per_epoch)
 
-    optimizer = torch.optim.AdamW(_parameter_groups(model, config.weight_decay), lr=config.learning_rate,
-                                  fused=fused_adamw_supported(model))
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
-    checkpoints = work_dir / "checkpoints"
-    state = TrainState(dev_history=[])
-    resume_from = latest_valid_checkpoint(checkpoints)
-    if resume_from is not None:
-        state = load_checkpoint(resume_from, model=model, optimizer=optimizer, scheduler=scheduler)
-        logger.info("%s: resuming from %s (step %d)", stage_name, resume_from.name, state.global_step)
-    model, optimizer = accelerator.prepare(model, optimizer)
-    unwrapped = accelerator.unwrap_model(model)
-    best_path = work_dir / "best.safetensors"
+    pad_ids = [collator.pad_token_id] if isinstance(getattr(collator, "pad_token_id", None), int) else []
+    with active_vocabulary(model, train_features, extra_ids=pad_ids, enabled=config.active_vocabulary) as compact:
+        optimizer = torch.optim.AdamW(_parameter_groups(model, config.weight_decay), lr=config.learning_rate,
+                                      fused=fused_adamw_supported(model))
+        scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
+        checkpoints = work_dir / "checkpoints"
+        state = TrainState(dev_history=[])
+        resume_from = latest_valid_checkpoint(checkpoints)
+        if resume_from is not None:
+            state = load_checkpoint(resume_from, model=model, optimizer=optimizer, scheduler=scheduler)
+            if compact is not None:
+                compact.replay_decay(optimizer, scheduler, state.global_step)
+            logger.info("%s: resuming from %s (step %d)", stage_name, resume_from.name, state.global_step)
+        model, optimizer = accelerator.prepare(model, optimizer)
+        unwrapped = accelerator.unwrap_model(model)
+        best_path = work_dir / "best.safetensors"
 
-    def checkpoint() -> None:
-        # accelerate wraps the optimizer; its state lives in the inner one.
-        inner = getattr(optimizer, "optimizer", optimizer)
-        save_checkpoint(checkpoints, model=unwrapped, optimizer=inner, scheduler=scheduler, state=state)
+        def checkpoint() -> None:
+            # accelerate wraps the optimizer; its state lives in the inner one.
+            inner = getattr(optimizer, "optimizer", optimizer)
+            save_checkpoint(checkpoints, model=unwrapped, optimizer=inner, scheduler=scheduler, state=state)
 
-    started = time.perf_counter()
-    progress = _progress_bar()
-    with progress if show_progress else _NullContext():
-        bar = progress.add_task(stage_name, total=total_steps, completed=state.global_step, loss=float("nan"))
-        while state.global_step < total_steps:
-            batches = training_batches(lengths, config.batch_size, seed=seed, epoch=state.epoch,
-                                       group_by_length=config.group_by_length)[state.batches_done:]
-            # A private generator: creating the loader must not draw from the global RNG (resume exactness).
-            loader = accelerator.prepare(DataLoader(train_features, batch_sampler=batches, collate_fn=collator,
-                                                    generator=torch.Generator()))
-            model.train()
-            for batch in loader:
-                with _out_of_memory_as_error(stage_name, state, config):
-                    loss = model(**batch)["loss"]
-                    if not torch.isfinite(loss):
-                        raise TrainingError(
-                            f"{stage_name}: loss is {loss.item()} at step {state.global_step + 1} "
-                            f"(epoch {state.epoch + 1}); the last good checkpoint is kept in {checkpoints}. "
-                            "Lower training.learning_rate or check the data."
-                        )
-                    accelerator.backward(loss / config.gradient_accumulation_steps)
-                state.batches_done += 1
-                end_of_epoch = state.batches_done == batches_per_epoch
-                if state.batches_done % config.gradient_accumulation_steps and not end_of_epoch:
-                    continue
-                if config.max_grad_norm > 0:
-                    accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                state.global_step += 1
-                if show_progress:
-                    progress.update(bar, advance=1, loss=loss.item())
-                if state.global_step >= total_steps:
-                    break
-                if config.checkpoint_every_steps and state.global_step % config.checkpoint_every_steps == 0:
+        started = time.perf_counter()
+        progress = _progress_bar()
+        with progress if show_progress else _NullContext():
+            bar = progress.add_task(stage_name, total=total_steps, completed=state.global_step, loss=float("nan"))
+            while state.global_step < total_steps:
+                batches = training_batches(lengths, config.batch_size, seed=seed, epoch=state.epoch,
+                                           group_by_length=config.group_by_length)[state.batches_done:]
+                # A private generator: creating the loader must not draw from the global RNG (resume exactness).
+                loader = accelerator.prepare(DataLoader(train_features, batch_sampler=batches, collate_fn=collator,
+                                                        generator=torch.Generator()))
+                model.train()
+                for batch in loader:
+                    with _out_of_memory_as_error(stage_name, state, config):
+                        loss = model(**batch)["loss"]
+                        if not torch.isfinite(loss):
+                            raise TrainingError(
+                                f"{stage_name}: loss is {loss.item()} at step {state.global_step + 1} "
+                                f"(epoch {state.epoch + 1}); the last good checkpoint is kept in {checkpoints}. "
+                                "Lower training.learning_rate or check the data."
+                            )
+                        accelerator.backward(loss / config.gradient_accumulation_steps)
+                    state.batches_done += 1
+                    end_of_epoch = state.batches_done == batches_per_epoch
+                    if state.batches_done % config.gradient_accumulation_steps and not end_of_epoch:
+                        continue
+                    if config.max_grad_norm > 0:
+                        accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                    optimizer.step()
+                    if compact is not None:
+                        compact.after_optimizer_step(optimizer)  # before the scheduler changes the lr
+                    scheduler.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    state.global_step += 1
+                    if show_progress:
+                        progress.update(bar, advance=1, loss=loss.item())
+                    if state.global_step >= total_steps:
+                        break
+                    if config.checkpoint_every_steps and state.global_step % config.checkpoint_every_steps == 0:
+                        checkpoint()
+                    if stop_after_steps is not None and state.global_step >= stop_after_steps:
+                        checkpoint()
+                        raise KeyboardInterrupt(f"{stage_name}: stopped after {stop_after_steps} steps (simulated interruption)")
+                # End of the epoch (or of max_steps): score on dev, keep the best, checkpoint.
+                if dev_scorer is not None:
+                    score = dev_scorer(unwrapped)
+                    state.dev_history.append([state.global_step, state.epoch + 1, score])
+                    logger.info("%s: epoch %d step %d dev %.2f", stage_name, state.epoch + 1, state.global_step, score)
+                    if state.best_metric is None or score > state.best_metric:
+                        state.best_metric, state.best_step = score, state.global_step
+                        save_model_weights(unwrapped, best_path)
+                state.epoch += 1
+                state.batches_done = 0
+                if state.global_step < total_steps:
                     checkpoint()
-                if stop_after_steps is not None and state.global_step >= stop_after_steps:
-                    checkpoint()
-                    raise KeyboardInterrupt(f"{stage_name}: stopped after {stop_after_steps} steps (simulated interruption)")
-            # End of the epoch (or of max_steps): score on dev, keep the best, checkpoint.
-            if dev_scorer is not None:
-                score = dev_scorer(unwrapped)
-                state.dev_history.append([state.global_step, state.epoch + 1, score])
-                logger.info("%s: epoch %d step %d dev %.2f", stage_name, state.epoch + 1, state.global_step, score)
-                if state.best_metric is None or score > state.best_metric:
-                    state.best_metric, state.best_step = score, state.global_step
-                    save_model_weights(unwrapped, best_path)
-            state.epoch += 1
-            state.batches_done = 0
-            if state.global_step < total_steps:
-                checkpoint()
 
     use_best = config.select_best and dev_scorer is not None and best_path.is_file()
     if use_best:
