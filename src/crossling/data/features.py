@@ -29,18 +29,17 @@ Featurizer = Callable[[Sequence[Record], TaskSpec, Any, int], dict[str, list]]
 
 def tokenizer_fingerprint(tokenizer: Any) -> str:
     """SHA-256 of everything that decides a tokenizer's output (vocab, normalizer, templates, specials)."""
-    state = _tokenizer_state(tokenizer)
     extra = json.dumps({"class": type(tokenizer).__name__, "special": tokenizer.special_tokens_map,
                         "padding_side": tokenizer.padding_side, "truncation_side": tokenizer.truncation_side},
                        sort_keys=True, default=str)
-    return hashlib.sha256((state + extra).encode("utf-8")).hexdigest()
+    return hashlib.sha256((_tokenizer_state_digest(tokenizer) + extra).encode("utf-8")).hexdigest()
 
 
-def _tokenizer_state(tokenizer: Any) -> str:
-    """The serialised vocabulary, normalizer and templates, memoised on the tokenizer per vocabulary size.
+def _tokenizer_state_digest(tokenizer: Any) -> str:
+    """SHA-256 of the serialised vocabulary, normalizer and templates, memoised on the tokenizer per vocabulary size.
 
-    Serialising a 250k-piece vocabulary takes seconds, and every feature lookup needs the key;
-    the memo is dropped when tokens are added (the size changes).
+    Serialising (and hashing) a 250k-piece vocabulary takes seconds, and every feature lookup
+    needs the key; the memo is dropped when tokens are added (the size changes).
     """
     memo = getattr(tokenizer, "_crossling_state", None)
     if memo is not None and memo[0] == len(tokenizer):
@@ -53,11 +52,12 @@ def _tokenizer_state(tokenizer: Any) -> str:
                            sort_keys=True)
     else:
         state = json.dumps(tokenizer.get_vocab(), sort_keys=True)
+    digest = hashlib.sha256(state.encode("utf-8")).hexdigest()
     try:
-        tokenizer._crossling_state = (len(tokenizer), state)
+        tokenizer._crossling_state = (len(tokenizer), digest)
     except AttributeError:
         pass
-    return state
+    return digest
 
 
 #: Featurizer of each task kind, as "module:function" (loaded on first use). The signature is

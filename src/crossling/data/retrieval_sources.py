@@ -1,4 +1,4 @@
-"""Data sources for retrieval tasks: Tatoeba (LASER files, the HF hub) and BUCC 2018 bitext mining (local files)."""
+"""Data sources for retrieval tasks: Tatoeba (LASER files, the HF hub), BUCC 2018 mining, LAReQA and Mewsli-X ranking."""
 
 from __future__ import annotations
 
@@ -12,13 +12,20 @@ from crossling.data.formats.common import (
     open_text,
     split_lines,
 )
+from crossling.data.formats.lareqa import LareqaLanguage, read_lareqa_json
+from crossling.data.formats.mewslix import read_mewslix_entities, read_mewslix_mentions
 from crossling.data.formats.tatoeba import (
     TATOEBA_CODES,
     TATOEBA_FILE_CODES,
     read_tatoeba,
     tatoeba_paths,
 )
-from crossling.data.records import ParallelExample
+from crossling.data.records import (
+    Candidate,
+    ParallelExample,
+    RankingProblem,
+    RankingQuery,
+)
 from crossling.data.sources import SourceOptions
 from crossling.errors import ConfigError, DataError
 from crossling.utils.io import sha256_file
@@ -242,3 +249,130 @@ class LocalBuccSource:
         files = self._files(language, split)
         hashes = ":".join(sha256_file(f) if f.is_file() else "-" for f in files)
         return f"{READER_VERSION}:bucc:{hashes}:{self.options.skip_bad_lines}"
+
+
+#: XQuAD-R's 11 languages (LAReQA's pool in XTREME-R).
+LAREQA_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
+
+
+@dataclass
+class LocalLareqaSource:
+    """LAReQA (XQuAD-R) from ``{data_dir}/{lang}.json`` or ``{data_dir}/xquad-r/{lang}.json`` (LAReQA's layout).
+
+    Every language's questions are ranked against one pool: the sentences of *all* the
+    language files present (XTREME-R: 11 languages, ~13k sentences). A question's relevant
+    candidates are its answer sentence in every pool language (XQuAD-R's question ids are
+    shared across languages), so a perfect system ranks 11 sentences first. Only a ``test``
+    split exists; ``max_examples`` caps the questions of a language, never the pool.
+
+    Args:
+        options: ``data_dir`` is required; ``params.pool_languages`` may list the pool's
+            languages (default: every language of ``LAREQA_LANGUAGES`` with a file).
+    """
+
+    options: SourceOptions
+    task: str = "lareqa"
+
+    def __post_init__(self) -> None:
+        _require_data_dir(self.task, self.options)
+        self._files: dict[str, LareqaLanguage] = {}
+        self._pool: tuple[Candidate, ...] | None = None
+
+    def _path(self, language: str) -> Path:
+        data_dir = _require_data_dir(self.task, self.options)
+        for path in (data_dir / f"{language}.json", data_dir / "xquad-r" / f"{language}.json"):
+            if path.is_file():
+                return path
+        raise DataError(f"{self.task}: no XQuAD-R file for {language!r}; looked for {data_dir / f'{language}.json'} "
+                        f"and {data_dir / 'xquad-r' / f'{language}.json'}")
+
+    def pool_languages(self) -> tuple[str, ...]:
+        """The languages whose sentences form the candidate pool."""
+        chosen = self.options.params.get("pool_languages")
+        if chosen:
+            return tuple(chosen)
+        data_dir = _require_data_dir(self.task, self.options)
+        found = tuple(lang for lang in LAREQA_LANGUAGES
+                      if (data_dir / f"{lang}.json").is_file() or (data_dir / "xquad-r" / f"{lang}.json").is_file())
+        if not found:
+            raise DataError(f"{self.task}: no XQuAD-R files ({', '.join(LAREQA_LANGUAGES)}.json) in {data_dir}")
+        return found
+
+    def _language(self, language: str) -> LareqaLanguage:
+        if language not in self._files:
+            self._files[language], _ = read_lareqa_json(self._path(language), language,
+                                                        skip_bad_lines=self.options.skip_bad_lines)
+        return self._files[language]
+
+    def load(self, language: str, split: str) -> list[RankingProblem]:
+        """``[problem]``: the language's questions against the multilingual pool."""
+        if split != "test":
+            raise DataError(f"{self.task}: XQuAD-R has only a test split, not {split!r} (set task.eval_split: test)")
+        pool_languages = self.pool_languages()
+        if language not in pool_languages:
+            raise DataError(f"{self.task}: {language!r} is not among the pool languages {', '.join(pool_languages)}")
+        files = [self._language(lang) for lang in pool_languages]
+        if self._pool is None:
+            self._pool = tuple(c for f in files for c in f.candidates)
+        queries = tuple(
+            RankingQuery(qid, question, tuple(f.answer_sentence[qid] for f in files if qid in f.answer_sentence))
+            for qid, question in self._language(language).questions
+        )
+        return [RankingProblem(tuple(_cap(list(queries), self.options)), self._pool, pool_languages)]
+
+    def fingerprint(self, language: str, split: str) -> str:
+        """Reader version, the pool languages and the hashes of their files."""
+        hashes = ":".join(f"{lang}={sha256_file(self._path(lang))}" for lang in self.pool_languages())
+        return f"{READER_VERSION}:lareqa:{language}:{hashes}:{self.options.max_examples}:{self.options.skip_bad_lines}"
+
+
+#: Mewsli-X's WikiNews languages (XTREME-R).
+MEWSLIX_LANGUAGES = ("ar", "de", "en", "es", "fa", "ja", "pl", "ro", "ta", "tr", "uk")
+
+
+@dataclass
+class LocalMewslixSource:
+    """Mewsli-X from ``{data_dir}/candidate_set_entities.jsonl`` and ``wikinews_mentions-{split}.jsonl``.
+
+    The files are those ``get-mewsli-x.sh`` writes to ``mewsli_x/output/dataset/`` (the
+    article text restored). Each language's mentions are ranked against the whole candidate
+    set (about 1M entity descriptions in 50 languages; read once per source). Splits:
+    ``dev`` and ``test``; ``max_examples`` caps the mentions of a language, never the set.
+    """
+
+    options: SourceOptions
+    task: str = "mewslix"
+
+    def __post_init__(self) -> None:
+        _require_data_dir(self.task, self.options)
+        self._entities: tuple[Candidate, ...] | None = None
+
+    def _file(self, name: str) -> Path:
+        path = _require_data_dir(self.task, self.options) / name
+        if not path.is_file():
+            raise DataError(f"{self.task}: {path} not found (Mewsli-X's get-mewsli-x.sh writes it to "
+                            "mewsli_x/output/dataset/)")
+        return path
+
+    def load(self, language: str, split: str) -> list[RankingProblem]:
+        """``[problem]``: the mentions of ``language`` against the candidate set."""
+        if split not in ("dev", "test"):
+            raise DataError(f"{self.task}: Mewsli-X has dev and test splits, not {split!r}")
+        if self._entities is None:
+            entities, _ = read_mewslix_entities(self._file("candidate_set_entities.jsonl"),
+                                                skip_bad_lines=self.options.skip_bad_lines)
+            self._entities = tuple(entities)
+        mentions_path = self._file(f"wikinews_mentions-{split}.jsonl")
+        queries, _ = read_mewslix_mentions(mentions_path, language, skip_bad_lines=self.options.skip_bad_lines)
+        known = {entity.id for entity in self._entities}
+        missing = sorted({q.relevant[0] for q in queries} - known)
+        if missing:
+            raise DataError(f"{mentions_path}: gold entities {missing[:5]} are not in candidate_set_entities.jsonl")
+        pool_languages = tuple(sorted({entity.language for entity in self._entities}))
+        return [RankingProblem(tuple(_cap(queries, self.options)), self._entities, pool_languages)]
+
+    def fingerprint(self, language: str, split: str) -> str:
+        """Reader version and the hashes of the candidate set and the split's mention file."""
+        files = (self._file("candidate_set_entities.jsonl"), self._file(f"wikinews_mentions-{split}.jsonl"))
+        hashes = ":".join(sha256_file(f) for f in files)
+        return f"{READER_VERSION}:mewslix:{language}:{hashes}:{self.options.max_examples}:{self.options.skip_bad_lines}"

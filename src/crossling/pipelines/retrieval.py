@@ -27,13 +27,19 @@ What is scored depends on the records a task's source yields (``PROTOCOLS``):
   (each sentence's best match in both directions, then kept greedily one-to-one by score);
   the score threshold that maximises F1 on ``task.dev_split`` (BUCC's sample set) is applied
   to the evaluated split. Prediction file: ``source id<TAB>target id`` lines.
+* ``RankingProblem`` (LAReQA, Mewsli-X; XTREME-R): every query of a language ranks one
+  shared candidate pool (encoded once); the score is mAP@20 over each query's relevant
+  candidates (LAReQA: the answer sentence in all 11 languages; Mewsli-X: the gold entity).
+  Prediction file ``test-{lang}.json``: ``{query id: [20 candidate ids, best first]}``, the
+  format of xtreme's Mewsli-X predictions.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +48,10 @@ from torch import Tensor
 
 from crossling.config.schema import ExperimentConfig, RetrievalConfig
 from crossling.data.loading import TaskData
-from crossling.data.records import ParallelExample
+from crossling.data.records import Candidate, ParallelExample, RankingProblem
 from crossling.data.retrieval_sources import MiningCorpus
 from crossling.errors import ConfigError, DataError
-from crossling.evaluation.metrics import bucc_f1, tatoeba_accuracy
+from crossling.evaluation.metrics import bucc_f1, map_at_k, tatoeba_accuracy
 from crossling.models.aggregation import LayerAggregator, build_aggregator
 from crossling.models.encoder import load_encoder, num_layers_and_hidden
 from crossling.models.model import aggregator_options
@@ -128,6 +134,7 @@ class SentenceEncoder:
     batch_size: int = 64
     max_length: int = 128
     mixed_precision: str = "no"
+    pool_vectors: dict[int, Tensor] = field(default_factory=dict, repr=False)
 
     @property
     def device(self) -> torch.device:
@@ -323,8 +330,62 @@ def score_mining(encoder: SentenceEncoder, records: Sequence[MiningCorpus], scor
     return LanguageResult(metrics, {".tsv": "".join(f"{s}\t{t}\n" for s, t in predicted)})
 
 
+#: Ranks kept per query for mAP and in the prediction file (XTREME-R's mAP@20).
+RANKING_DEPTH = 20
+
+
+def top_k_scored(queries: Tensor, keys: Tensor, k: int, scoring: str) -> Tensor:
+    """Indices of each query's k best keys (N x k), by cosine or by ratio margin, blockwise over the queries.
+
+    The margin's neighbourhoods are a query's ``MARGIN_NEIGHBOURS`` nearest keys and a key's
+    nearest queries, as in ``margin_matrix``; every key is scored, not only the cosine top k.
+    """
+    if scoring not in ("cosine", "margin"):
+        raise ConfigError(f"retrieval.scoring: expected 'cosine' or 'margin', got {scoring!r}")
+    if scoring == "cosine":
+        return top_k(queries, keys, k)[1]
+    query_mean = top_k(queries, keys, MARGIN_NEIGHBOURS)[0].mean(dim=1)
+    key_mean = top_k(keys, queries, MARGIN_NEIGHBOURS)[0].mean(dim=1)
+    queries = torch.nn.functional.normalize(queries, dim=-1)
+    keys = torch.nn.functional.normalize(keys, dim=-1)
+    block = max(1, _SIMILARITY_BLOCK // keys.shape[0])
+    best = []
+    for start in range(0, queries.shape[0], block):
+        cos = queries[start : start + block] @ keys.T
+        margin = cos / ((query_mean[start : start + block].unsqueeze(1) + key_mean.unsqueeze(0)) / 2)
+        best.append(margin.topk(min(k, keys.shape[0]), dim=1).indices)
+    return torch.cat(best)
+
+
+def _pool(encoder: SentenceEncoder, candidates: Sequence[Candidate]) -> Tensor:
+    """The candidates' vectors, encoded once per pool object (every language of a task shares its pool)."""
+    key = id(candidates)
+    if key not in encoder.pool_vectors:
+        encoder.pool_vectors.clear()
+        encoder.pool_vectors[key] = encoder.encode([c.text for c in candidates])
+    return encoder.pool_vectors[key]
+
+
+def score_ranking(encoder: SentenceEncoder, records: Sequence[RankingProblem], scoring: str,
+                  data: TaskData, language: str) -> LanguageResult:
+    """LAReQA / Mewsli-X: each query ranks the shared pool; mAP@20 of its relevant candidates, in percent."""
+    if len(records) != 1:
+        raise DataError(f"{data.spec.name}: expected one ranking problem for {language}, got {len(records)}")
+    problem = records[0]
+    keys = _pool(encoder, problem.candidates)
+    ranked = top_k_scored(encoder.encode([q.text for q in problem.queries]), keys, RANKING_DEPTH, scoring).tolist()
+    rankings = [[problem.candidates[i].id for i in row] for row in ranked]
+    metrics = {**map_at_k(rankings, [q.relevant for q in problem.queries], RANKING_DEPTH),
+               "count": len(problem.queries), "pool_size": len(problem.candidates),
+               "pool_languages": len(problem.pool_languages)}
+    predictions = {q.id: ranking for q, ranking in zip(problem.queries, rankings, strict=True)}
+    return LanguageResult(metrics, {".json": json.dumps(predictions, ensure_ascii=False) + "\n"})
+
+
 #: Record type a retrieval source yields -> how a language is scored.
-PROTOCOLS: dict[type, Callable[..., LanguageResult]] = {ParallelExample: score_parallel, MiningCorpus: score_mining}
+PROTOCOLS: dict[type, Callable[..., LanguageResult]] = {
+    ParallelExample: score_parallel, MiningCorpus: score_mining, RankingProblem: score_ranking,
+}
 
 
 def build_sentence_encoder(config: ExperimentConfig, tokenizer: Any, max_length: int) -> SentenceEncoder:

