@@ -8,14 +8,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny import train_tokenizer
 
-from crossling.data.featurizers.tagging import IGNORE_INDEX, featurize_tagging, owner_windows, window_starts
+from crossling.data.featurizers.tagging import (
+    IGNORE_INDEX,
+    featurize_tagging,
+    owner_windows,
+    window_starts,
+)
 from crossling.data.records import TaggingExample
 from crossling.data.sources import SourceOptions
 from crossling.errors import DataError
 from crossling.evaluation.scorers.tagging import merge_word_predictions, score_tagging
 from crossling.tasks import get_task
-from tiny import train_tokenizer
 
 UDPOS = get_task("udpos")
 PANX = get_task("panx")
@@ -110,6 +115,24 @@ def test_gold_labels_round_trip_through_sub_tokens_with_the_e5_tokenizer(ud_dir,
     # Short windows: most sentences are split, and still every word comes back once.
     features = assert_round_trip(records, UDPOS, e5_tokenizer, 24)
     assert len(features["input_ids"]) > len(records)
+
+
+def test_a_bare_boundary_piece_never_carries_a_word_label(ud_dir, e5_tokenizer, monkeypatch):
+    from crossling.data.featurizers import tagging
+
+    records = list(_ud_records(ud_dir, "ja"))[:20]
+    bare = e5_tokenizer.convert_tokens_to_ids("\u2581")
+
+    def labelled_pieces():
+        features = featurize_tagging(records, UDPOS, e5_tokenizer, 128)
+        return [ids[j] for ids, words in zip(features["input_ids"], features["word_ids"], strict=True)
+                for j, w in enumerate(words) if w != -1]
+
+    pieces = labelled_pieces()
+    assert sum(len(r.tokens) for r in records) == len(pieces)
+    assert pieces.count(bare) == 0  # every Japanese word here has a content piece after the bare one
+    monkeypatch.setattr(tagging, "SKIP_BARE_BOUNDARY_PIECE", False)
+    assert labelled_pieces().count(bare) > 0.8 * len(pieces)  # XTREME's policy: mostly the bare piece
 
 
 def test_only_the_first_sub_token_of_a_word_is_labelled_unless_asked():

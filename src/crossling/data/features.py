@@ -22,7 +22,7 @@ from crossling.utils.paths import features_dir
 logger = logging.getLogger(__name__)
 
 #: Bumped whenever a featurizer's output changes, so old caches are never reused.
-FEATURES_VERSION = "features-1"
+FEATURES_VERSION = "features-2"
 
 Featurizer = Callable[[Sequence[Record], TaskSpec, Any, int], dict[str, list]]
 
