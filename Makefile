@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 soak: $(STAMP)
-	$(PY) -m pytest -q -m soak
+	$(PY) -m pytest -q -m "soak or slow"
 
 demo: $(STAMP)
 	$(VENV)/bin/crossling demo

@@ -379,7 +379,7 @@ def crossling_train(path: Path, data: Any, features: Any, tokenizer: Any, *, ste
                     precision: str = "auto", strategy: str = "last", group_by_length: bool = True,
                     pad_to_multiple_of: int = 8, freeze_embeddings: bool = False, seed: int = 0,
                     learning_rate: float = 5e-5, keep_model: bool = False, layer: int | None = None,
-                    active_vocabulary: bool = True) -> dict[str, Any]:
+                    active_vocabulary: bool = True, compile_model: bool = False) -> dict[str, Any]:
     """Build crossling's model and run ``train_stage`` for ``steps`` steps; the StepTimer summary (+ the model).
 
     The stage runs in a fresh temporary directory (no checkpoints, no dev scoring), exactly
@@ -398,15 +398,19 @@ def crossling_train(path: Path, data: Any, features: Any, tokenizer: Any, *, ste
                                sequence_labels=data.spec.kind is TaskKind.TOKEN_CLASSIFICATION)
     config = TrainingConfig(max_steps=steps, batch_size=batch_size, learning_rate=learning_rate, mixed_precision=precision,
                             group_by_length=group_by_length, checkpoint_every_steps=0, select_best=False,
-                            warmup_ratio=0.0, active_vocabulary=active_vocabulary)
-    timer = StepTimer().attach(model)
+                            warmup_ratio=0.0, active_vocabulary=active_vocabulary, compile=compile_model)
+    # A forward hook would be traced by torch.compile (and recompiled at every step): compiled runs
+    # are timed by their caller (bench/compile.py times optimiser steps instead).
+    timer = None if compile_model else StepTimer().attach(model)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="crossling-bench-") as work:
         result = train_stage(model, features, config=config, seed=seed, work_dir=Path(work), collator=collator,
                              show_progress=False)
     wall = time.perf_counter() - started
-    timer.detach()
-    summary: dict[str, Any] = {**timer.summary(), "wall_seconds": wall, "precision": result.mixed_precision}
+    summary: dict[str, Any] = {"wall_seconds": wall, "precision": result.mixed_precision}
+    if timer is not None:
+        timer.detach()
+        summary.update(timer.summary())
     if keep_model:
         summary["model"] = model
     return summary

@@ -22,6 +22,7 @@ from common import (
 #: Operator name fragments -> the group they are reported under (first match wins).
 GROUPS = (
     ("adam", "optimizer (AdamW)"),
+    ("bernoulli", "dropout mask sampling"),
     ("scaled_dot_product", "attention (SDPA)"),
     ("flash_attention", "attention (SDPA)"),
     ("embedding", "embeddings (lookup + dense backward)"),

@@ -37,7 +37,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="Experiment YAML with the two variants.")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA,
                         help="XTREME-layout UD-POS folder (train-en.tsv, dev-en.tsv, test-<lang>.tsv).")
-    parser.add_argument("--max-train", type=int, default=1000, help="English training sentences (the time knob).")
+    parser.add_argument("--max-train", type=int, default=1000,
+                        help="English training sentences (the time knob; 0: all of them).")
     parser.add_argument("--max-eval", type=int, default=300,
                         help="Sentences per dev/test language (0: all of them).")
     parser.add_argument("--epochs", type=int, default=None, help="Training epochs (default: the config's).")
@@ -63,7 +64,9 @@ def overrides(args: argparse.Namespace) -> list[str]:
     if not languages:
         raise SystemExit(f"no test-<lang>.tsv files in {args.data_dir}")
     out = [f"name={args.name}", f"output_dir={args.output_dir}", f"task.data_dir={args.data_dir}",
-           f"task.eval_languages=[{', '.join(languages)}]", f"task.max_train_examples={args.max_train}"]
+           f"task.eval_languages=[{', '.join(languages)}]"]
+    if args.max_train:
+        out.append(f"task.max_train_examples={args.max_train}")
     if args.max_eval:
         out.append(f"task.max_eval_examples={args.max_eval}")
     if args.epochs is not None:

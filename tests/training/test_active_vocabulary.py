@@ -25,10 +25,11 @@ from crossling.training.loop import train_stage
 VOCAB, PAD = 60, 0
 
 
-def _model_dir(tmp_path):
+def _model_dir(tmp_path, dropout=0.1):
     torch.manual_seed(0)
     config = BertConfig(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=64, pad_token_id=PAD)
+                        intermediate_size=64, max_position_embeddings=64, pad_token_id=PAD,
+                        hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
     BertModel(config).save_pretrained(tmp_path / "bert")
     return tmp_path / "bert"
 
@@ -173,3 +174,24 @@ def test_t5_shared_embeddings_are_replaced_together_and_restored():
         model(input_ids=torch.tensor([[1, 2, 3]])).last_hidden_state.sum().backward()
         assert compact.rows.grad is not None
     assert model.shared is original and model.encoder.embed_tokens.weight is original.weight
+
+
+@pytest.mark.slow
+def test_compiled_training_matches_eager_training(tmp_path):
+    """``training.compile: true`` trains through torch.compile to the eager result (minutes on a CPU: ``-m slow``)."""
+    model_dir = _model_dir(tmp_path, dropout=0.0)  # compiled code samples dropout masks from another RNG stream
+    features = _features()
+
+    def run(compiled):
+        torch.manual_seed(0)
+        model = build_model(ModelConfig(name_or_path=str(model_dir), head_dropout=0.0), AggregationConfig(),
+                            get_task("pawsx"))
+        config = TrainingConfig(epochs=1, batch_size=8, learning_rate=5e-3, mixed_precision="no",
+                                checkpoint_every_steps=0, select_best=False, compile=compiled)
+        train_stage(model, features, config=config, seed=1, work_dir=tmp_path / f"c-{compiled}",
+                    collator=PaddingCollator(PAD), show_progress=False)
+        return model.state_dict()
+
+    eager, compiled = run(False), run(True)
+    for key, value in eager.items():
+        torch.testing.assert_close(compiled[key], value, rtol=1e-3, atol=1e-5, msg=key)

@@ -200,6 +200,7 @@ class TrainingConfig:
     active_vocabulary: bool = _help(
         "Train only the embedding rows of token ids in the training data (same result as dense AdamW, "
         "less time and memory).", default=True)
+    compile: bool = _help("Compile the training forward/backward with torch.compile (dynamic shapes).", default=False)
 
     def __post_init__(self) -> None:
         positive = {"epochs": self.epochs, "batch_size": self.batch_size,

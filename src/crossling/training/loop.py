@@ -166,6 +166,8 @@ def train_stage(
             logger.info("%s: resuming from %s (step %d)", stage_name, resume_from.name, state.global_step)
         model, optimizer = accelerator.prepare(model, optimizer)
         unwrapped = accelerator.unwrap_model(model)
+        # The compiled callable shares the module's parameters; saving and scoring use the module.
+        forward = torch.compile(model, dynamic=True) if config.compile else model
         best_path = work_dir / "best.safetensors"
 
         def checkpoint() -> None:
@@ -186,7 +188,7 @@ def train_stage(
                 model.train()
                 for batch in loader:
                     with _out_of_memory_as_error(stage_name, state, config):
-                        loss = model(**batch)["loss"]
+                        loss = forward(**batch)["loss"]
                         if not torch.isfinite(loss):
                             raise TrainingError(
                                 f"{stage_name}: loss is {loss.item()} at step {state.global_step + 1} "
