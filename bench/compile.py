@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Self
 
 from common import (
     base_parser,
@@ -32,7 +32,7 @@ class OptimizerStepClock:
         self.stamps: list[float] = []
         self._handle: Any = None
 
-    def __enter__(self) -> OptimizerStepClock:
+    def __enter__(self) -> Self:
         self.stamps = [time.perf_counter()]
         self._handle = register_optimizer_step_post_hook(
             lambda *_: self.stamps.append(time.perf_counter()))
