@@ -117,22 +117,21 @@ def test_gold_labels_round_trip_through_sub_tokens_with_the_e5_tokenizer(ud_dir,
     assert len(features["input_ids"]) > len(records)
 
 
-def test_a_bare_boundary_piece_never_carries_a_word_label(ud_dir, e5_tokenizer, monkeypatch):
-    from crossling.data.featurizers import tagging
-
+def test_a_bare_boundary_piece_never_carries_a_word_label(ud_dir, e5_tokenizer):
     records = list(_ud_records(ud_dir, "ja"))[:20]
     bare = e5_tokenizer.convert_tokens_to_ids("\u2581")
 
-    def labelled_pieces():
-        features = featurize_tagging(records, UDPOS, e5_tokenizer, 128)
+    def labelled_pieces(policy="first_content"):
+        features = featurize_tagging(records, UDPOS, e5_tokenizer, 128, subword_labels=policy)
         return [ids[j] for ids, words in zip(features["input_ids"], features["word_ids"], strict=True)
                 for j, w in enumerate(words) if w != -1]
 
     pieces = labelled_pieces()
     assert sum(len(r.tokens) for r in records) == len(pieces)
     assert pieces.count(bare) == 0  # every Japanese word here has a content piece after the bare one
-    monkeypatch.setattr(tagging, "SKIP_BARE_BOUNDARY_PIECE", False)
-    assert labelled_pieces().count(bare) > 0.8 * len(pieces)  # XTREME's policy: mostly the bare piece
+    assert labelled_pieces("first").count(bare) > 0.8 * len(pieces)  # XTREME's policy: mostly the bare piece
+    with pytest.raises(ValueError, match="subword_labels"):
+        labelled_pieces("last")
 
 
 def test_only_the_first_sub_token_of_a_word_is_labelled_unless_asked():
@@ -144,7 +143,7 @@ def test_only_the_first_sub_token_of_a_word_is_labelled_unless_asked():
     adj, noun = UDPOS.label_to_id("ADJ"), UDPOS.label_to_id("NOUN")
     assert first["labels"][0] == [IGNORE_INDEX, adj] + [IGNORE_INDEX] * (pieces - 1) + [noun, IGNORE_INDEX]
     assert first["word_ids"][0] == [-1, 0] + [-1] * (pieces - 1) + [1, -1]
-    every = featurize_tagging([record], UDPOS, tokenizer, 32, label_all_subtokens=True)
+    every = featurize_tagging([record], UDPOS, tokenizer, 32, subword_labels="all")
     assert every["labels"][0] == [IGNORE_INDEX] + [adj] * pieces + [noun, IGNORE_INDEX]
     assert every["word_ids"][0] == first["word_ids"][0]
     assert first["example_index"] == [0] and first["length"] == [len(first["input_ids"][0])]
@@ -340,3 +339,26 @@ def test_hub_failure_says_how_to_work_offline(monkeypatch):
     monkeypatch.setattr(datasets, "load_dataset", offline)
     with pytest.raises(DataError, match="task.source: local"):
         PANX.build_source("hub", SourceOptions()).load("de", "test")
+
+
+def test_task_subword_labels_reaches_the_featurizer_and_the_cache_key(ud_dir, e5_tokenizer, tmp_path, monkeypatch):
+    from crossling.config import build_config
+    from crossling.data.loading import TaskData
+
+    monkeypatch.setenv("CROSSLING_HOME", str(tmp_path))
+    bare = e5_tokenizer.convert_tokens_to_ids("\u2581")
+
+    def labelled_bare_share(policy):
+        task = build_config({"task": {"name": "udpos", "source": "local", "data_dir": str(ud_dir),
+                                      "max_eval_examples": 10, "subword_labels": policy}}).task
+        data = TaskData.from_config(task)
+        assert data.featurizer_options() == {"subword_labels": policy}
+        features = data.features("ja", "test", e5_tokenizer)
+        pieces = [ids[j] for ids, words in zip(features["input_ids"], features["word_ids"], strict=True)
+                  for j, w in enumerate(words) if w != -1]
+        return pieces.count(bare) / len(pieces)
+
+    assert labelled_bare_share("first") > 0.8  # a separate cache entry, not the default's
+    assert labelled_bare_share("first_content") == 0.0
+    assert labelled_bare_share("first") > 0.8
+    assert TaskData.from_config(build_config({"task": {"name": "tmpl-nli"}}).task).featurizer_options() == {}

@@ -9,7 +9,6 @@ from typing import Any, Literal
 
 from crossling.errors import ConfigError
 
-
 #: A language code as it may appear in file and directory names: ISO 639 (``en``, ``yue``), then
 #: optional subtags (``zh-Hant``, ``de-en`` for an MLQA context-question pair). Nothing that could
 #: climb out of a directory (``/``, ``..``) matches.
@@ -126,6 +125,10 @@ class TaskConfig:
         max_eval_examples: Cap on evaluation examples (per language).
         skip_bad_lines: Skip malformed lines and report how many, instead of failing.
         params: Source-specific parameters (e.g. sizes of the template benchmark).
+        subword_labels: Tagging tasks: which sub-tokens of a word carry its label. ``first_content``
+            (default): the first sub-token that is not SentencePiece's bare word-boundary piece
+            ``▁``; ``first``: the first sub-token, whatever it is (XTREME's scripts); ``all``:
+            every sub-token is trained on, the prediction is read at ``first_content``.
     """
 
     name: str = _help("Registered task name (see `crossling tasks`).", default="tmpl-nli")
@@ -146,6 +149,9 @@ class TaskConfig:
     max_eval_examples: int | None = _help("Evaluate on at most this many examples per language.", default=None)
     skip_bad_lines: bool = _help("Skip malformed lines in data files (their number is reported).", default=False)
     params: dict[str, Any] = _help("Source-specific parameters, e.g. {train_size: 2000} for the template benchmark.", default_factory=dict)
+    subword_labels: Literal["first_content", "first", "all"] = _help(
+        "Tagging: label a word's first non-'▁' sub-token (first_content), its first sub-token as XTREME does "
+        "(first), or all its sub-tokens (all).", default="first_content")
 
     def __post_init__(self) -> None:
         if not self.train_languages:

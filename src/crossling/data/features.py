@@ -15,8 +15,14 @@ import datasets
 from crossling.data.records import Record
 from crossling.errors import DataError
 from crossling.tasks.registry import TaskKind, TaskSpec
-from crossling.utils.io import atomic_directory, atomic_write_json, read_json, sha256_file, sha256_json
 from crossling.utils.imports import resolve
+from crossling.utils.io import (
+    atomic_directory,
+    atomic_write_json,
+    read_json,
+    sha256_file,
+    sha256_json,
+)
 from crossling.utils.paths import features_dir
 
 logger = logging.getLogger(__name__)
@@ -81,11 +87,12 @@ def get_featurizer(kind: TaskKind) -> Featurizer:
 
 
 def feature_cache_key(task: TaskSpec, language: str, split: str, source_fingerprint: str,
-                      tokenizer_fp: str, max_length: int) -> str:
-    """The cache key of one (task, language, split) under one tokenizer and length."""
+                      tokenizer_fp: str, max_length: int, options: dict[str, Any] | None = None) -> str:
+    """The cache key of one (task, language, split) under one tokenizer, length and featurizer options."""
     return sha256_json({"version": FEATURES_VERSION, "task": task.name, "kind": str(task.kind),
                         "labels": list(task.labels), "language": language, "split": split,
-                        "source": source_fingerprint, "tokenizer": tokenizer_fp, "max_length": max_length})
+                        "source": source_fingerprint, "tokenizer": tokenizer_fp, "max_length": max_length,
+                        "options": options or {}})
 
 
 def _verify_cache(directory: Path) -> bool:
@@ -100,14 +107,17 @@ def _verify_cache(directory: Path) -> bool:
 
 
 def load_features(task: TaskSpec, records_loader: Callable[[], Sequence[Record]], *, language: str, split: str,
-                  source_fingerprint: str, tokenizer: Any, max_length: int, cache: bool = True) -> datasets.Dataset:
+                  source_fingerprint: str, tokenizer: Any, max_length: int, cache: bool = True,
+                  options: dict[str, Any] | None = None) -> datasets.Dataset:
     """Features of (task, language, split), from the Arrow cache when present and intact.
 
+    ``options`` are keyword arguments of the kind's featurizer (part of the cache key).
     ``records_loader`` is called only on a cache miss. A cache entry whose checksums do not
     match (a crash mid-write, a corrupted disk) is rebuilt, never loaded.
     """
     featurize = get_featurizer(task.kind)
-    key = feature_cache_key(task, language, split, source_fingerprint, tokenizer_fingerprint(tokenizer), max_length)
+    key = feature_cache_key(task, language, split, source_fingerprint, tokenizer_fingerprint(tokenizer), max_length,
+                            options)
     directory = features_dir() / task.name / f"{language}-{split}-{key[:16]}"
     if cache and directory.is_dir():
         if _verify_cache(directory):
@@ -117,7 +127,7 @@ def load_features(task: TaskSpec, records_loader: Callable[[], Sequence[Record]]
     records = records_loader()
     if not records:
         raise DataError(f"{task.name}: the {split} split of {language!r} is empty")
-    table = datasets.Dataset.from_dict(featurize(records, task, tokenizer, max_length))
+    table = datasets.Dataset.from_dict(featurize(records, task, tokenizer, max_length, **(options or {})))
     if not cache:
         return table
     with atomic_directory(directory) as tmp:

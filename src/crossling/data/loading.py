@@ -13,7 +13,7 @@ from crossling.data.features import load_features
 from crossling.data.records import Record
 from crossling.data.sources import DataSource, SourceOptions
 from crossling.errors import ConfigError, DataError
-from crossling.tasks.registry import TaskSpec, get_task
+from crossling.tasks.registry import TaskKind, TaskSpec, get_task
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +115,14 @@ class TaskData:
         fingerprint = f"{self.source.fingerprint(language, split)}:cap={cap}"
         self.fingerprints[f"{self.spec.name}/{language}/{split}"] = fingerprint
         return load_features(self.spec, lambda: self.records(language, split), language=language, split=split,
-                             source_fingerprint=fingerprint, tokenizer=tokenizer, max_length=self.max_length)
+                             source_fingerprint=fingerprint, tokenizer=tokenizer, max_length=self.max_length,
+                             options=self.featurizer_options())
+
+    def featurizer_options(self) -> dict[str, Any]:
+        """Keyword arguments of the task kind's featurizer taken from the config (tagging: ``subword_labels``)."""
+        if self.spec.kind is TaskKind.TOKEN_CLASSIFICATION:
+            return {"subword_labels": self.config.subword_labels}
+        return {}
 
     def train_features(self, tokenizer: Any) -> datasets.Dataset:
         """Training features of every training language, concatenated."""

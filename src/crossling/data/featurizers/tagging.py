@@ -10,19 +10,14 @@ from crossling.data.records import Record, TaggingExample
 from crossling.errors import DataError
 from crossling.tasks.registry import TaskSpec
 
-#: Label policy: only the FIRST sub-token of a word carries its tag (as XTREME and HF's run_ner);
-#: the other sub-tokens and the special tokens get ``IGNORE_INDEX``. Prediction always reads the
-#: first sub-token, whatever the policy; ``True`` only adds training signal on the others.
-#: Feature caches do not key on this constant: bump ``FEATURES_VERSION`` when changing it.
-LABEL_ALL_SUBTOKENS = False
-
-#: Word position policy for SentencePiece vocabularies (XLM-R, mT5, e5): a word whose first
-#: sub-token is the bare word-boundary piece ``▁`` (followed by its real pieces) is labelled
-#: and predicted at its first *content* piece instead. The bare piece carries no information
-#: about the word: with e5's vocabulary 93% of the words of XTREME's Japanese UD-POS test file
-#: start with it, and labelling it gave 13% token accuracy. (XTREME's scripts label the bare
-#: piece; set this to False to reproduce them.) Tokenizers without such a piece are unaffected.
-SKIP_BARE_BOUNDARY_PIECE = True
+#: Where a word's label goes (``task.subword_labels``). ``first``: its first sub-token, as
+#: XTREME and HF's run_ner do. ``first_content``: its first sub-token that is not the bare
+#: word-boundary piece ``▁`` of a SentencePiece vocabulary (XLM-R, mT5, e5), which carries no
+#: information about the word: with e5's vocabulary 93% of the words of XTREME's Japanese UD-POS
+#: test file start with it, and labelling it gave 13% token accuracy (45.6 F1 after the change;
+#: docs/measurements/udpos-zero-shot.md). ``all``: every sub-token is trained on; predictions are
+#: read at ``first_content``. Other sub-tokens and special tokens get ``IGNORE_INDEX``.
+SUBWORD_LABELS = ("first_content", "first", "all")
 BARE_BOUNDARY_PIECE = "\u2581"
 
 #: Label of positions that are not trained on (cross-entropy's ``ignore_index``).
@@ -82,12 +77,13 @@ def owner_windows(first_positions: Sequence[int], starts: Sequence[int], window:
 
 
 def featurize_tagging(records: Sequence[Record], task: TaskSpec, tokenizer: Any, max_length: int, *,
-                      stride: int | None = None, label_all_subtokens: bool = LABEL_ALL_SUBTOKENS) -> dict[str, list]:
+                      stride: int | None = None, subword_labels: str = "first_content") -> dict[str, list]:
     """Tokenize word-split sentences and align word tags to sub-tokens; long sentences become overlapping windows.
 
-    Each sentence is tokenized with ``is_split_into_words=True``. A word is labelled at its
-    first sub-token (all of its sub-tokens with ``label_all_subtokens``); other positions and
-    special tokens get -100. A sentence of more than ``W = max_length - specials`` content
+    Each sentence is tokenized with ``is_split_into_words=True``. A word is labelled and
+    predicted at one sub-token, chosen by ``subword_labels`` (``SUBWORD_LABELS``; by default
+    its first sub-token that is not SentencePiece's bare ``▁``); with ``all`` its other
+    sub-tokens are labelled too. Other positions and special tokens get -100. A sentence of more than ``W = max_length - specials`` content
     sub-tokens is not truncated: it is cut into windows of ``W`` sub-tokens starting every
     ``stride`` sub-tokens (default ``W // 2``), each wrapped in the tokenizer's special
     tokens, and each word is labelled and predicted in exactly one window, the one where it
@@ -107,18 +103,21 @@ def featurize_tagging(records: Sequence[Record], task: TaskSpec, tokenizer: Any,
         tokenizer: A fast tokenizer (``word_ids`` is needed).
         max_length: Sub-tokens per row, special tokens included.
         stride: Offset between the starts of consecutive windows, in content sub-tokens.
-        label_all_subtokens: Label every sub-token of a word, not only its first.
+        subword_labels: ``first_content``, ``first`` or ``all`` (see ``SUBWORD_LABELS``).
 
     Raises:
         DataError: on a record that is not a ``TaggingExample``, an unknown tag, or a
             tokenizer that cannot represent some word.
-        ValueError: when ``max_length`` leaves no room for content, or ``stride`` is out of range.
+        ValueError: when ``max_length`` leaves no room for content, ``stride`` is out of range
+            or ``subword_labels`` is unknown.
     """
+    if subword_labels not in SUBWORD_LABELS:
+        raise ValueError(f"subword_labels: expected one of {', '.join(SUBWORD_LABELS)}, got {subword_labels!r}")
     if not all(isinstance(r, TaggingExample) for r in records):
         raise DataError(f"{task.name}: expected word-tagging records")
     label_ids = [_label_ids(record, task) for record in records]
     sentences = _tokenize(records, tokenizer)
-    skip_ids = _bare_boundary_ids(tokenizer) if SKIP_BARE_BOUNDARY_PIECE else frozenset()
+    skip_ids = frozenset() if subword_labels == "first" else _bare_boundary_ids(tokenizer)
     wanted = set(tokenizer.model_input_names)
     columns: dict[str, list] = {"input_ids": [], "attention_mask": [], "token_type_ids": [], "labels": [],
                                 "length": [], "example_index": [], "word_ids": []}
@@ -133,7 +132,7 @@ def featurize_tagging(records: Sequence[Record], task: TaskSpec, tokenizer: Any,
         step = stride if stride is not None else max(1, window // 2)
         if not 1 <= step <= window:
             raise ValueError(f"stride must be in [1, {window}] (the window of content sub-tokens), got {step}")
-        for row in _windows(sentence, labels, window, step, label_all_subtokens, skip_ids):
+        for row in _windows(sentence, labels, window, step, subword_labels == "all", skip_ids):
             input_ids, types, row_labels, word_ids = row
             columns["input_ids"].append(input_ids)
             columns["attention_mask"].append([1] * len(input_ids))
