@@ -92,3 +92,25 @@ def test_predict_logits_and_scorer_work_on_choice_features(tokenizer):
     result = score(task, [np.array([0.1, 0.9]), np.array([0.2, 0.1])], features, records, language="et")
     assert result.metrics == {"accuracy": 100.0} and result.predictions == [1, 0]
     assert prediction_file(task, result.predictions) == ("tsv", "1\n0\n")
+
+
+def test_predict_logits_reports_progress_once_per_row(tokenizer):
+    task = get_task("xcopa")
+    records = _examples()[:2] * 2 + _examples()[:1]  # five two-choice rows
+    features = datasets.Dataset.from_dict(featurize_choices(records, task, tokenizer, 32))
+    advanced: list[int] = []
+    predict_logits(_model(tokenizer), features, batch_size=2, collator=PaddingCollator(tokenizer.pad_token_id),
+                   mixed_precision="no", advance=advanced.append)
+    assert sorted(advanced) == [1, 2, 2] and sum(advanced) == len(features) == 5
+
+
+def test_progress_helper_draws_nothing_when_disabled(capsys):
+    from crossling.utils.progress import progress
+
+    with progress("work", 5, enabled=False) as advance:
+        advance(5)
+    assert capsys.readouterr().out == ""
+    with progress("work", 5, enabled=True) as advance:
+        for _ in range(5):
+            advance(1)
+    assert "work" not in capsys.readouterr().out  # transient: no bar frames left in a log (no tty here)

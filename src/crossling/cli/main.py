@@ -91,14 +91,15 @@ def train(config: ConfigArg, set_: SetOpt = None,
 @app.command()
 def evaluate(run_dir: Annotated[Path, typer.Argument(help="A run directory written by `crossling run`/`train`.")],
              languages: Annotated[list[str] | None, typer.Option("--language", "-l", help="Languages (default: the config's).")] = None,
-             split: Annotated[str | None, typer.Option(help="Split to score (default: the config's eval_split).")] = None) -> None:
+             split: Annotated[str | None, typer.Option(help="Split to score (default: the config's eval_split).")] = None,
+             quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False) -> None:
     """Evaluate a trained run zero-shot (again, or on other languages/splits) and print the table."""
     _setup_logging(False)
     from crossling.pipelines.evaluate import evaluate_run
     from crossling.reports.tables import rich_table
 
     try:
-        result = evaluate_run(run_dir, languages=languages or None, split=split)
+        result = evaluate_run(run_dir, languages=languages or None, split=split, show_progress=not quiet)
         console.print(rich_table({result["name"]: result}))
     except CrosslingError as exc:
         _fail(exc)

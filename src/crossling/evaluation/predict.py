@@ -25,11 +25,11 @@ def autocast_context(model: torch.nn.Module, mixed_precision: str) -> contextlib
 
 def predict_logits(model: torch.nn.Module, features: Any, *, batch_size: int,
                    collator: Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]],
-                   mixed_precision: str = "auto") -> list[np.ndarray]:
+                   mixed_precision: str = "auto", advance: Callable[[int], None] | None = None) -> list[np.ndarray]:
     """Logits of every row of ``features``, in the dataset's order (float32 numpy, one array per row).
 
     Rows are batched longest-first so padding is minimal; per-token logits are cut back to
-    each row's own length.
+    each row's own length. ``advance(n)`` is called after each batch of ``n`` rows (a progress bar).
     """
     lengths = features["length"]
     device = next(model.parameters()).device
@@ -46,6 +46,8 @@ def predict_logits(model: torch.nn.Module, features: Any, *, batch_size: int,
                 for row, index in enumerate(batch_indices):
                     out = logits[row]
                     outputs[index] = out[: lengths[index]] if out.ndim > 1 else out
+                if advance is not None:
+                    advance(len(batch_indices))
     finally:
         model.train(was_training)
     return outputs  # type: ignore[return-value]

@@ -17,7 +17,8 @@ from crossling.training.loop import resolve_mixed_precision
 from crossling.utils.io import atomic_write_json
 
 
-def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: str | None = None) -> dict[str, Any]:
+def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: str | None = None,
+                 show_progress: bool = False) -> dict[str, Any]:
     """Score the run's final model on ``languages``/``split`` (defaults: the recorded config's).
 
     Writes ``evaluation-<split>.json`` and prediction files under ``predictions-<split>/``.
@@ -43,7 +44,8 @@ def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: st
     precision = resolve_mixed_precision(config.training.mixed_precision)
     split_name = data.config.eval_split
     per_language = evaluate_languages(model, data, tokenizer, batch_size=config.evaluation.batch_size,
-                                      mixed_precision=precision, predictions_dir=run_dir / f"predictions-{split_name}")
+                                      mixed_precision=precision, predictions_dir=run_dir / f"predictions-{split_name}",
+                                      show_progress=show_progress)
     result = {
         "schema": RESULTS_SCHEMA, "name": config.name, "task": data.spec.name, "kind": str(data.spec.kind),
         "metric": data.spec.metric, "eval_split": split_name, "model": config.model.name_or_path,

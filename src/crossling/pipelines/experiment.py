@@ -24,6 +24,7 @@ from crossling.training.batching import PaddingCollator
 from crossling.training.loop import StageResult, resolve_mixed_precision, seed_everything, train_stage
 from crossling.utils.imports import resolve
 from crossling.utils.locks import LockBusy, exclusive_lock
+from crossling.utils.progress import progress
 from crossling.utils.io import atomic_write_json, atomic_write_text, read_json, sha256_json
 
 logger = logging.getLogger(__name__)
@@ -121,15 +122,18 @@ def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, s
 
 
 def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any, *, batch_size: int,
-                       mixed_precision: str, predictions_dir: Path | None) -> dict[str, dict[str, Any]]:
-    """Zero-shot scores in every evaluation language; writes XTREME-format prediction files."""
+                       mixed_precision: str, predictions_dir: Path | None,
+                       show_progress: bool = False) -> dict[str, dict[str, Any]]:
+    """Zero-shot scores in every evaluation language (a progress bar per language); writes XTREME-format prediction files."""
     per_language: dict[str, dict[str, Any]] = {}
     collator = _collator(tokenizer, data.spec.kind)
     split = data.config.eval_split
     for language in data.eval_languages():
         features = data.features(language, split, tokenizer)
         started = time.perf_counter()
-        logits = predict_logits(model, features, batch_size=batch_size, collator=collator, mixed_precision=mixed_precision)
+        with progress(f"evaluate {data.spec.name} {language}", len(features), enabled=show_progress) as advance:
+            logits = predict_logits(model, features, batch_size=batch_size, collator=collator,
+                                    mixed_precision=mixed_precision, advance=advance)
         result = score(data.spec, logits, features, data.records(language, split), language=language)
         per_language[language] = {**result.metrics, "count": result.count,
                                   "seconds": round(time.perf_counter() - started, 3)}
@@ -188,14 +192,16 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
         train_seconds = 0.0
         started = time.perf_counter()
         per_language = resolve(EVAL_ONLY_KINDS[target_kind])(config, stages[-1].task, tokenizer,
-                                                             predictions_dir=predictions_dir)
+                                                             predictions_dir=predictions_dir,
+                                                             show_progress=show_progress)
     else:
         model, stages, stage_results = train_pipeline(config, run_dir, tokenizer, show_progress=show_progress,
                                                       stop_after_steps=stop_after_steps)
         train_seconds = time.perf_counter() - started
         started = time.perf_counter()
         per_language = evaluate_languages(model, stages[-1].task, tokenizer, batch_size=config.evaluation.batch_size,
-                                          mixed_precision=precision, predictions_dir=predictions_dir)
+                                          mixed_precision=precision, predictions_dir=predictions_dir,
+                                          show_progress=show_progress)
     target = stages[-1]
     eval_seconds = time.perf_counter() - started
     spec = target.task.spec

@@ -57,6 +57,7 @@ from crossling.models.encoder import load_encoder, num_layers_and_hidden
 from crossling.models.model import aggregator_options
 from crossling.training.loop import resolve_mixed_precision
 from crossling.utils.io import atomic_write_text
+from crossling.utils.progress import progress
 
 #: k of the margin score (Artetxe & Schwenk 2019 and LASER's BUCC mining use 4).
 MARGIN_NEIGHBOURS = 4
@@ -135,14 +136,15 @@ class SentenceEncoder:
     max_length: int = 128
     mixed_precision: str = "no"
     pool_vectors: dict[int, Tensor] = field(default_factory=dict, repr=False)
+    show_progress: bool = False
 
     @property
     def device(self) -> torch.device:
         """Where the encoder's weights are."""
         return next(self.encoder.parameters()).device
 
-    def encode(self, texts: Sequence[str]) -> Tensor:
-        """N x E float32 vectors of ``texts``, in their order."""
+    def encode(self, texts: Sequence[str], description: str = "encode") -> Tensor:
+        """N x E float32 vectors of ``texts``, in their order (a progress bar when ``show_progress``)."""
         if not texts:
             raise ValueError("no sentences to encode")
         ids = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
@@ -151,7 +153,8 @@ class SentenceEncoder:
         device = self.device
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.mixed_precision)
         self.encoder.eval()
-        with torch.inference_mode(), torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+        with torch.inference_mode(), torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None), \
+                progress(description, len(order), enabled=self.show_progress) as advance:
             for start in range(0, len(order), self.batch_size):
                 chunk = order[start : start + self.batch_size]
                 batch = self.tokenizer.pad({"input_ids": [ids[i] for i in chunk]}, return_tensors="pt")
@@ -161,6 +164,7 @@ class SentenceEncoder:
                 if vectors is None:
                     vectors = torch.empty(len(ids), pooled.shape[-1], dtype=torch.float32, device=device)
                 vectors[torch.tensor(chunk, device=device)] = pooled
+                advance(len(chunk))
         assert vectors is not None
         return vectors
 
@@ -362,7 +366,7 @@ def _pool(encoder: SentenceEncoder, candidates: Sequence[Candidate]) -> Tensor:
     key = id(candidates)
     if key not in encoder.pool_vectors:
         encoder.pool_vectors.clear()
-        encoder.pool_vectors[key] = encoder.encode([c.text for c in candidates])
+        encoder.pool_vectors[key] = encoder.encode([c.text for c in candidates], "encode the candidate pool")
     return encoder.pool_vectors[key]
 
 
@@ -401,7 +405,7 @@ def build_sentence_encoder(config: ExperimentConfig, tokenizer: Any, max_length:
 
 
 def evaluate_retrieval(config: ExperimentConfig, task_data: TaskData, tokenizer: Any, *,
-                       predictions_dir: Path | None) -> dict[str, dict[str, Any]]:
+                       predictions_dir: Path | None, show_progress: bool = False) -> dict[str, dict[str, Any]]:
     """Score every evaluation language of a retrieval task: ``{lang: {metric: value, "count": n, "seconds": s}}``.
 
     Writes ``predictions_dir/{task}/{split}-{lang}{suffix}`` files in xtreme's formats (see
@@ -409,6 +413,7 @@ def evaluate_retrieval(config: ExperimentConfig, task_data: TaskData, tokenizer:
     """
     max_length = config.retrieval.max_length or task_data.max_length
     encoder = build_sentence_encoder(config, tokenizer, max_length)
+    encoder.show_progress = show_progress
     split = task_data.config.eval_split
     per_language: dict[str, dict[str, Any]] = {}
     for language in task_data.eval_languages():
