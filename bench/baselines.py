@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from common import StepTimer
+from common import DEVICE, StepTimer
 
 #: The two Trainer configurations compared against crossling.
 #: ``run_xnli``: HF's examples/pytorch/text-classification/run_xnli.py defaults (pad_to_max_length=True,
 #: max_seq_length 128, fp32, default_data_collator, random sampler).
-#: ``best``: DataCollatorWithPadding, group_by_length, bf16 autocast, use_cpu.
+#: ``best``: DataCollatorWithPadding, group_by_length, bf16 autocast (on the GPU when there is one).
 SETTINGS = {
     "run_xnli": {"pad_to_max_length": True, "bf16": False, "group_by_length": False},
     "best": {"pad_to_max_length": False, "bf16": True, "group_by_length": True},
@@ -56,7 +56,7 @@ def hf_args(output_dir: str, *, steps: int, batch_size: int, bf16: bool, group_b
 
     return TrainingArguments(
         output_dir=output_dir, max_steps=steps, per_device_train_batch_size=batch_size, learning_rate=learning_rate,
-        bf16=bf16, use_cpu=True, seed=seed, save_strategy="no", logging_strategy="no", report_to="none",
+        bf16=bf16, use_cpu=DEVICE.type == "cpu", seed=seed, save_strategy="no", logging_strategy="no", report_to="none",
         disable_tqdm=True, train_sampling_strategy="group_by_length" if group_by_length else "random",
     )
 

@@ -79,17 +79,30 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+#: Where the benchmarks run: the GPU when there is one (crossling's loop and HF Trainer both pick it), else the CPU.
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def synchronize() -> None:
+    """Wait for queued GPU work (timings of asynchronous CUDA calls); nothing on the CPU."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def machine_info() -> dict[str, Any]:
-    """nproc, CPU model, torch/transformers versions, torch threads, bf16 support and the date."""
+    """nproc, CPU model, GPU (if any), torch/transformers versions, torch threads, bf16 support and the date."""
     import transformers
 
+    gpu = torch.cuda.get_device_name() if DEVICE.type == "cuda" else ""
+    bf16 = torch.cuda.is_bf16_supported() if gpu else torch.ops.mkldnn._is_mkldnn_bf16_supported()
     return {
+        "gpu": gpu,
         "nproc": os.cpu_count(),
         "cpu": cpu_model(),
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "threads": torch.get_num_threads(),
-        "bf16_kernels": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+        "bf16_kernels": bool(bf16),
         "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
     }
 
@@ -191,7 +204,8 @@ def section_text(title: str, *, command: str, machine: dict[str, Any], load_befo
     return "\n".join([
         f"## {title}", "",
         f"Command: `{command}`", "",
-        (f"Machine: {machine['nproc']} CPUs ({machine['cpu']}), torch {machine['torch']} "
+        (f"Machine: {machine['nproc']} CPUs ({machine['cpu']}){', GPU ' + machine['gpu'] if machine.get('gpu') else ''}, "
+         f"torch {machine['torch']} "
          f"({machine['threads']} threads), transformers {machine['transformers']}, "
          f"bf16 kernels: {'yes' if machine['bf16_kernels'] else 'no'}; run {machine['date']}. "
          f"Load average (1/5/15 min) before: {load_before}, after: {load_after}"

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from baselines import hf_dataset, hf_model
 from common import (
+    DEVICE,
     base_parser,
     fmt,
     interleaved,
@@ -67,7 +68,7 @@ def measure(args: Any) -> str:
     tokenizer = load_tokenizer(path)
     data = task_data("tmpl-nli", params={"train_size": 100, "dev_size": 10, "test_size": args.test_size})
     rows_total = sum(len(data.features(lang, data.config.eval_split, tokenizer)) for lang in data.eval_languages())
-    ours = build_model(ModelConfig(name_or_path=str(path)), AggregationConfig(), data.spec)
+    ours = build_model(ModelConfig(name_or_path=str(path)), AggregationConfig(), data.spec).to(DEVICE)
     theirs = hf_model(path, len(data.spec.labels))
     runs = interleaved({
         "crossling": lambda: crossling_eval(ours, data, tokenizer, args.batch_size),

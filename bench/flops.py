@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 from common import (
+    DEVICE,
     base_parser,
     count_matmul_params,
     crossling_train,
@@ -21,6 +22,7 @@ from common import (
     model_label,
     publish,
     setup_environment,
+    synchronize,
     task_data,
 )
 
@@ -29,14 +31,16 @@ TARGET = 0.5
 
 def gemm_peak(dtype: torch.dtype, size: int, seconds: float = 3.0) -> float:
     """FLOP/s of ``torch.matmul`` on ``size`` x ``size`` matrices of ``dtype`` (best of repeated timed calls)."""
-    a = torch.randn(size, size).to(dtype)
-    b = torch.randn(size, size).to(dtype)
+    a = torch.randn(size, size, device=DEVICE).to(dtype)
+    b = torch.randn(size, size, device=DEVICE).to(dtype)
     torch.matmul(a, b)
+    synchronize()
     best = float("inf")
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         started = time.perf_counter()
         torch.matmul(a, b)
+        synchronize()
         best = min(best, time.perf_counter() - started)
     return 2 * size**3 / best
 
