@@ -89,9 +89,26 @@ def train(config: ConfigArg, set_: SetOpt = None,
 
 
 @app.command()
+def ensemble(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run directories of the same target task.")],
+             output_dir: Annotated[Path, typer.Option(help="Where results.json and the predictions go.")],
+             languages: Annotated[list[str] | None, typer.Option("--language", "-l", help="Languages (default: the runs').")] = None) -> None:
+    """Score the ensemble of fine-tuned runs (mean of their probabilities; runs saved logits) and print the table."""
+    _setup_logging(False)
+    from crossling.analysis.ensembles import ensemble_runs
+    from crossling.reports.tables import rich_table
+
+    try:
+        result = ensemble_runs(run_dirs, output_dir, languages=languages or None)
+        console.print(rich_table({result["name"]: result}))
+    except CrosslingError as exc:
+        _fail(exc)
+
+
+@app.command()
 def evaluate(run_dir: Annotated[Path, typer.Argument(help="A run directory written by `crossling run`/`train`.")],
              languages: Annotated[list[str] | None, typer.Option("--language", "-l", help="Languages (default: the config's).")] = None,
              split: Annotated[str | None, typer.Option(help="Split to score (default: the config's eval_split).")] = None,
+             save_logits: Annotated[bool, typer.Option(help="Also save every row's logits (for `crossling ensemble`).")] = False,
              quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False) -> None:
     """Evaluate a trained run zero-shot (again, or on other languages/splits) and print the table."""
     _setup_logging(False)
@@ -99,7 +116,8 @@ def evaluate(run_dir: Annotated[Path, typer.Argument(help="A run directory writt
     from crossling.reports.tables import rich_table
 
     try:
-        result = evaluate_run(run_dir, languages=languages or None, split=split, show_progress=not quiet)
+        result = evaluate_run(run_dir, languages=languages or None, split=split, show_progress=not quiet,
+                              save_logits=save_logits)
         console.print(rich_table({result["name"]: result}))
     except CrosslingError as exc:
         _fail(exc)

@@ -231,10 +231,13 @@ class EvaluationConfig:
     Args:
         batch_size: Examples per inference batch (batches are length-sorted).
         write_predictions: Write per-language prediction files in the XTREME scorer's format.
+        save_logits: Also write every row's logits (``logits/<task>/<split>-<lang>.safetensors``), which
+            ``crossling ensemble`` averages across runs.
     """
 
     batch_size: int = _help("Examples per inference batch (length-sorted).", default=64)
     write_predictions: bool = _help("Write predictions/<task>/test-<lang>.<ext> as xtreme's scorer reads them.", default=True)
+    save_logits: bool = _help("Write logits/<task>/<split>-<lang>.safetensors (for `crossling ensemble`).", default=False)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:

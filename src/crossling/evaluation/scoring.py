@@ -43,12 +43,15 @@ class KindScoring:
         extension: File extension of the prediction file (``tsv`` or ``json``).
         needs_language: The scorer takes ``language=`` (the evaluated language's code), for
             metrics that depend on it (MLQA normalizes answers per language).
+        probability_axis: Axis of a row's logits that a softmax turns into a distribution, so
+            that several models' rows can be averaged (ensembles); ``None``: not averageable.
     """
 
     scorer: str
     writer: str
     extension: str
     needs_language: bool = False
+    probability_axis: int | None = -1
 
 
 _CLASSIFICATION = "crossling.evaluation.scorers.classification"
@@ -61,9 +64,11 @@ SCORING: dict[TaskKind, KindScoring] = {
     TaskKind.TOKEN_CLASSIFICATION: KindScoring("crossling.evaluation.scorers.tagging:score_tagging",
                                                "crossling.evaluation.scorers.tagging:tag_lines", "tsv"),
     TaskKind.IMAGE_TEXT_ALIGNMENT: KindScoring("crossling.evaluation.scorers.image_text:score_image_text",
-                                               f"{_CLASSIFICATION}:label_lines", "tsv"),
+                                               f"{_CLASSIFICATION}:label_lines", "tsv", probability_axis=None),
+    # QA rows are T x 2 start/end logits: the distributions are over the window's positions.
     TaskKind.EXTRACTIVE_QA: KindScoring("crossling.evaluation.scorers.qa:score_qa",
-                                        "crossling.evaluation.scorers.qa:answers_json", "json", needs_language=True),
+                                        "crossling.evaluation.scorers.qa:answers_json", "json", needs_language=True,
+                                        probability_axis=0),
 }
 
 
@@ -89,3 +94,8 @@ def prediction_file(task: TaskSpec, predictions: Any) -> tuple[str, str]:
     """(extension, text) of the prediction file, in the format google-research/xtreme's scorer reads."""
     rules = _rules(task)
     return rules.extension, resolve(rules.writer)(task, predictions)
+
+
+def probability_axis(task: TaskSpec) -> int | None:
+    """The axis along which a row of the task's logits is a distribution (``KindScoring.probability_axis``)."""
+    return _rules(task).probability_axis

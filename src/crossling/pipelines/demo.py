@@ -7,7 +7,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from crossling.config.loader import apply_overrides, build_config, load_raw, parse_override
+from crossling.config.loader import (
+    apply_overrides,
+    build_config,
+    load_raw,
+    parse_override,
+)
 from crossling.config.schema import ExperimentConfig
 from crossling.models.offline import ensure_offline_model
 from crossling.pipelines.sweep import run_sweep

@@ -18,10 +18,11 @@ from crossling.utils.io import atomic_write_json
 
 
 def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: str | None = None,
-                 show_progress: bool = False) -> dict[str, Any]:
+                 show_progress: bool = False, save_logits: bool = False) -> dict[str, Any]:
     """Score the run's final model on ``languages``/``split`` (defaults: the recorded config's).
 
-    Writes ``evaluation-<split>.json`` and prediction files under ``predictions-<split>/``.
+    Writes ``evaluation-<split>.json`` and prediction files under ``predictions-<split>/``; with
+    ``save_logits`` (or the run's ``evaluation.save_logits``) also ``logits/<task>/<split>-<lang>.safetensors``.
     """
     config_path = run_dir / "config.yaml"
     if not config_path.is_file():
@@ -45,7 +46,8 @@ def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: st
     split_name = data.config.eval_split
     per_language = evaluate_languages(model, data, tokenizer, batch_size=config.evaluation.batch_size,
                                       mixed_precision=precision, predictions_dir=run_dir / f"predictions-{split_name}",
-                                      show_progress=show_progress)
+                                      show_progress=show_progress,
+                                      logits_dir=run_dir if save_logits or config.evaluation.save_logits else None)
     result = {
         "schema": RESULTS_SCHEMA, "name": config.name, "task": data.spec.name, "kind": str(data.spec.kind),
         "metric": data.spec.metric, "eval_split": split_name, "model": config.model.name_or_path,

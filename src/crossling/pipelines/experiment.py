@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from crossling.analysis.ensembles import logits_path, write_logits
 from crossling.config.loader import dump_config, to_dict
 from crossling.config.schema import ExperimentConfig, TaskConfig, TrainingConfig
 from crossling.data.loading import TaskData
@@ -21,11 +22,21 @@ from crossling.models.model import CrossLingualModel, build_model
 from crossling.reports.results import RESULTS_SCHEMA, build_manifest, summarize
 from crossling.tasks.registry import TaskKind, get_task
 from crossling.training.batching import PaddingCollator
-from crossling.training.loop import StageResult, resolve_mixed_precision, seed_everything, train_stage
+from crossling.training.loop import (
+    StageResult,
+    resolve_mixed_precision,
+    seed_everything,
+    train_stage,
+)
 from crossling.utils.imports import resolve
+from crossling.utils.io import (
+    atomic_write_json,
+    atomic_write_text,
+    read_json,
+    sha256_json,
+)
 from crossling.utils.locks import LockBusy, exclusive_lock
 from crossling.utils.progress import progress
-from crossling.utils.io import atomic_write_json, atomic_write_text, read_json, sha256_json
 
 logger = logging.getLogger(__name__)
 
@@ -123,8 +134,12 @@ def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, s
 
 def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any, *, batch_size: int,
                        mixed_precision: str, predictions_dir: Path | None,
-                       show_progress: bool = False) -> dict[str, dict[str, Any]]:
-    """Zero-shot scores in every evaluation language (a progress bar per language); writes XTREME-format prediction files."""
+                       show_progress: bool = False, logits_dir: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Zero-shot scores in every evaluation language (a progress bar per language); writes XTREME-format prediction files.
+
+    With ``logits_dir`` (a run directory) every row's logits are saved too, for ensembles
+    (``crossling.analysis.ensembles``).
+    """
     per_language: dict[str, dict[str, Any]] = {}
     collator = _collator(tokenizer, data.spec.kind)
     split = data.config.eval_split
@@ -134,6 +149,8 @@ def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any,
         with progress(f"evaluate {data.spec.name} {language}", len(features), enabled=show_progress) as advance:
             logits = predict_logits(model, features, batch_size=batch_size, collator=collator,
                                     mixed_precision=mixed_precision, advance=advance)
+        if logits_dir is not None:
+            write_logits(logits_path(logits_dir, data.spec.name, split, language), logits)
         result = score(data.spec, logits, features, data.records(language, split), language=language)
         per_language[language] = {**result.metrics, "count": result.count,
                                   "seconds": round(time.perf_counter() - started, 3)}
@@ -201,7 +218,8 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
         started = time.perf_counter()
         per_language = evaluate_languages(model, stages[-1].task, tokenizer, batch_size=config.evaluation.batch_size,
                                           mixed_precision=precision, predictions_dir=predictions_dir,
-                                          show_progress=show_progress)
+                                          show_progress=show_progress,
+                                          logits_dir=run_dir if config.evaluation.save_logits else None)
     target = stages[-1]
     eval_seconds = time.perf_counter() - started
     spec = target.task.spec
