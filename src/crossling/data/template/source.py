@@ -19,7 +19,7 @@ from crossling.data.template.tasks import (
 )
 from crossling.errors import ConfigError, DataError
 
-#: The only language with a training split (zero-shot transfer trains on English).
+#: The training language of zero-shot transfer: its train split shares the configured seed.
 TRAIN_LANGUAGE = "en"
 
 
@@ -70,8 +70,11 @@ class TemplateParams:
 class TemplateSource:
     """Generated records of one template task (``nli``, ``paws``, ``ner``, ``pos``, ``qa``, ``retrieval``, ``image``).
 
-    Train exists in English only; dev and test exist in every language of ``LANGUAGES`` and
-    are parallel: example ``i`` states the same meaning in every language.
+    Dev and test exist in every language of ``LANGUAGES`` and are parallel: example ``i``
+    states the same meaning in every language. Train exists in every language too (for
+    multilingual intermediate tasks); a non-English train split draws its own meanings
+    (``items_seed``), so a multilingual training mixture is not a set of translations of
+    the English one. Zero-shot experiments train the target task on English only.
     """
 
     def __init__(self, task: str, options: SourceOptions) -> None:
@@ -88,17 +91,19 @@ class TemplateSource:
             )
         if split not in SPLITS:
             raise DataError(f"the template benchmark has no split {split!r}; supported: {', '.join(SPLITS)}")
-        if split == "train" and language != TRAIN_LANGUAGE:
-            raise DataError(
-                f"the template benchmark has a train split only in {TRAIN_LANGUAGE!r} (zero-shot transfer); "
-                f"{language!r} has: dev, test"
-            )
+
+    def items_seed(self, language: str, split: str) -> int:
+        """The seed meanings are drawn with: the configured one, except for non-English train splits (one seed each)."""
+        if split != "train" or language == TRAIN_LANGUAGE:
+            return self.params.seed
+        return self.params.seed + 1000 * (sorted(LANGUAGES).index(language) + 1)
 
     def load(self, language: str, split: str) -> list[Record]:
         """The records of ``language``/``split``; ``DataError`` for an unsupported language or split."""
         self._check(language, split)
         p = self.params
-        records = build_records(self.task, language, split, p.size(split), p.seed, (p.feature_dim, p.noise))
+        records = build_records(self.task, language, split, p.size(split), self.items_seed(language, split),
+                                (p.feature_dim, p.noise))
         if self.options.max_examples is not None:
             records = records[: self.options.max_examples]
         return records
