@@ -89,6 +89,28 @@ def train(config: ConfigArg, set_: SetOpt = None,
 
 
 @app.command()
+def typology(target: Annotated[str, typer.Argument(help="Target language (ISO 639-1 as XTREME, or ISO 639-3).")],
+             candidates: Annotated[list[str], typer.Option("--candidate", "-c", help="Candidate languages (repeat).")],
+             features: Annotated[str, typer.Option(help="URIEL feature set: syntax, phonology or inventory.")] = "syntax") -> None:
+    """Rank candidate intermediate-task languages by URIEL typological distance to a target (nearest first)."""
+    from rich.table import Table
+
+    from crossling.analysis.typology import rank_by_similarity
+
+    try:
+        ranked = rank_by_similarity(target, candidates, features)
+    except CrosslingError as exc:
+        _fail(exc)
+    table = Table(title=f"URIEL {features} distance to {target} (cosine; lang2vec data)")
+    table.add_column("rank", justify="right")
+    table.add_column("language")
+    table.add_column("distance", justify="right")
+    for rank, (language, distance) in enumerate(ranked, start=1):
+        table.add_row(str(rank), language, f"{distance:.3f}")
+    console.print(table)
+
+
+@app.command()
 def ensemble(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run directories of the same target task.")],
              output_dir: Annotated[Path, typer.Option(help="Where results.json and the predictions go.")],
              languages: Annotated[list[str] | None, typer.Option("--language", "-l", help="Languages (default: the runs').")] = None) -> None:
