@@ -19,7 +19,8 @@ def test_listings():
 
 
 def test_every_command_has_help():
-    for command in ("run", "train", "evaluate", "report", "tasks", "strategies", "options", "convert"):
+    for command in ("run", "train", "evaluate", "report", "tasks", "strategies", "options", "convert", "ensemble",
+                    "typology"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0, command
         assert "Usage" in result.output
@@ -32,3 +33,14 @@ def test_config_error_is_one_line_without_traceback(tmp_path):
     assert result.exit_code == 2
     assert "unknown key 'trainig'" in result.output and "did you mean training" in result.output
     assert "Traceback" not in result.output
+
+
+def test_ensemble_and_typology_errors_are_one_line(tmp_path):
+    result = runner.invoke(app, ["ensemble", str(tmp_path), "--output-dir", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "at least two run directories" in result.output
+    assert "Traceback" not in result.output
+    result = runner.invoke(app, ["ensemble", str(tmp_path / "a"), str(tmp_path / "b"), "--output-dir", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "not a run directory" in result.output
+    result = runner.invoke(app, ["typology", "xx", "-c", "en"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "not in URIEL" in result.output or "crossling[typology]" in result.output
