@@ -86,5 +86,5 @@ def test_finished_run_is_not_redone_and_a_changed_config_is_refused(toy, tmp_pat
     assert run_experiment(config, show_progress=False) == first
     assert results_file.stat().st_mtime_ns == stamp
     changed = _config(toy, tmp_path, "last", epochs=2)
-    with pytest.raises(ConfigError, match="different config"):
+    with pytest.raises(ConfigError, match=r"different config .*differs in: training\.epochs \(1 -> 2\)"):
         run_experiment(changed, show_progress=False)

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from crossling.analysis.ensembles import logits_path, write_logits
-from crossling.config.loader import dump_config, to_dict
+from crossling.config.loader import dump_config, load_raw, to_dict
 from crossling.config.schema import ExperimentConfig, TaskConfig, TrainingConfig
 from crossling.data.loading import TaskData
 from crossling.errors import ConfigError
@@ -48,6 +48,31 @@ EVAL_ONLY_KINDS: dict[TaskKind, str] = {TaskKind.RETRIEVAL: "crossling.pipelines
 def run_directory(config: ExperimentConfig) -> Path:
     """``output_dir/name``."""
     return config.output_dir / config.name
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    """``{dotted key: leaf value}`` of nested dicts."""
+    if not isinstance(value, dict):
+        return {prefix: value}
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        out.update(_flat(item, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def _differences(recorded: Path, config: ExperimentConfig, limit: int = 4) -> str:
+    """``"; differs in: a.b (x -> y), ..."`` between a recorded config.yaml and ``config`` (empty if unreadable)."""
+    try:
+        before = _flat(load_raw(recorded))
+    except (OSError, ConfigError, ValueError):
+        return ""
+    after = _flat(to_dict(config))
+    keys = sorted(k for k in set(before) | set(after) if k != "output_dir" and before.get(k, "<absent>") != after.get(k, "<absent>"))
+    if not keys:
+        return ""
+    shown = [f"{k} ({before.get(k, '<absent>')!r} -> {after.get(k, '<absent>')!r})" for k in keys[:limit]]
+    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+    return "; differs in: " + ", ".join(shown) + more
 
 
 def config_hash(config: ExperimentConfig) -> str:
@@ -189,7 +214,7 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
     if (run_dir / "config_hash").is_file() and not force:
         previous = (run_dir / "config_hash").read_text().strip()
         if previous != digest:
-            raise ConfigError(f"{run_dir} holds a run with a different config ({recorded}); "
+            raise ConfigError(f"{run_dir} holds a run with a different config ({recorded}{_differences(recorded, config)}); "
                               "choose another name, or pass --force to overwrite it")
         if results_path.is_file():
             logger.info("%s: already finished; results in %s", config.name, results_path)
