@@ -12,16 +12,13 @@ from common import (
     base_parser,
     fmt,
     interleaved,
-    load_average,
     load_tokenizer,
-    machine_info,
     markdown_table,
     median,
     model_dir,
     model_label,
-    publish,
     ratios,
-    setup_environment,
+    run_figure,
     task_data,
 )
 
@@ -82,11 +79,7 @@ def main() -> None:
     parser.add_argument("--max-train", type=int, default=None, help="UD-POS training sentences (default 12000; quick 3000).")
     args = parser.parse_args()
     args.max_train = args.max_train or (3000 if args.quick else 12000)
-    setup_environment()
-    before = load_average()
-    body = measure(args)
-    publish("cache", "Figure 6: feature cache, second run vs first", body, args=args, machine=machine_info(),
-            load_before=before)
+    run_figure("cache", "Figure 6: feature cache, second run vs first", measure, args)
 
 
 if __name__ == "__main__":

@@ -244,6 +244,13 @@ def _replace_section(path: Path, key: str, text: str) -> None:
     atomic_write_text(path, updated if updated.endswith("\n") else updated + "\n")
 
 
+def run_figure(key: str, title: str, measure: Callable[[argparse.Namespace], str], args: argparse.Namespace) -> str:
+    """Every figure script's ``main`` after parsing: set up, note the load, ``measure(args)``, publish the section."""
+    setup_environment()
+    before = load_average()
+    return publish(key, title, measure(args), args=args, machine=machine_info(), load_before=before)
+
+
 def publish(key: str, title: str, body: str, *, args: argparse.Namespace, machine: dict[str, Any],
             load_before: str) -> str:
     """Print the section and (unless ``--no-write``) put it into the output file; returns the text."""

@@ -10,16 +10,13 @@ from common import (
     crossling_train,
     fmt,
     interleaved,
-    load_average,
     load_tokenizer,
-    machine_info,
     markdown_table,
     median,
     model_dir,
     model_label,
-    publish,
     ratios,
-    setup_environment,
+    run_figure,
     task_data,
 )
 from torch.optim.optimizer import register_optimizer_step_post_hook
@@ -91,11 +88,7 @@ def main() -> None:
     parser.add_argument("--max-train", type=int, default=2000)
     args = parser.parse_args()
     args.steps = args.steps or (10 if args.quick else 16)
-    setup_environment()
-    before = load_average()
-    body = measure(args)
-    publish("compile", "torch.compile vs eager training step", body, args=args, machine=machine_info(),
-            load_before=before)
+    run_figure("compile", "torch.compile vs eager training step", measure, args)
 
 
 if __name__ == "__main__":

@@ -9,16 +9,13 @@ from common import (
     crossling_train,
     fmt,
     interleaved,
-    load_average,
     load_tokenizer,
-    machine_info,
     markdown_table,
     median,
     model_dir,
     model_label,
-    publish,
     ratios,
-    setup_environment,
+    run_figure,
     task_data,
 )
 
@@ -61,11 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     args.steps = args.steps or (6 if args.quick else 10)
     args.layer = args.layer if args.layer is not None else (2 if args.quick else 8)
-    setup_environment()
-    before = load_average()
-    body = measure(args)
-    publish("dlfa", "Figure 2: DLFA step-time overhead vs last", body, args=args, machine=machine_info(),
-            load_before=before)
+    run_figure("dlfa", "Figure 2: DLFA step-time overhead vs last", measure, args)
 
 
 if __name__ == "__main__":

@@ -13,16 +13,13 @@ from common import (
     base_parser,
     fmt,
     interleaved,
-    load_average,
     load_tokenizer,
-    machine_info,
     markdown_table,
     median,
     model_dir,
     model_label,
-    publish,
     ratios,
-    setup_environment,
+    run_figure,
     task_data,
 )
 
@@ -98,11 +95,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64, help="crossling's evaluation batch size (its default).")
     args = parser.parse_args()
     args.test_size = args.test_size or (40 if args.quick else 64)
-    setup_environment()
-    before = load_average()
-    body = measure(args)
-    publish("eval", "Figure 4: zero-shot evaluation over 12 languages vs a Trainer.predict loop", body, args=args,
-            machine=machine_info(), load_before=before)
+    run_figure("eval", "Figure 4: zero-shot evaluation over 12 languages vs a Trainer.predict loop", measure, args)
 
 
 if __name__ == "__main__":

@@ -13,15 +13,12 @@ from common import (
     crossling_train,
     fmt,
     interleaved,
-    load_average,
     load_tokenizer,
-    machine_info,
     markdown_table,
     median,
     model_dir,
     model_label,
-    publish,
-    setup_environment,
+    run_figure,
     synchronize,
     task_data,
 )
@@ -96,11 +93,7 @@ def main() -> None:
     parser.add_argument("--gemm-size", type=int, default=2048)
     args = parser.parse_args()
     args.steps = args.steps or (6 if args.quick else 10)
-    setup_environment()
-    before = load_average()
-    body = measure(args)
-    publish("flops", "Figure 5: useful-FLOP utilisation of training", body, args=args, machine=machine_info(),
-            load_before=before)
+    run_figure("flops", "Figure 5: useful-FLOP utilisation of training", measure, args)
 
 
 if __name__ == "__main__":

@@ -12,15 +12,13 @@ from common import (
     base_parser,
     fmt,
     interleaved,
-    load_average,
     load_tokenizer,
-    machine_info,
     markdown_table,
     median,
     model_dir,
     model_label,
-    publish,
     ratios,
+    run_figure,
     setup_environment,
     task_data,
 )
@@ -94,10 +92,7 @@ def main() -> None:
     if args.child:
         child(args.child, args.quick, args.steps, args.batch_size, args.max_train)
         return
-    before = load_average()
-    body = measure(args)
-    publish("memory", "Figure 7: peak resident memory of fine-tuning vs HF Trainer", body, args=args,
-            machine=machine_info(), load_before=before)
+    run_figure("memory", "Figure 7: peak resident memory of fine-tuning vs HF Trainer", measure, args)
 
 
 def argparse_suppress() -> str:

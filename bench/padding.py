@@ -10,16 +10,13 @@ from common import (
     fmt,
     interleaved,
     length_stats,
-    load_average,
     load_tokenizer,
-    machine_info,
     markdown_table,
     median,
     model_dir,
     model_label,
-    publish,
     ratios,
-    setup_environment,
+    run_figure,
     task_data,
 )
 
@@ -74,11 +71,7 @@ def main() -> None:
     args = parser.parse_args()
     args.steps = args.steps or (6 if args.quick else 10)
     args.data = args.data or ("udpos" if args.quick else "xnli,udpos")
-    setup_environment()
-    before = load_average()
-    body = measure(args)
-    publish("padding", "Figure 1: dynamic padding + length grouping vs padding to 128", body, args=args,
-            machine=machine_info(), load_before=before)
+    run_figure("padding", "Figure 1: dynamic padding + length grouping vs padding to 128", measure, args)
 
 
 if __name__ == "__main__":

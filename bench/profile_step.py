@@ -9,13 +9,10 @@ import torch
 from common import (
     base_parser,
     crossling_train,
-    load_average,
     load_tokenizer,
-    machine_info,
     model_dir,
     model_label,
-    publish,
-    setup_environment,
+    run_figure,
     task_data,
 )
 
@@ -76,11 +73,7 @@ def main() -> None:
     parser.add_argument("--max-train", type=int, default=2000)
     parser.add_argument("--top", type=int, default=15, help="Operators listed.")
     args = parser.parse_args()
-    setup_environment()
-    before = load_average()
-    body = measure(args)
-    publish("profile", "Profile of a crossling training step", body, args=args, machine=machine_info(),
-            load_before=before)
+    run_figure("profile", "Profile of a crossling training step", measure, args)
 
 
 if __name__ == "__main__":

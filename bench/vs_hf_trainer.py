@@ -11,16 +11,13 @@ from common import (
     crossling_train,
     fmt,
     interleaved,
-    load_average,
     load_tokenizer,
-    machine_info,
     markdown_table,
     median,
     model_dir,
     model_label,
-    publish,
     ratios,
-    setup_environment,
+    run_figure,
     task_data,
 )
 
@@ -119,11 +116,7 @@ def main() -> None:
     args.freeze = {"no": [False], "yes": [True], "both": [False, True]}[args.freeze]
     if args.accuracy_steps is None:
         args.accuracy_steps = 20 if args.quick else 40
-    setup_environment()
-    before = load_average()
-    body = measure(args)
-    publish("vs-hf", "Figure 3: fine-tuning throughput vs HF Trainer", body, args=args, machine=machine_info(),
-            load_before=before)
+    run_figure("vs-hf", "Figure 3: fine-tuning throughput vs HF Trainer", measure, args)
 
 
 if __name__ == "__main__":
