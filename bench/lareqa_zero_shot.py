@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import tempfile
 import time
@@ -21,25 +20,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "xquad"
 LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
-#: After . ! ? or the Devanagari danda when whitespace follows; after the CJK full stops always. Thai, which
-#: separates sentences by a space and no mark, keeps one candidate per paragraph.
-SENTENCE_END = re.compile(r"(?<=[.!?\u0964])\s+|(?<=[\u3002\uff01\uff1f])")
-
-
 def to_xquad_r(source: Path, target: Path) -> int:
     """Write ``source`` (SQuAD JSON) with ``sentences`` / ``sentence_breaks`` added; returns the sentence count."""
+    from crossling.data.formats.lareqa import add_sentence_breaks
+
     document = json.loads(source.read_text(encoding="utf-8"))
-    count = 0
-    for article in document["data"]:
-        for paragraph in article["paragraphs"]:
-            context, breaks, start = paragraph["context"], [], 0
-            for piece in filter(None, SENTENCE_END.split(context)):
-                begin = context.index(piece, start)
-                breaks.append([begin, begin + len(piece)])
-                start = begin + len(piece)
-            paragraph["sentences"] = [context[s:e] for s, e in breaks]
-            paragraph["sentence_breaks"] = breaks
-            count += len(breaks)
+    count = add_sentence_breaks(document)
     target.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     return count
 

@@ -154,3 +154,17 @@ def test_map_at_20_on_xtreme_mock_mewslix_files(shared_data):
         ids = sorted(gold)
         score = map_at_k([predicted[i] for i in ids], [set(gold[i]) for i in ids], 20)["map@20"]
         assert score == pytest.approx(expected)
+
+
+def test_add_sentence_breaks_splits_latin_devanagari_and_cjk_sentence_ends():
+    from crossling.data.formats.lareqa import add_sentence_breaks
+
+    contexts = ["One cat. Two dogs!  Three?", "पहला वाक्य। दूसरा", "第一句。第二句！第三", "ประโยคหนึ่ง ประโยคสอง"]
+    document = {"data": [{"paragraphs": [{"context": c, "qas": []} for c in contexts]}]}
+    assert add_sentence_breaks(document) == 3 + 2 + 3 + 1
+    latin, hindi, chinese, thai = document["data"][0]["paragraphs"]
+    assert latin["sentences"] == ["One cat.", "Two dogs!", "Three?"]
+    assert latin["sentence_breaks"] == [[0, 8], [9, 18], [20, 26]]
+    assert hindi["sentences"] == ["पहला वाक्य।", "दूसरा"]
+    assert chinese["sentences"] == ["第一句。", "第二句！", "第三"]
+    assert thai["sentences"] == [thai["context"]]  # no sentence mark: one candidate

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -11,31 +10,21 @@ import torch
 from tiny import WORDS, make_tiny_model_dir
 
 from crossling.config import build_config
+from crossling.data.formats.lareqa import add_sentence_breaks
 from crossling.evaluation.metrics import map_at_k
 from crossling.pipelines.experiment import run_experiment
 from crossling.pipelines.retrieval import margin_matrix, top_k_scored
-
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def xquad_to_xquad_r(xquad: Path, target: Path, paragraphs: int) -> int:
     """Write the first ``paragraphs`` of an XQuAD file in XQuAD-R form (sentence breaks added); returns the questions."""
     document = json.loads(xquad.read_text(encoding="utf-8"))
-    kept, questions = [], 0
-    for article in document["data"]:
-        for paragraph in article["paragraphs"]:
-            if len(kept) == paragraphs:
-                break
-            context, breaks, start = paragraph["context"], [], 0
-            for piece in SENTENCE_END.split(context):
-                begin = context.index(piece, start)
-                breaks.append([begin, begin + len(piece)])
-                start = begin + len(piece)
-            kept.append({**paragraph, "sentences": [context[s:e] for s, e in breaks], "sentence_breaks": breaks})
-            questions += len(paragraph["qas"])
+    kept = [p for article in document["data"] for p in article["paragraphs"]][:paragraphs]
+    document = {"data": [{"title": "t", "paragraphs": kept}]}
+    add_sentence_breaks(document)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps({"data": [{"title": "t", "paragraphs": kept}]}, ensure_ascii=False), encoding="utf-8")
-    return questions
+    target.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    return sum(len(p["qas"]) for p in kept)
 
 
 def test_margin_ranking_equals_the_full_margin_matrix():

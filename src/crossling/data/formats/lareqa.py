@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,32 @@ class LareqaLanguage:
     candidates: tuple[Candidate, ...]
     questions: tuple[tuple[str, str], ...]
     answer_sentence: dict[str, str]
+
+
+#: A regex sentence splitter for ``add_sentence_breaks``: after ``.!?`` or the Devanagari danda when
+#: whitespace follows, after the CJK full stops always. Thai, which marks sentence ends by a space
+#: only, is not split. LAReQA's own files come with breaks from a real segmenter.
+SENTENCE_END = re.compile(r"(?<=[.!?\u0964])\s+|(?<=[\u3002\uff01\uff1f])")
+
+
+def add_sentence_breaks(document: dict, sentence_end: re.Pattern[str] = SENTENCE_END) -> int:
+    """Give every paragraph of a SQuAD v1.1 document ``sentences`` and ``sentence_breaks`` (XQuAD-R form), in place.
+
+    An approximation of LAReQA's files for data that has none (e.g. plain XQuAD): contexts are
+    split with ``sentence_end``. Returns the number of sentences.
+    """
+    count = 0
+    for article in document["data"]:
+        for paragraph in article["paragraphs"]:
+            context, breaks, start = paragraph["context"], [], 0
+            for piece in filter(None, sentence_end.split(context)):
+                begin = context.index(piece, start)
+                breaks.append([begin, begin + len(piece)])
+                start = begin + len(piece)
+            paragraph["sentences"] = [context[s:e] for s, e in breaks]
+            paragraph["sentence_breaks"] = breaks
+            count += len(breaks)
+    return count
 
 
 def _sentence_of(breaks: list, offset: int) -> int:
