@@ -275,7 +275,7 @@ class LocalLareqaSource:
 
     def __post_init__(self) -> None:
         _require_data_dir(self.task, self.options)
-        self._files: dict[str, LareqaLanguage] = {}
+        self._parsed: dict[str, LareqaLanguage] = {}
         self._pool: tuple[Candidate, ...] | None = None
 
     def _path(self, language: str) -> Path:
@@ -299,10 +299,10 @@ class LocalLareqaSource:
         return found
 
     def _language(self, language: str) -> LareqaLanguage:
-        if language not in self._files:
-            self._files[language], _ = read_lareqa_json(self._path(language), language,
+        if language not in self._parsed:
+            self._parsed[language], _ = read_lareqa_json(self._path(language), language,
                                                         skip_bad_lines=self.options.skip_bad_lines)
-        return self._files[language]
+        return self._parsed[language]
 
     def load(self, language: str, split: str) -> list[RankingProblem]:
         """``[problem]``: the language's questions against the multilingual pool."""
