@@ -88,3 +88,29 @@ def test_variants_cross_the_grid_and_members_validate(tmp_path):
     bad = build_config({"variants": {"oops": {"aggregation.strateg": "dlfa"}}})
     with pytest.raises(ConfigError, match="sweep member 'oops'.*aggregation.strateg"):
         expand(bad)
+
+
+def test_a_relative_data_dir_resolves_against_the_config_files_directory(tmp_path, monkeypatch):
+    (tmp_path / "configs" / "data" / "pawsx").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    path = tmp_path / "configs" / "exp.yaml"
+    path.write_text("task: {name: pawsx, source: local, data_dir: data/pawsx}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert load_config(path).task.data_dir == tmp_path / "configs" / "data" / "pawsx"
+    # On the command line a relative path is the working directory's, as for any command.
+    (tmp_path / "elsewhere" / "mine").mkdir()
+    assert load_config(path, ["task.data_dir=mine"]).task.data_dir == Path("mine")
+
+
+def test_the_readme_examples_load_from_any_working_directory(tmp_path, monkeypatch, shared_data):
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    monkeypatch.chdir(tmp_path)
+    assert load_config(examples / "xnli-dlfa.yaml").task.name == "xnli"
+    udpos = load_config(examples / "udpos-e5-dlfa.yaml").task.data_dir
+    assert udpos == (shared_data / "udpos").resolve() and (udpos / "train-en.tsv").is_file()
+
+
+def test_a_repeated_yaml_key_is_an_error_naming_the_key_and_both_lines(tmp_path):
+    path = write(tmp_path, "training:\n  epochs: 2\n  batch_size: 8\n  epochs: 3\n")
+    with pytest.raises(ConfigError, match=r"exp.yaml:4: invalid YAML \(duplicate key 'epochs' \(first on line 2\)"):
+        load_config(path)

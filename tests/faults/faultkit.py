@@ -1,13 +1,18 @@
-"""Fault-injection helpers: configs for `crossling run` as YAML, and the one-line-error assertion."""
+"""Fault-injection helpers: configs for `crossling run` as YAML, the console script in a subprocess, one-line errors."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
+import crossling as crossling_package
 from crossling.cli.main import app
 
 runner = CliRunner()
@@ -67,6 +72,33 @@ def assert_one_line_error(result, *fragments: str) -> str:
     assert len(errors) == 1, output
     # Nothing of the message is wrapped onto a following line.
     assert output.rstrip().splitlines()[-1] == errors[0], output
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+    return errors[0]
+
+
+#: The installed console script (beside the interpreter running the tests, in the project's venv).
+CROSSLING = Path(sys.executable).with_name("crossling")
+
+
+def crossling(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the installed ``crossling`` console script in a subprocess, importing this checkout's ``src``."""
+    if not CROSSLING.is_file():
+        pytest.skip(f"no installed console script at {CROSSLING} (pip install -e . in this venv)")
+    src = str(Path(crossling_package.__file__).resolve().parents[1])
+    environment = {**os.environ, "PYTHONPATH": src, "COLUMNS": "80", **(env or {})}
+    return subprocess.run([str(CROSSLING), *args], cwd=cwd, env=environment, capture_output=True, text=True,
+                          timeout=600, check=False)
+
+
+def assert_one_line_stderr(proc: subprocess.CompletedProcess, *fragments: str, code: int = 2) -> str:
+    """Exit ``code``, no traceback, and stderr's last line the only ``error:`` line, containing every fragment."""
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == code, output
+    assert "Traceback" not in output, output
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, output
+    assert proc.stderr.rstrip().splitlines()[-1] == errors[0], output
     for fragment in fragments:
         assert fragment in errors[0], errors[0]
     return errors[0]

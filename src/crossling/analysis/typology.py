@@ -7,15 +7,15 @@ two languages is the cosine distance of their vectors, ``1 - u.v / (|u| |v|)``, 
 precomputed syntactic distance is defined.
 
 The files are read with numpy (plain arrays, no pickle); lang2vec itself is not imported (its
-module needs ``pkg_resources``, gone from setuptools 81), only located:
-``pip install 'crossling[typology]'`` installs it.
+module needs ``pkg_resources``, gone from setuptools 81), only located through its distribution's
+metadata: ``pip install 'crossling[typology]'`` installs it.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -38,11 +38,17 @@ FEATURE_SETS: dict[str, str] = {"syntax": "S_", "phonology": "P_", "inventory": 
 
 
 def uriel_data_dir() -> Path:
-    """lang2vec's ``data`` folder (located, not imported); ``ConfigError`` saying how to install it."""
-    spec = importlib.util.find_spec("lang2vec")
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("typology needs lang2vec's URIEL data: pip install 'crossling[typology]' (lang2vec==1.1.2)")
-    directory = Path(next(iter(spec.submodule_search_locations))) / "data"
+    """lang2vec's ``data`` folder, found through its installed distribution; ``ConfigError`` saying how to install it.
+
+    Located through ``importlib.metadata``, not the import system: the distribution also installs
+    a ``bin/lang2vec.py`` script, which shadows the package on ``sys.path`` when crossling runs
+    as a console script from the same ``bin`` directory.
+    """
+    try:
+        distribution = metadata.distribution("lang2vec")
+    except metadata.PackageNotFoundError:
+        raise ConfigError("typology needs lang2vec's URIEL data: pip install 'crossling[typology]' (lang2vec==1.1.2)") from None
+    directory = Path(distribution.locate_file("lang2vec/data"))
     if not (directory / "feature_predictions.npz").is_file():
         raise ConfigError(f"{directory}: lang2vec is installed without its feature_predictions.npz")
     return directory

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -11,16 +12,51 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperGroup
 
-from crossling.errors import CrosslingError
+from crossling.errors import CrosslingError, environment_fault
 
-app = typer.Typer(help="Zero-shot cross-lingual transfer experiments (XTREME tasks, DLFA layer aggregation).",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
 err = Console(stderr=True)
 
+
+def _fail(exc: BaseException) -> None:
+    # One line, never wrapped, and the message is not read as rich markup ("[...]" in it stays).
+    err.print(Text.assemble(("error:", "bold red"), f" {exc}"), soft_wrap=True)
+    raise typer.Exit(code=getattr(exc, "exit_code", 2))
+
+
+class _OneLineErrors(TyperGroup):
+    """Every command ends a user-fixable problem in one ``error:`` line: 2 for bad input, 1 for the environment."""
+
+    def invoke(self, ctx):  # noqa: D102 - click's
+        try:
+            return super().invoke(ctx)
+        except CrosslingError as exc:
+            _fail(exc)
+        except OSError as exc:  # a read-only or full disk, a file where a directory belongs
+            _fail(environment_fault(exc))
+
+
+app = typer.Typer(help="Zero-shot cross-lingual transfer experiments (XTREME tasks, DLFA layer aggregation).",
+                  cls=_OneLineErrors, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
 ConfigArg = Annotated[Path, typer.Argument(help="Experiment config (YAML).", exists=False)]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a config key: KEY=VALUE (repeatable).")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        console.print(f"crossling {version('crossling')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print the version and exit.")] = False) -> None:
+    """Zero-shot cross-lingual transfer experiments (XTREME tasks, DLFA layer aggregation)."""
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -37,17 +73,13 @@ def _setup_logging(verbose: bool) -> None:
     transformers.logging.set_verbosity_error()
     if not verbose:
         transformers.utils.logging.disable_progress_bar()
-    logging.getLogger("crossling").setLevel(logging.INFO)
-
-
-def _fail(exc: BaseException) -> None:
-    # One line, never wrapped, and the message is not read as rich markup ("[...]" in it stays).
-    err.print(Text.assemble(("error:", "bold red"), f" {exc}"), soft_wrap=True)
-    raise typer.Exit(code=2)
+    # --quiet: warnings and errors only (crossling's own INFO lines too).
+    logging.getLogger("crossling").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 @app.command()
 def run(config: ConfigArg, set_: SetOpt = None, force: Annotated[bool, typer.Option(help="Overwrite a run directory holding a different config.")] = False,
+        output_dir: Annotated[Path | None, typer.Option(help="Root directory of the run (overrides the config's output_dir).")] = None,
         quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False) -> None:
     """Train (intermediate stages, then the target task) and evaluate zero-shot on every language."""
     _setup_logging(not quiet)
@@ -58,6 +90,8 @@ def run(config: ConfigArg, set_: SetOpt = None, force: Annotated[bool, typer.Opt
 
     try:
         cfg = load_config(config, set_)
+        if output_dir is not None:
+            cfg = dataclasses.replace(cfg, output_dir=output_dir)
         results = run_sweep(cfg, show_progress=not quiet, force=force)
         console.print(rich_table(results, title=cfg.name))
         if cfg.is_sweep:

@@ -178,13 +178,30 @@ def apply_overrides(data: dict[str, Any], overrides: list[tuple[str, Any]]) -> d
     return out
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key repeated in one mapping is an error (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """Refuse a repeated key, naming it and the line of its first occurrence."""
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str) and key in first:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first on line {first[key] + 1}); keep one of them",
+                    key_node.start_mark)
+            if isinstance(key, str):
+                first[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_raw(path: str | Path) -> dict[str, Any]:
-    """Read a YAML config file into a mapping, with file/line in every error."""
+    """Read a YAML config file into a mapping, with file/line in every error (a repeated key is one)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -206,9 +223,27 @@ def build_config(data: dict[str, Any], *, source: str = "config") -> ExperimentC
     return config
 
 
+def _resolve_data_dirs(raw: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``raw`` with every relative ``task.data_dir`` (target and intermediate) made relative to ``base``.
+
+    A config names its data as seen from the file, so it loads from any working directory.
+    """
+    sections = [raw.get("task")] + [s.get("task") for s in raw.get("intermediate") or () if isinstance(s, dict)]
+    for section in sections:
+        if isinstance(section, dict) and isinstance(section.get("data_dir"), str):
+            data_dir = Path(section["data_dir"]).expanduser()
+            if not data_dir.is_absolute():
+                section["data_dir"] = str((base / data_dir).resolve())
+    return raw
+
+
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
-    """Load a YAML experiment config, apply ``KEY=VALUE`` overrides, and validate it."""
-    raw = load_raw(path)
+    """Load a YAML experiment config, apply ``KEY=VALUE`` overrides, and validate it.
+
+    A relative ``data_dir`` in the file is relative to the file's directory; one given in an
+    override is relative to the working directory, as a command-line path is.
+    """
+    raw = _resolve_data_dirs(load_raw(path), Path(path).resolve().parent)
     raw = apply_overrides(raw, [parse_override(o) for o in overrides or []])
     return build_config(raw, source=str(path))
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
 from crossling.config.schema import ModelConfig
@@ -18,13 +19,38 @@ logger = logging.getLogger(__name__)
 _PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5", "model.ckpt.index", "flax_model.msgpack")
 
 
+#: Files of which a model directory needs at least one for its tokenizer (fast tokenizer, WordPiece,
+#: SentencePiece, byte-level BPE vocabularies). Without any, transformers builds a tokenizer of
+#: special tokens only and every word becomes ``[UNK]``.
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "sentencepiece.bpe.model", "spiece.model", "tokenizer.model",
+                   "vocab.json", "source.spm")
+
+
+def _looks_like_a_path(name: str) -> bool:
+    """True for what can only be a local path: absolute, ``./``/``../``/``~``, or more than one ``/``."""
+    return name.startswith(("/", "./", "../", "~")) or name.count("/") > 1 or name in (".", "..")
+
+
 def resolve_model_path(name_or_path: str) -> str:
-    """``offline:<name>`` -> the directory crossling builds for it; anything else unchanged."""
+    """``offline:<name>`` -> the directory crossling builds for it; anything else unchanged.
+
+    A name that can only be a local path (absolute, ``./``, ``~``, several ``/``) must exist:
+    ``ModelError`` says so, rather than the hub's "Repo id must be in the form" later.
+    """
     if name_or_path.startswith("offline:"):
         from crossling.models.offline import resolve_model_name
 
         return resolve_model_name(name_or_path)
-    return name_or_path
+    if _looks_like_a_path(name_or_path) and not Path(name_or_path).expanduser().exists():
+        raise ModelError(f"model.name_or_path: model directory not found: {name_or_path}")
+    return str(Path(name_or_path).expanduser()) if name_or_path.startswith("~") else name_or_path
+
+
+def check_tokenizer_files(path: Path) -> None:
+    """``ModelError`` if a local model directory holds no tokenizer file (see ``TOKENIZER_FILES``)."""
+    if path.is_dir() and not any((path / name).is_file() for name in TOKENIZER_FILES):
+        raise ModelError(f"{path}: no tokenizer files (expected one of {', '.join(TOKENIZER_FILES)}); "
+                         "save the model's tokenizer into the directory (tokenizer.save_pretrained)")
 
 
 def _check_local_directory(path: Path, allow_pickle: bool) -> None:
@@ -77,6 +103,7 @@ def _check_custom_code(path: Path, trust_remote_code: bool) -> None:
 def load_tokenizer(config: ModelConfig) -> Any:
     """The fast tokenizer of the configured model."""
     path = resolve_model_path(config.name_or_path)
+    check_tokenizer_files(Path(path))
     try:
         return AutoTokenizer.from_pretrained(path, revision=config.revision, trust_remote_code=config.trust_remote_code)
     except (OSError, ValueError) as exc:
@@ -109,6 +136,9 @@ def load_encoder(config: ModelConfig) -> PreTrainedModel:
                 else AutoModel.from_pretrained(path, **kwargs)
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot load encoder {config.name_or_path!r}: {_one_line(exc)}") from None
+    except SafetensorError as exc:  # a truncated or damaged weights file
+        raise ModelError(f"cannot load encoder {config.name_or_path!r}: damaged safetensors weights "
+                         f"({_one_line(exc)}); copy or download the weights file again") from None
     _check_vocab(model, config)
     return model
 

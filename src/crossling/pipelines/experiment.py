@@ -19,6 +19,7 @@ from crossling.evaluation.predict import predict_logits
 from crossling.evaluation.scoring import prediction_file, score
 from crossling.models.encoder import load_tokenizer, resolve_model_path
 from crossling.models.model import CrossLingualModel, build_model
+from crossling.pipelines.preflight import check_before_training, check_directories
 from crossling.reports.results import RESULTS_SCHEMA, build_manifest, summarize
 from crossling.tasks.registry import TaskKind, get_task
 from crossling.training.batching import PaddingCollator
@@ -110,6 +111,14 @@ def plan_stages(config: ExperimentConfig, run_dir: Path) -> list[Stage]:
     return stages
 
 
+def checked_stages(config: ExperimentConfig, run_dir: Path) -> list[Stage]:
+    """``plan_stages``, then every check that can fail before the first training step (``preflight``)."""
+    stages = plan_stages(config, run_dir)
+    check_before_training(config, [s.task for s in stages], run_dir,
+                          fine_tunes_target=stages[-1].task.spec.kind not in EVAL_ONLY_KINDS)
+    return stages
+
+
 def _collator(tokenizer: Any, kind: TaskKind) -> PaddingCollator:
     return PaddingCollator(tokenizer.pad_token_id, sequence_labels=kind is TaskKind.TOKEN_CLASSIFICATION)
 
@@ -131,12 +140,14 @@ def _dev_scorer(stage: Stage, tokenizer: Any, batch_size: int, precision: str):
 
 
 def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, show_progress: bool = True,
-                   stop_after_steps: int | None = None) -> tuple[CrossLingualModel, list[Stage], list[StageResult]]:
+                   stop_after_steps: int | None = None,
+                   stages: list[Stage] | None = None) -> tuple[CrossLingualModel, list[Stage], list[StageResult]]:
     """Train every stage in order; each stage starts from the previous stage's encoder with a new head.
 
     The aggregation module is rebuilt per stage (it adapts to each task, as the method intends).
+    ``stages`` are those of ``checked_stages`` when the caller has them (their records are read).
     """
-    stages = plan_stages(config, run_dir)
+    stages = stages or checked_stages(config, run_dir)
     encoder = None
     model = None
     results = []
@@ -196,6 +207,7 @@ def run_experiment(config: ExperimentConfig, *, show_progress: bool = True, stop
     if config.is_sweep:
         raise ConfigError("run_experiment got a sweep/variants config; use crossling.pipelines.sweep.run_sweep")
     run_dir = run_directory(config)
+    check_directories(run_dir)
     try:
         with exclusive_lock(run_dir / ".lock", wait=False):
             return _run_unlocked(config, run_dir, show_progress=show_progress, stop_after_steps=stop_after_steps,
@@ -219,6 +231,7 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
         if results_path.is_file():
             logger.info("%s: already finished; results in %s", config.name, results_path)
             return read_json(results_path)
+    stages = checked_stages(config, run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(recorded, dump_config(config))
     atomic_write_text(run_dir / "config_hash", digest + "\n")
@@ -230,7 +243,7 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
     target_kind = get_task(config.task.name).kind
     if target_kind in EVAL_ONLY_KINDS:
         # Retrieval: no fine-tuning of the target task (intermediate stages would still train).
-        stages, stage_results = plan_stages(config, run_dir), []
+        stage_results = []
         train_seconds = 0.0
         started = time.perf_counter()
         per_language = resolve(EVAL_ONLY_KINDS[target_kind])(config, stages[-1].task, tokenizer,
@@ -238,7 +251,7 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
                                                              show_progress=show_progress)
     else:
         model, stages, stage_results = train_pipeline(config, run_dir, tokenizer, show_progress=show_progress,
-                                                      stop_after_steps=stop_after_steps)
+                                                      stop_after_steps=stop_after_steps, stages=stages)
         train_seconds = time.perf_counter() - started
         started = time.perf_counter()
         per_language = evaluate_languages(model, stages[-1].task, tokenizer, batch_size=config.evaluation.batch_size,

@@ -81,9 +81,10 @@ class TaskSpec:
     def build_source(self, source: str, options: SourceOptions) -> DataSource:
         """Instantiate one of this task's sources, with a clear error for an unknown name."""
         if source not in self.sources:
-            raise ConfigError(
-                f"task {self.name!r} has no data source {source!r}; available: {', '.join(sorted(self.sources))}"
-            )
+            near = difflib.get_close_matches(source, list(self.sources), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise ConfigError(f"task.source: task {self.name!r} has no data source {source!r}{hint} "
+                              f"(available: {', '.join(sorted(self.sources))})")
         return self.sources[source](options)
 
     def all_languages(self, benchmark: str = "xtreme") -> tuple[str, ...]:

@@ -23,6 +23,26 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
+def _umask() -> int:
+    """The process umask (read from /proc where it can be, since reading it otherwise means setting it)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _publish_mode(path: Path, directory: bool = False) -> None:
+    """Give ``path`` the mode a plain ``open()``/``mkdir()`` would (0666/0777 less the umask).
+
+    Temporary files are created 0600 (``mkstemp``, safetensors); renamed into place as they are,
+    results on a shared server would be unreadable to the group.
+    """
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success, fsync it and rename it onto ``path``.
@@ -39,6 +59,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+        _publish_mode(tmp)
         os.replace(tmp, target)
         _fsync_dir(target.parent)
     except BaseException:
@@ -80,6 +101,8 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
             if file.is_file():
                 with open(file, "rb+") as handle:
                     os.fsync(handle.fileno())
+            _publish_mode(file, directory=file.is_dir())
+        _publish_mode(tmp, directory=True)
         if target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
             os.replace(target, old)

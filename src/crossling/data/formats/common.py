@@ -32,6 +32,18 @@ class BadExample(Exception):
         self.why = why
 
 
+def header_hint(line: int, cells: list[str]) -> str:
+    """``"; line 1 looks like a header row ..."`` when an unknown label is on the first line of a header-less layout.
+
+    Column names are plain words; a label column's values never are both an unknown label and
+    on line 1 of a well-formed file, so that is what a header row looks like.
+    """
+    if line != 1 or not all(cell.strip() for cell in cells):
+        return ""
+    return (f"; line 1 looks like a header row ({', '.join(repr(c.strip()) for c in cells)}): "
+            "this layout has none, remove the line")
+
+
 def where(path: Path, line: int | None) -> str:
     """``"path:line"`` (or ``"path"`` when the line is unknown), the prefix of every reader error."""
     return f"{path}:{line}" if line is not None else str(path)

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from crossling.data.formats.common import header_hint
 from crossling.data.records import PairExample
 from crossling.errors import DataError
 
@@ -85,7 +86,8 @@ def read_pair_tsv(
                 continue
             name = _label_name(row[index[label]], labels, aliases)
             if name is None:
-                bad(line_no, f"unknown label {row[index[label]]!r}; expected one of {list(labels)}")
+                bad(line_no, f"unknown label {row[index[label]]!r}; expected one of {list(labels)}"
+                             f"{'' if header else header_hint(line_no, row)}")
                 continue
             examples.append(
                 PairExample(
