@@ -110,17 +110,28 @@ def load_tokenizer(config: ModelConfig) -> Any:
         raise ModelError(f"cannot load the tokenizer of {config.name_or_path!r}: {_one_line(exc)}") from None
 
 
-def load_encoder(config: ModelConfig) -> PreTrainedModel:
-    """The encoder (no task head) with weights from safetensors only, unless the config allows pickle.
+def checked_model_path(config: ModelConfig) -> str:
+    """The model's path (``resolve_model_path``), its local directory checked, each problem a ``ModelError``.
 
-    ``trust_remote_code`` is passed only as the config states it. Offline mode
-    (``HF_HUB_OFFLINE=1``) is honoured by transformers itself.
+    A local directory must hold weights that load without running code, no custom code unless
+    ``trust_remote_code``, and tokenizer files.
     """
     path = resolve_model_path(config.name_or_path)
     local = Path(path)
     if local.is_dir():
         _check_local_directory(local, config.allow_pickle_weights)
         _check_custom_code(local, config.trust_remote_code)
+        check_tokenizer_files(local)
+    return path
+
+
+def load_encoder(config: ModelConfig) -> PreTrainedModel:
+    """The encoder (no task head) with weights from safetensors only, unless the config allows pickle.
+
+    ``trust_remote_code`` is passed only as the config states it. Offline mode
+    (``HF_HUB_OFFLINE=1``) is honoured by transformers itself.
+    """
+    path = checked_model_path(config)
     kwargs: dict[str, Any] = {"revision": config.revision, "trust_remote_code": config.trust_remote_code}
     if not config.allow_pickle_weights:
         kwargs["use_safetensors"] = True

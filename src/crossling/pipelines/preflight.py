@@ -15,7 +15,7 @@ from pathlib import Path
 from crossling.config.schema import ExperimentConfig
 from crossling.data.loading import TaskData
 from crossling.errors import ConfigError, DataError, EnvironmentFault, ModelError
-from crossling.models.encoder import check_tokenizer_files, resolve_model_path
+from crossling.models.encoder import checked_model_path
 from crossling.utils.paths import crossling_home
 
 
@@ -103,8 +103,7 @@ def _position_limit(config: ExperimentConfig) -> int | None:
     """The encoder's ``max_position_embeddings`` (``None`` for relative positions, e.g. T5)."""
     from transformers import AutoConfig
 
-    path = resolve_model_path(config.model.name_or_path)
-    check_tokenizer_files(Path(path))
+    path = checked_model_path(config.model)
     try:
         hf_config = AutoConfig.from_pretrained(path, revision=config.model.revision,
                                                trust_remote_code=config.model.trust_remote_code)
