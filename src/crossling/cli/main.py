@@ -77,10 +77,24 @@ def _setup_logging(verbose: bool) -> None:
     logging.getLogger("crossling").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
+ExecutorOpt = Annotated[str | None, typer.Option(
+    "--executor", help="Where the runs execute: local, processes, ray or slurm (overrides executor.kind).")]
+AddressOpt = Annotated[str | None, typer.Option(
+    "--address", help="Ray cluster address (auto, ray://host:10001); sets executor.ray_address.")]
+WorkersOpt = Annotated[int | None, typer.Option("--workers", help="Runs at a time (sets executor.max_workers).")]
+
+
+def _executor_overrides(executor: str | None, address: str | None, workers: int | None) -> list[str]:
+    """``--set`` strings for the executor options given on the command line."""
+    given = {"executor.kind": executor, "executor.ray_address": address, "executor.max_workers": workers}
+    return [f"{key}={value}" for key, value in given.items() if value is not None]
+
+
 @app.command()
 def run(config: ConfigArg, set_: SetOpt = None, force: Annotated[bool, typer.Option(help="Overwrite a run directory holding a different config.")] = False,
         output_dir: Annotated[Path | None, typer.Option(help="Root directory of the run (overrides the config's output_dir).")] = None,
-        quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False) -> None:
+        quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False,
+        executor: ExecutorOpt = None, address: AddressOpt = None, workers: WorkersOpt = None) -> None:
     """Train (intermediate stages, then the target task) and evaluate zero-shot on every language."""
     _setup_logging(not quiet)
     from crossling.config import load_config
@@ -89,7 +103,7 @@ def run(config: ConfigArg, set_: SetOpt = None, force: Annotated[bool, typer.Opt
     from crossling.reports.tables import rich_table
 
     try:
-        cfg = load_config(config, set_)
+        cfg = load_config(config, [*(set_ or []), *_executor_overrides(executor, address, workers)])
         if output_dir is not None:
             cfg = dataclasses.replace(cfg, output_dir=output_dir)
         results = run_sweep(cfg, show_progress=not quiet, force=force)

@@ -295,6 +295,48 @@ class StageConfig:
 
 
 @dataclass(frozen=True)
+class ExecutorConfig:
+    """Where a study's runs execute (``crossling run --executor``); never part of a run's identity.
+
+    Args:
+        kind: ``local`` (one after another in this process), ``processes`` (a process per run on this
+            machine), ``ray`` (Ray tasks, local instance or a cluster), ``slurm`` (submitit job arrays).
+        max_workers: Runs at a time (processes; Ray's local instance CPUs; Slurm array parallelism).
+        max_retries: Attempts after the first for a run whose worker failed or was killed.
+        cpus_per_run: CPUs each run reserves (Ray task resources; Slurm ``cpus_per_task``).
+        gpus_per_run: GPUs each run reserves (Ray ``num_gpus``; Slurm ``gpus_per_node``).
+        ray_address: Existing Ray cluster (``auto``, ``ray://host:10001``); unset starts a local instance.
+        slurm_cluster: submitit cluster: ``slurm`` (default: detected), or ``local`` to run the jobs as
+            subprocesses here (testing).
+        slurm_partition: Slurm partition.
+        slurm_time_minutes: Wall-clock limit of each Slurm job.
+        slurm_extra: Further ``#SBATCH`` parameters (e.g. ``{account: nlp, qos: high}``).
+    """
+
+    kind: Literal["local", "processes", "ray", "slurm"] = _help(
+        "Engine: local, processes (one per run here), ray, slurm (through submitit).", default="local")
+    max_workers: int = _help("Runs at a time (processes, Ray local CPUs, Slurm array parallelism).", default=2)
+    max_retries: int = _help("Retries of a run whose worker failed or was killed (it resumes).", default=2)
+    cpus_per_run: float = _help("CPUs each run reserves (Ray num_cpus, Slurm cpus_per_task).", default=1.0)
+    gpus_per_run: float = _help("GPUs each run reserves (Ray num_gpus, Slurm gpus_per_node).", default=0.0)
+    ray_address: str | None = _help("Ray cluster address (auto, ray://host:10001); unset: a local instance.",
+                                    default=None)
+    slurm_cluster: Literal["slurm", "local"] | None = _help(
+        "submitit cluster: slurm (default: detected) or local (subprocesses here, for testing).", default=None)
+    slurm_partition: str | None = _help("Slurm partition.", default=None)
+    slurm_time_minutes: int = _help("Wall-clock limit of each Slurm job, in minutes.", default=240)
+    slurm_extra: dict[str, Any] = _help("Further #SBATCH parameters, e.g. {account: nlp}.", default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.max_workers < 1:
+            raise ConfigError(f"executor.max_workers: expected an integer >= 1, got {self.max_workers}")
+        if self.max_retries < 0:
+            raise ConfigError(f"executor.max_retries: expected an integer >= 0, got {self.max_retries}")
+        if self.cpus_per_run <= 0 or self.gpus_per_run < 0:
+            raise ConfigError("executor.cpus_per_run must be > 0 and executor.gpus_per_run >= 0")
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """One experiment: encoder + aggregation, optional intermediate stages, the target task, evaluation.
 
@@ -311,6 +353,7 @@ class ExperimentConfig:
         retrieval: Sentence vectors and scoring of retrieval tasks (no fine-tuning).
         sweep: Grid of dotted keys to value lists; each combination is a run in a sub-directory.
         variants: Named override sets (systems to compare), crossed with the grid.
+        executor: Where the runs execute (not part of any run's identity).
     """
 
     name: str = _help("Run name (directory under output_dir).", default="experiment")
@@ -332,6 +375,8 @@ class ExperimentConfig:
         "crossed with the sweep grid.",
         default_factory=dict,
     )
+    executor: ExecutorConfig = _help("Where the runs execute: local, processes, ray or slurm.",
+                                     default_factory=ExecutorConfig)
 
     def __post_init__(self) -> None:
         check_run_name("name", self.name)

@@ -1,0 +1,165 @@
+"""Executors: a study gives the same results here, in worker processes, on local Ray and through submitit; killed workers are retried."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from crossling.config import load_config
+from crossling.pipelines.executors import plan_jobs
+from crossling.pipelines.sweep import expand, run_sweep
+from crossling.training.checkpoint import list_checkpoints
+from crossling.utils.io import read_json
+from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch thread here and in worker processes: tiny models on 2 shared cores run faster, and alike."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OMP_NUM_THREADS", "1")
+        yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny BERT with a WordPiece tokenizer for the toy vocabularies."""
+    return make_tiny_model_dir(tmp_path_factory.mktemp("exec-model") / "model",
+                               [" ".join(words) for words in WORDS.values()] * 10)
+
+
+@pytest.fixture(scope="module")
+def pair_data(tmp_path_factory) -> Path:
+    """Toy PAWS-X files (en train/dev/test, de test)."""
+    return write_pawsx_layout(tmp_path_factory.mktemp("exec-data") / "pawsx", train=96, dev=32, test=32)
+
+
+def study_config(model: Path, data: Path, out: Path, **extra: Any) -> dict[str, Any]:
+    """Three runs: two share an intermediate pawsx stage (they differ only in the target's learning rate)."""
+    task = {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en", "de"]}
+    training = {"epochs": 2, "batch_size": 16, "learning_rate": 1e-3, "checkpoint_every_steps": 2,
+                "mixed_precision": "no"}
+    config = {
+        "name": "study", "output_dir": str(out), "seed": 13, "model": {"name_or_path": str(model)},
+        "task": task, "training": training, "evaluation": {"batch_size": 32},
+        "variants": {
+            "direct": {},
+            "inter-a": {"intermediate": [{"task": task, "training": training}]},
+            "inter-b": {"intermediate": [{"task": task, "training": training}], "training.learning_rate": 2e-3},
+        },
+    }
+    config.update(extra)
+    return config
+
+
+def write(path: Path, config: dict[str, Any]) -> Path:
+    """``config`` as YAML at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def scores(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per run and language, the primary metric (what must not depend on where a run executed)."""
+    return {name: {lang: r["languages"][lang][r["metric"]] for lang in r["languages"]} for name, r in results.items()}
+
+
+@pytest.fixture(scope="module")
+def local_scores(tiny_model, pair_data, tmp_path_factory) -> dict[str, dict[str, float]]:
+    """The study run one after another in this process: the reference."""
+    out = tmp_path_factory.mktemp("local")
+    config = load_config(write(out / "study.yaml", study_config(tiny_model, pair_data, out / "runs")))
+    return scores(run_sweep(config, show_progress=False))
+
+
+def test_plan_orders_runs_that_share_intermediate_stages_after_their_lead(tiny_model, pair_data, tmp_path):
+    config = load_config(write(tmp_path / "s.yaml", study_config(tiny_model, pair_data, tmp_path / "runs")))
+    jobs = {job.name: job for job in plan_jobs(expand(config))}
+    assert jobs["direct"].group == "" and jobs["direct"].after == ()
+    assert jobs["inter-a"].after == () and jobs["inter-b"].after == ("inter-a",)
+    assert jobs["inter-a"].group == jobs["inter-b"].group != ""
+
+
+def test_where_a_run_executes_is_not_part_of_its_identity(tiny_model, pair_data, tmp_path):
+    raw = study_config(tiny_model, pair_data, tmp_path / "runs")
+    here = expand(load_config(write(tmp_path / "a.yaml", raw)))
+    ray = expand(load_config(write(tmp_path / "b.yaml", {**raw, "executor": {"kind": "ray", "max_workers": 4}})))
+    assert [m.executor for m in here] == [m.executor for m in ray]
+
+
+def test_submitit_gives_the_same_results_as_the_local_executor_and_a_rerun_starts_nothing(
+        tiny_model, pair_data, tmp_path, local_scores):
+    pytest.importorskip("submitit", reason="the cluster extra (submitit) is not installed")
+    executor = {"kind": "slurm", "max_workers": 2, "slurm_cluster": "local"}
+    config = load_config(write(tmp_path / "study.yaml",
+                               study_config(tiny_model, pair_data, tmp_path / "runs", executor=executor)))
+    assert scores(run_sweep(config, show_progress=False)) == local_scores
+    # A rerun finds every run finished and submits no job.
+    before = {p: p.stat().st_mtime for p in (tmp_path / "runs" / "study").glob("*/results.json")}
+    assert scores(run_sweep(config, show_progress=False)) == local_scores
+    assert {p: p.stat().st_mtime for p in (tmp_path / "runs" / "study").glob("*/results.json")} == before
+    runs = read_json(tmp_path / "runs" / "study" / "executor.json")["runs"]
+    assert {name: (r["finished"], r["attempts"]) for name, r in runs.items()} == {
+        "direct": (True, 0), "inter-a": (True, 0), "inter-b": (True, 0)}
+
+
+def test_a_run_that_keeps_failing_is_reported_and_the_others_finish(tiny_model, pair_data, tmp_path):
+    raw = study_config(tiny_model, pair_data, tmp_path / "runs", executor={"kind": "processes", "max_retries": 1})
+    raw["variants"] = {"good": {}, "bad": {"task.data_dir": str(tmp_path / "missing")}}
+    (tmp_path / "missing").mkdir()  # exists at load time, holds no data: the worker fails on it
+    config = load_config(write(tmp_path / "study.yaml", raw))
+    from crossling.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"1 of 2 runs failed: bad: "):
+        run_sweep(config, show_progress=False)
+    study = tmp_path / "runs" / "study"
+    assert (study / "good" / "results.json").is_file()
+    record = read_json(study / "executor.json")["runs"]
+    assert record["good"]["finished"] and not record["bad"]["finished"]
+
+
+def _kill_first_worker_once_checkpointed(run_dir: Path, stage: str, deadline: float) -> int:
+    """SIGKILL the run's first worker once its stage has a checkpoint; returns the killed pid."""
+    checkpoints = run_dir / "stages" / stage / "checkpoints"
+    while time.monotonic() < deadline:
+        attempts = read_json(run_dir / "attempts.json") if (run_dir / "attempts.json").is_file() else []
+        if attempts and list_checkpoints(checkpoints):
+            pid = attempts[0]["pid"]
+            os.kill(pid, signal.SIGKILL)
+            return pid
+        time.sleep(0.01)
+    pytest.fail("the worker wrote no checkpoint in time")
+
+
+@pytest.mark.parametrize("engine", ["processes", "ray"])
+def test_a_worker_killed_mid_stage_is_retried_and_the_study_ends_as_if_it_never_was(
+        engine, tiny_model, pair_data, tmp_path, local_scores):
+    if engine == "ray":
+        pytest.importorskip("ray", reason="the cluster extra (ray) is not installed")
+    import threading
+
+    raw = study_config(tiny_model, pair_data, tmp_path / "runs", executor={"kind": engine, "max_workers": 2})
+    config = load_config(write(tmp_path / "study.yaml", raw))
+    run_dir = tmp_path / "runs" / "study" / "direct"
+    killed: list[int] = []
+    killer = threading.Thread(target=lambda: killed.append(
+        _kill_first_worker_once_checkpointed(run_dir, "00-pawsx", time.monotonic() + 300)))
+    killer.start()
+    results = run_sweep(config, show_progress=False)
+    killer.join()
+    attempts = read_json(run_dir / "attempts.json")
+    assert killed and attempts[0]["pid"] == killed[0] and len(attempts) >= 2
+    # The retried run resumed from its checkpoint: every score equals the uninterrupted local study's.
+    assert scores(results) == local_scores
+    assert all(r["finished"] for r in read_json(tmp_path / "runs" / "study" / "executor.json")["runs"].values())
