@@ -369,7 +369,7 @@ def task_data(name: str, *, max_train: int | None = None, params: dict[str, Any]
               max_length: int = 128) -> Any:
     """A crossling ``TaskData`` for the bench tasks: ``xnli`` (local English pairs), ``udpos`` (local), ``tmpl-nli``."""
     from crossling.config.schema import TaskConfig
-    from crossling.data.loading import TaskData
+    from crossling.tasks.loading import TaskData
 
     if name == "xnli":
         config = TaskConfig(name="xnli", source="local", data_dir=xnli_dir(), max_length=max_length,
@@ -407,9 +407,9 @@ def crossling_train(path: Path, data: Any, features: Any, tokenizer: Any, *, ste
     through crossling's public ``build_model`` / ``train_stage`` / ``PaddingCollator``.
     """
     from crossling.config.schema import AggregationConfig, ModelConfig, TrainingConfig
+    from crossling.data.batching import PaddingCollator
     from crossling.models.model import build_model
-    from crossling.tasks.registry import TaskKind
-    from crossling.training.batching import PaddingCollator
+    from crossling.taskspec import TaskKind
     from crossling.training.loop import seed_everything, train_stage
 
     seed_everything(seed)

@@ -17,10 +17,10 @@ from crossling.data.featurizers.tagging import (
     window_starts,
 )
 from crossling.data.records import TaggingExample
-from crossling.data.sources import SourceOptions
 from crossling.errors import DataError
 from crossling.evaluation.scorers.tagging import merge_word_predictions, score_tagging
 from crossling.tasks import get_task
+from crossling.taskspec import SourceOptions
 
 UDPOS = get_task("udpos")
 PANX = get_task("panx")
@@ -47,7 +47,7 @@ def one_hot_logits(features, num_labels: int, seed: int = 0) -> list[np.ndarray]
 
 def assert_round_trip(records, task, tokenizer, max_length: int, **options) -> dict[str, list]:
     """Featurize, predict the gold labels back per word, and check every word comes back exactly once."""
-    features = featurize_tagging(records, task, tokenizer, max_length, **options)
+    features = featurize_tagging(records, task.labels, tokenizer, max_length, **options)
     assert all(n <= max_length for n in features["length"])
     assert all(len(ids) == n for ids, n in zip(features["input_ids"], features["length"], strict=True))
     for index, record in enumerate(records):
@@ -122,7 +122,7 @@ def test_a_bare_boundary_piece_never_carries_a_word_label(ud_dir, e5_tokenizer):
     bare = e5_tokenizer.convert_tokens_to_ids("\u2581")
 
     def labelled_pieces(policy="first_content"):
-        features = featurize_tagging(records, UDPOS, e5_tokenizer, 128, subword_labels=policy)
+        features = featurize_tagging(records, UDPOS.labels, e5_tokenizer, 128, subword_labels=policy)
         return [ids[j] for ids, words in zip(features["input_ids"], features["word_ids"], strict=True)
                 for j, w in enumerate(words) if w != -1]
 
@@ -137,13 +137,13 @@ def test_a_bare_boundary_piece_never_carries_a_word_label(ud_dir, e5_tokenizer):
 def test_only_the_first_sub_token_of_a_word_is_labelled_unless_asked():
     tokenizer = _task_tokenizer()
     record = TaggingExample("s", ("unbelievable", "cat"), ("ADJ", "NOUN"))
-    first = featurize_tagging([record], UDPOS, tokenizer, 32)
+    first = featurize_tagging([record], UDPOS.labels, tokenizer, 32)
     pieces = len(tokenizer([["unbelievable"]], is_split_into_words=True, add_special_tokens=False)["input_ids"][0])
     assert pieces > 1
     adj, noun = UDPOS.label_to_id("ADJ"), UDPOS.label_to_id("NOUN")
     assert first["labels"][0] == [IGNORE_INDEX, adj] + [IGNORE_INDEX] * (pieces - 1) + [noun, IGNORE_INDEX]
     assert first["word_ids"][0] == [-1, 0] + [-1] * (pieces - 1) + [1, -1]
-    every = featurize_tagging([record], UDPOS, tokenizer, 32, subword_labels="all")
+    every = featurize_tagging([record], UDPOS.labels, tokenizer, 32, subword_labels="all")
     assert every["labels"][0] == [IGNORE_INDEX] + [adj] * pieces + [noun, IGNORE_INDEX]
     assert every["word_ids"][0] == first["word_ids"][0]
     assert first["example_index"] == [0] and first["length"] == [len(first["input_ids"][0])]
@@ -156,10 +156,10 @@ def test_token_type_ids_are_emitted_when_the_tokenizer_makes_them():
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=base.backend_tokenizer, unk_token="[UNK]", pad_token="[PAD]",
                                         model_input_names=["input_ids", "token_type_ids", "attention_mask"])
     words = ("the", "cat", "sat", "on", "the", "mat") * 10
-    features = featurize_tagging([TaggingExample("s", words, ("X",) * len(words))], UDPOS, tokenizer, 16)
+    features = featurize_tagging([TaggingExample("s", words, ("X",) * len(words))], UDPOS.labels, tokenizer, 16)
     assert len(features["token_type_ids"]) == len(features["input_ids"]) > 1
     assert all(types == [0] * len(ids) for types, ids in zip(features["token_type_ids"], features["input_ids"]))
-    assert "token_type_ids" not in featurize_tagging([TaggingExample("s", words, ("X",) * len(words))], UDPOS, base, 16)
+    assert "token_type_ids" not in featurize_tagging([TaggingExample("s", words, ("X",) * len(words))], UDPOS.labels, base, 16)
 
 
 # --------------------------------------------------------------------------- windows
@@ -195,9 +195,9 @@ def test_a_stride_outside_the_window_is_refused():
     tokenizer = _task_tokenizer()
     record = TaggingExample("s", ("the",) * 40, ("DET",) * 40)
     with pytest.raises(ValueError, match="stride"):
-        featurize_tagging([record], UDPOS, tokenizer, 16, stride=15)
+        featurize_tagging([record], UDPOS.labels, tokenizer, 16, stride=15)
     with pytest.raises(ValueError, match="no room"):
-        featurize_tagging([record], UDPOS, tokenizer, 2)
+        featurize_tagging([record], UDPOS.labels, tokenizer, 2)
 
 
 # --------------------------------------------------------------------------- odd words and bad data
@@ -229,7 +229,7 @@ def test_an_empty_sentence_has_no_rows_and_an_empty_prediction():
 
 def test_an_unknown_tag_is_a_data_error_naming_the_example():
     with pytest.raises(DataError, match=r"example s2: unknown tag 'NOUNS'"):
-        featurize_tagging([TaggingExample("s2", ("cat",), ("NOUNS",))], UDPOS, _task_tokenizer(), 16)
+        featurize_tagging([TaggingExample("s2", ("cat",), ("NOUNS",))], UDPOS.labels, _task_tokenizer(), 16)
 
 
 # --------------------------------------------------------------------------- sources
@@ -343,7 +343,7 @@ def test_hub_failure_says_how_to_work_offline(monkeypatch):
 
 def test_task_subword_labels_reaches_the_featurizer_and_the_cache_key(ud_dir, e5_tokenizer, tmp_path, monkeypatch):
     from crossling.config import build_config
-    from crossling.data.loading import TaskData
+    from crossling.tasks.loading import TaskData
 
     monkeypatch.setenv("CROSSLING_HOME", str(tmp_path))
     bare = e5_tokenizer.convert_tokens_to_ids("\u2581")

@@ -8,9 +8,9 @@ import shutil
 import datasets
 import pytest
 
-from crossling.data.sources import SourceOptions
 from crossling.errors import DataError
 from crossling.tasks import get_task
+from crossling.taskspec import SourceOptions
 
 SQUAD_ROW = {"id": "s1", "title": "t", "context": "The sun is hot.", "question": "What is hot?",
              "answers": {"text": ["The sun"], "answer_start": [0]}}

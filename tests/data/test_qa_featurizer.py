@@ -39,7 +39,7 @@ def _decoded_spans(columns, records):
 @pytest.mark.parametrize("language", sorted(ROUND_TRIP))
 def test_real_xquad_gold_spans_round_trip_and_windows_cover_every_answer(shared_data, e5_tokenizer, language):
     records, _ = read_squad_json(shared_data / "xquad" / f"xquad.{language}.json")
-    columns = featurize_qa(records, get_task("xquad"), e5_tokenizer, 384)
+    columns = featurize_qa(records, get_task("xquad").labels, e5_tokenizer, 384)
     spans = _decoded_spans(columns, records)
     assert {index for index, _ in spans} == set(range(len(records)))
     same = sum(normalize_squad(text) == normalize_squad(records[i].answers[0].text) for i, text in spans)
@@ -50,7 +50,7 @@ def test_real_xquad_gold_spans_round_trip_and_windows_cover_every_answer(shared_
 def test_short_windows_overlap_by_the_stride_and_still_cover_every_answer(shared_data, e5_tokenizer):
     records, _ = read_squad_json(shared_data / "xquad" / "xquad.en.json")
     records = records[:150]
-    columns = featurize_qa(records, get_task("xquad"), e5_tokenizer, 96)
+    columns = featurize_qa(records, get_task("xquad").labels, e5_tokenizer, 96)
     assert len(columns["input_ids"]) > 2 * len(records)
     assert {index for index, _ in _decoded_spans(columns, records)} == set(range(len(records)))
     assert max(columns["length"]) <= 96
@@ -67,7 +67,7 @@ def test_offsets_mark_only_context_tokens_and_unanswerable_windows_point_at_cls(
     context = "red cat and blue dog and green bird"
     records = [QAExample("q1", context, "what is the colour ?", (Answer("green", context.index("green")),)),
                QAExample("q2", context, "what is the colour ?", ())]
-    columns = featurize_qa(records, get_task("xquad"), tokenizer, 16)
+    columns = featurize_qa(records, get_task("xquad").labels, tokenizer, 16)
     for ids, offsets in zip(columns["input_ids"], columns["offset_mapping"], strict=True):
         assert len(ids) == len(offsets)
         assert tuple(offsets[0]) == NO_OFFSET  # [CLS]

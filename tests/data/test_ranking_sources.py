@@ -10,9 +10,9 @@ import pytest
 from crossling.data.formats.lareqa import read_lareqa_json
 from crossling.data.formats.mewslix import read_mewslix_entities, read_mewslix_mentions
 from crossling.data.retrieval_sources import LocalLareqaSource, LocalMewslixSource
-from crossling.data.sources import SourceOptions
 from crossling.errors import DataError
 from crossling.evaluation.metrics import map_at_k
+from crossling.taskspec import SourceOptions
 
 
 def _xquad_r(language: str, sentences: list[str], questions: list[tuple[str, str, int]]) -> dict:

@@ -13,9 +13,9 @@ from crossling.data.retrieval_sources import (
     read_bucc_gold,
     read_bucc_sentences,
 )
-from crossling.data.sources import SourceOptions
 from crossling.errors import DataError
 from crossling.tasks import get_task
+from crossling.taskspec import SourceOptions
 
 
 def test_tatoeba_languages_are_xtremes_36_and_xtreme_rs_41():

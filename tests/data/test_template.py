@@ -12,7 +12,6 @@ import pytest
 
 import crossling.tasks.template  # noqa: F401  (registers the tmpl-* tasks)
 from crossling.data.records import record_to_dict
-from crossling.data.sources import SPLITS, SourceOptions
 from crossling.data.template import LANGUAGES, TemplateSource, realize
 from crossling.data.template.baseline import bag_of_words_baseline
 from crossling.data.template.languages import ru, tr
@@ -28,7 +27,8 @@ from crossling.data.template.tasks import (
     sentence_items,
 )
 from crossling.errors import ConfigError, DataError
-from crossling.tasks.registry import TaskKind, get_task
+from crossling.tasks.registry import get_task
+from crossling.taskspec import SPLITS, SourceOptions, TaskKind
 
 SMALL = {"train_size": 60, "dev_size": 30, "test_size": 30}
 TASKS = ("nli", "paws", "ner", "pos", "qa", "retrieval", "image")
@@ -390,8 +390,8 @@ def test_bag_of_words_logistic_regression_stays_below_80_percent(task):
 
 
 def test_non_english_train_splits_draw_their_own_meanings():
-    from crossling.data.sources import SourceOptions
     from crossling.data.template.source import TemplateSource
+    from crossling.taskspec import SourceOptions
 
     source = TemplateSource("nli", SourceOptions(params={"train_size": 50, "test_size": 20}))
     english, german = source.load("en", "train"), source.load("de", "train")

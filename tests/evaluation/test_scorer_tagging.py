@@ -13,7 +13,7 @@ from crossling.evaluation.metrics import get_metric
 from crossling.evaluation.scorers.tagging import merge_word_predictions, score_tagging, tag_lines, tagging_metrics
 from crossling.evaluation.scoring import SCORING, prediction_file
 from crossling.tasks import get_task
-from crossling.tasks.registry import TaskKind, TaskSpec
+from crossling.taskspec import TaskKind, TaskSpec
 from crossling.utils.imports import resolve
 
 UDPOS = get_task("udpos")

@@ -10,9 +10,9 @@ import pytest
 from faultkit import assert_one_line_error, base_config, invoke_run, write_yaml
 
 from crossling.config import build_config
-from crossling.data.loading import TaskData
 from crossling.data.records import PairExample
 from crossling.errors import DataError
+from crossling.tasks.loading import TaskData
 
 
 def _damage(path: Path, line: int, text: str) -> None:

@@ -14,10 +14,10 @@ import pytest
 
 from crossling.config import load_config
 from crossling.data.features import load_features
-from crossling.data.loading import TaskData
 from crossling.models.encoder import load_tokenizer
 from crossling.pipelines import experiment
 from crossling.pipelines.experiment import run_experiment
+from crossling.tasks.loading import TaskData
 from crossling.training import loop
 from crossling.training.checkpoint import latest_valid_checkpoint, list_checkpoints
 from crossling.utils.io import atomic_write_json

@@ -9,6 +9,7 @@ import torch
 from tiny import WORDS, train_tokenizer
 from transformers import BertConfig, BertModel
 
+from crossling.data.batching import PaddingCollator
 from crossling.data.featurizers.choice import featurize_choices, first_sequence
 from crossling.data.records import ChoiceExample
 from crossling.errors import DataError
@@ -17,8 +18,8 @@ from crossling.evaluation.scoring import prediction_file, score
 from crossling.models.aggregation import build_aggregator
 from crossling.models.heads import MultipleChoiceHead, build_head
 from crossling.models.model import CrossLingualModel
-from crossling.tasks import TaskKind, get_task
-from crossling.training.batching import PaddingCollator
+from crossling.tasks import get_task
+from crossling.taskspec import TaskKind
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,7 @@ def _examples() -> list[ChoiceExample]:
 
 
 def test_featurizer_nests_one_sequence_per_choice_with_copas_prompt(tokenizer):
-    columns = featurize_choices(_examples()[:2], get_task("xcopa"), tokenizer, 32)
+    columns = featurize_choices(_examples()[:2], get_task("xcopa").labels, tokenizer, 32)
     assert [len(choices) for choices in columns["input_ids"]] == [2, 2]
     assert columns["labels"] == [1, 0]
     assert columns["length"] == [max(len(ids) for ids in choices) for choices in columns["input_ids"]]
@@ -42,11 +43,11 @@ def test_featurizer_nests_one_sequence_per_choice_with_copas_prompt(tokenizer):
     decoded = tokenizer.decode(columns["input_ids"][0][1])
     assert "cause" in decoded and "green bird" in decoded
     with pytest.raises(DataError, match="not an index"):
-        featurize_choices([ChoiceExample("x", "p", "cause", ("a", "b"), 2)], get_task("xcopa"), tokenizer, 32)
+        featurize_choices([ChoiceExample("x", "p", "cause", ("a", "b"), 2)], get_task("xcopa").labels, tokenizer, 32)
 
 
 def test_collator_pads_choices_to_b_by_c_by_t_and_keeps_flat_rows_working(tokenizer):
-    columns = featurize_choices(_examples()[:2], get_task("xcopa"), tokenizer, 32)
+    columns = featurize_choices(_examples()[:2], get_task("xcopa").labels, tokenizer, 32)
     rows = [{key: columns[key][i] for key in columns} for i in range(2)]
     batch = PaddingCollator(tokenizer.pad_token_id, pad_to_multiple_of=8)(rows)
     longest = max(columns["length"])
@@ -55,7 +56,7 @@ def test_collator_pads_choices_to_b_by_c_by_t_and_keeps_flat_rows_working(tokeni
     assert (batch["input_ids"][batch["attention_mask"] == 0] == tokenizer.pad_token_id).all()
     flat = PaddingCollator(0)([{"input_ids": [1, 2, 3], "attention_mask": [1, 1, 1], "labels": 0}])
     assert flat["input_ids"].shape == (1, 8)
-    mixed = featurize_choices(_examples()[1:], get_task("siqa"), tokenizer, 32)
+    mixed = featurize_choices(_examples()[1:], get_task("siqa").labels, tokenizer, 32)
     with pytest.raises(ValueError, match="same number of choices"):
         PaddingCollator(0)([{key: mixed[key][i] for key in mixed} for i in range(2)])
 
@@ -71,7 +72,7 @@ def _model(tokenizer) -> CrossLingualModel:
 def test_model_scores_each_choice_as_its_own_sequence(tokenizer):
     model = _model(tokenizer)
     assert isinstance(model.head, MultipleChoiceHead)
-    columns = featurize_choices(_examples()[:2], get_task("xcopa"), tokenizer, 32)
+    columns = featurize_choices(_examples()[:2], get_task("xcopa").labels, tokenizer, 32)
     batch = PaddingCollator(tokenizer.pad_token_id)([{k: columns[k][i] for k in columns} for i in range(2)])
     out = model(**batch)
     assert out["logits"].shape == (2, 2) and out["loss"].ndim == 0
@@ -85,7 +86,7 @@ def test_model_scores_each_choice_as_its_own_sequence(tokenizer):
 def test_predict_logits_and_scorer_work_on_choice_features(tokenizer):
     task = get_task("xcopa")
     records = _examples()[:2]
-    features = datasets.Dataset.from_dict(featurize_choices(records, task, tokenizer, 32))
+    features = datasets.Dataset.from_dict(featurize_choices(records, task.labels, tokenizer, 32))
     logits = predict_logits(_model(tokenizer), features, batch_size=2, collator=PaddingCollator(tokenizer.pad_token_id),
                             mixed_precision="no")
     assert [row.shape for row in logits] == [(2,), (2,)]
@@ -97,7 +98,7 @@ def test_predict_logits_and_scorer_work_on_choice_features(tokenizer):
 def test_predict_logits_reports_progress_once_per_row(tokenizer):
     task = get_task("xcopa")
     records = _examples()[:2] * 2 + _examples()[:1]  # five two-choice rows
-    features = datasets.Dataset.from_dict(featurize_choices(records, task, tokenizer, 32))
+    features = datasets.Dataset.from_dict(featurize_choices(records, task.labels, tokenizer, 32))
     advanced: list[int] = []
     predict_logits(_model(tokenizer), features, batch_size=2, collator=PaddingCollator(tokenizer.pad_token_id),
                    mixed_precision="no", advance=advanced.append)

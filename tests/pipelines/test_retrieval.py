@@ -10,7 +10,6 @@ from tiny import WORDS, make_tiny_model_dir
 from transformers import AutoTokenizer, BertModel
 
 from crossling.config import build_config
-from crossling.data.loading import TaskData
 from crossling.errors import ConfigError
 from crossling.pipelines.experiment import run_experiment
 from crossling.pipelines.retrieval import (
@@ -22,6 +21,7 @@ from crossling.pipelines.retrieval import (
     retrieve_both_directions,
     sentence_aggregator,
 )
+from crossling.tasks.loading import TaskData
 
 
 @pytest.fixture(scope="module")

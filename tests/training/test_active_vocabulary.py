@@ -12,6 +12,7 @@ from torch import nn
 from transformers import BertConfig, BertModel, T5Config, T5EncoderModel
 
 from crossling.config.schema import AggregationConfig, ModelConfig, TrainingConfig
+from crossling.data.batching import PaddingCollator
 from crossling.models.model import build_model
 from crossling.tasks.registry import get_task
 from crossling.training.active_vocabulary import (
@@ -19,7 +20,6 @@ from crossling.training.active_vocabulary import (
     active_vocabulary,
     token_ids_of,
 )
-from crossling.training.batching import PaddingCollator
 from crossling.training.loop import train_stage
 
 VOCAB, PAD = 60, 0

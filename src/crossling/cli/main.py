@@ -164,7 +164,7 @@ def ensemble(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more ru
              languages: Annotated[list[str] | None, typer.Option("--language", "-l", help="Languages (default: the runs').")] = None) -> None:
     """Score the ensemble of fine-tuned runs (mean of their probabilities; runs saved logits) and print the table."""
     _setup_logging(False)
-    from crossling.analysis.ensembles import ensemble_runs
+    from crossling.pipelines.ensemble import ensemble_runs
     from crossling.reports.tables import rich_table
 
     try:

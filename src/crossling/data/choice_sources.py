@@ -8,8 +8,8 @@ from pathlib import Path
 
 from crossling.data.formats.copa_jsonl import read_copa_jsonl
 from crossling.data.records import ChoiceExample
-from crossling.data.sources import SourceOptions
 from crossling.errors import ConfigError, DataError
+from crossling.taskspec import SourceOptions
 from crossling.utils.io import sha256_file
 
 #: Bumped whenever a reader's output changes, so cached features are rebuilt.

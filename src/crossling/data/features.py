@@ -14,7 +14,7 @@ import datasets
 
 from crossling.data.records import Record
 from crossling.errors import DataError
-from crossling.tasks.registry import TaskKind, TaskSpec
+from crossling.taskspec import TaskKind, TaskSpec
 from crossling.utils.imports import resolve
 from crossling.utils.io import (
     atomic_directory,
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 #: Bumped whenever a featurizer's output changes, so old caches are never reused.
 FEATURES_VERSION = "features-2"
 
-Featurizer = Callable[[Sequence[Record], TaskSpec, Any, int], dict[str, list]]
+Featurizer = Callable[..., dict[str, list]]
 
 
 def tokenizer_fingerprint(tokenizer: Any) -> str:
@@ -67,7 +67,7 @@ def _tokenizer_state_digest(tokenizer: Any) -> str:
 
 
 #: Featurizer of each task kind, as "module:function" (loaded on first use). The signature is
-#: ``(records, task, tokenizer, max_length) -> dict of columns``; every featurizer emits the
+#: ``(records, labels, tokenizer, max_length, **options) -> dict of columns``; every featurizer emits the
 #: model inputs, ``labels`` and ``length``.
 FEATURIZERS: dict[TaskKind, str] = {
     TaskKind.PAIR_CLASSIFICATION: "crossling.data.featurizers.pairs:featurize_pairs",
@@ -127,7 +127,11 @@ def load_features(task: TaskSpec, records_loader: Callable[[], Sequence[Record]]
     records = records_loader()
     if not records:
         raise DataError(f"{task.name}: the {split} split of {language!r} is empty")
-    table = datasets.Dataset.from_dict(featurize(records, task, tokenizer, max_length, **(options or {})))
+    try:
+        columns = featurize(records, task.labels, tokenizer, max_length, **(options or {}))
+    except DataError as exc:
+        raise DataError(f"{task.name}: {exc}") from None
+    table = datasets.Dataset.from_dict(columns)
     if not cache:
         return table
     with atomic_directory(directory) as tmp:

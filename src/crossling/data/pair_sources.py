@@ -8,8 +8,8 @@ from pathlib import Path
 
 from crossling.data.formats.pair_tsv import read_pair_tsv
 from crossling.data.records import PairExample
-from crossling.data.sources import SourceOptions
 from crossling.errors import ConfigError, DataError
+from crossling.taskspec import SourceOptions
 from crossling.utils.io import sha256_file
 
 #: Bumped whenever a reader's output changes, so cached features are rebuilt.

@@ -18,8 +18,8 @@ from typing import Any
 
 from crossling.data.formats.squad_json import read_squad_json
 from crossling.data.records import Answer, QAExample
-from crossling.data.sources import SourceOptions
 from crossling.errors import ConfigError, DataError
+from crossling.taskspec import SourceOptions
 from crossling.utils.io import sha256_file
 
 #: Bumped whenever a reader's output changes, so cached features are rebuilt.

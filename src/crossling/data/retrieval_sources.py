@@ -26,8 +26,8 @@ from crossling.data.records import (
     RankingProblem,
     RankingQuery,
 )
-from crossling.data.sources import SourceOptions
 from crossling.errors import ConfigError, DataError
+from crossling.taskspec import SourceOptions
 from crossling.utils.io import sha256_file
 
 #: Bumped whenever a reader's output changes.

@@ -11,8 +11,8 @@ from typing import Any
 from crossling.data.formats.conllu_pos import read_conllu
 from crossling.data.formats.tagging_tsv import read_tagging_tsv, read_wikiann
 from crossling.data.records import TaggingExample
-from crossling.data.sources import SourceOptions
 from crossling.errors import ConfigError, DataError
+from crossling.taskspec import SourceOptions
 from crossling.utils.io import sha256_file
 
 #: Bumped whenever a reader's output changes, so cached features are rebuilt.

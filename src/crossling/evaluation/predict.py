@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from crossling.training.batching import evaluation_batches
-from crossling.training.loop import resolve_mixed_precision
+from crossling.data.batching import evaluation_batches
+from crossling.utils.precision import resolve_mixed_precision
 
 
 def autocast_context(model: torch.nn.Module, mixed_precision: str) -> contextlib.AbstractContextManager:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from crossling.tasks.registry import TaskKind, TaskSpec
+from crossling.taskspec import TaskKind, TaskSpec
 from crossling.utils.imports import resolve
 
 

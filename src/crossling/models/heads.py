@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from crossling.tasks.registry import TaskKind
+from crossling.taskspec import TaskKind
 
 
 def masked_mean(features: Tensor, attention_mask: Tensor) -> Tensor:

@@ -12,7 +12,7 @@ from crossling.errors import ConfigError
 from crossling.models.aggregation import AGGREGATORS, LayerAggregator, build_aggregator
 from crossling.models.encoder import freeze_embeddings, load_encoder, num_layers_and_hidden
 from crossling.models.heads import build_head
-from crossling.tasks.registry import TaskSpec
+from crossling.taskspec import TaskSpec
 
 
 def aggregator_options(config: AggregationConfig) -> dict[str, Any]:

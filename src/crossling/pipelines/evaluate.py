@@ -13,8 +13,8 @@ from crossling.models.model import build_model
 from crossling.pipelines.experiment import evaluate_languages, plan_stages
 from crossling.reports.results import RESULTS_SCHEMA, summarize
 from crossling.training.checkpoint import load_model_weights
-from crossling.training.loop import resolve_mixed_precision
 from crossling.utils.io import atomic_write_json
+from crossling.utils.precision import resolve_mixed_precision
 
 
 def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: str | None = None,

@@ -10,25 +10,21 @@ from typing import Any
 
 import torch
 
-from crossling.analysis.ensembles import logits_path, write_logits
 from crossling.config.loader import dump_config, load_raw, to_dict
 from crossling.config.schema import ExperimentConfig, TaskConfig, TrainingConfig
-from crossling.data.loading import TaskData
+from crossling.data.batching import PaddingCollator
 from crossling.errors import ConfigError
+from crossling.evaluation.logits import logits_path, write_logits
 from crossling.evaluation.predict import predict_logits
 from crossling.evaluation.scoring import prediction_file, score
 from crossling.models.encoder import load_tokenizer, resolve_model_path
 from crossling.models.model import CrossLingualModel, build_model
 from crossling.pipelines.preflight import check_before_training, check_directories
 from crossling.reports.results import RESULTS_SCHEMA, build_manifest, summarize
-from crossling.tasks.registry import TaskKind, get_task
-from crossling.training.batching import PaddingCollator
-from crossling.training.loop import (
-    StageResult,
-    resolve_mixed_precision,
-    seed_everything,
-    train_stage,
-)
+from crossling.tasks.loading import TaskData
+from crossling.tasks.registry import get_task
+from crossling.taskspec import TaskKind
+from crossling.training.loop import StageResult, seed_everything, train_stage
 from crossling.utils.imports import resolve
 from crossling.utils.io import (
     atomic_write_json,
@@ -37,6 +33,7 @@ from crossling.utils.io import (
     sha256_json,
 )
 from crossling.utils.locks import LockBusy, exclusive_lock
+from crossling.utils.precision import resolve_mixed_precision
 from crossling.utils.progress import progress
 
 logger = logging.getLogger(__name__)
@@ -174,7 +171,7 @@ def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any,
     """Zero-shot scores in every evaluation language (a progress bar per language); writes XTREME-format prediction files.
 
     With ``logits_dir`` (a run directory) every row's logits are saved too, for ensembles
-    (``crossling.analysis.ensembles``).
+    (``crossling.pipelines.ensemble``).
     """
     per_language: dict[str, dict[str, Any]] = {}
     collator = _collator(tokenizer, data.spec.kind)

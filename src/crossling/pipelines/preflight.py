@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from crossling.config.schema import ExperimentConfig
-from crossling.data.loading import TaskData
+from crossling.tasks.loading import TaskData
 from crossling.errors import ConfigError, DataError, EnvironmentFault, ModelError
 from crossling.models.encoder import checked_model_path
 from crossling.utils.paths import crossling_home

@@ -47,7 +47,6 @@ import torch
 from torch import Tensor
 
 from crossling.config.schema import ExperimentConfig, RetrievalConfig
-from crossling.data.loading import TaskData
 from crossling.data.records import Candidate, ParallelExample, RankingProblem
 from crossling.data.retrieval_sources import MiningCorpus
 from crossling.errors import ConfigError, DataError
@@ -55,8 +54,9 @@ from crossling.evaluation.metrics import bucc_f1, map_at_k, tatoeba_accuracy
 from crossling.models.aggregation import LayerAggregator, build_aggregator
 from crossling.models.encoder import load_encoder, num_layers_and_hidden
 from crossling.models.model import aggregator_options
-from crossling.training.loop import resolve_mixed_precision
+from crossling.tasks.loading import TaskData
 from crossling.utils.io import atomic_write_text
+from crossling.utils.precision import resolve_mixed_precision
 from crossling.utils.progress import progress
 
 #: k of the margin score (Artetxe & Schwenk 2019 and LASER's BUCC mining use 4).

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from crossling.data.sources import SourceOptions
 from crossling.data.template.logic import NLI_LABELS
 from crossling.data.template.realize import LANGUAGES
 from crossling.data.template.source import TemplateSource
 from crossling.data.template.surface import NER_TAGS, UPOS
 from crossling.data.template.tasks import DEFAULT_FEATURE_DIM
-from crossling.tasks.registry import TaskKind, TaskSpec, register_task
+from crossling.tasks.registry import register_task
+from crossling.taskspec import SourceOptions, TaskKind, TaskSpec
 
 #: One row per task: (name, generator task, kind, labels, metric, category, description).
 #: ``tmpl-image`` is sentence <-> scene-vector alignment (the multimodal intermediate task).

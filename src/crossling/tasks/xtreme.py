@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-
 from crossling.data.pair_sources import HubPairSource, LocalPairSource, RawPairLayout
-from crossling.tasks.registry import TaskKind, TaskSpec, register_task
+from crossling.tasks.registry import register_task
+from crossling.taskspec import TaskKind, TaskSpec
 
 XNLI_LANGUAGES = ("en", "ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh")
 PAWSX_LANGUAGES = ("en", "de", "es", "fr", "ja", "ko", "zh")

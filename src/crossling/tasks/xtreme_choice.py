@@ -19,7 +19,8 @@ from crossling.data.choice_sources import (
     HubChoiceSplit,
     LocalCopaSource,
 )
-from crossling.tasks.registry import TaskKind, TaskSpec, register_task
+from crossling.tasks.registry import register_task
+from crossling.taskspec import TaskKind, TaskSpec
 
 XCOPA_LANGUAGES = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
 

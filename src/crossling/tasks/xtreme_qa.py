@@ -25,7 +25,8 @@ later Romanian file, ``ro``, is read when named in ``task.eval_languages``), MLQ
 from __future__ import annotations
 
 from crossling.data.qa_sources import HubQASource, HubQASplit, LocalQASource, QAFiles
-from crossling.tasks.registry import TaskKind, TaskSpec, register_task
+from crossling.tasks.registry import register_task
+from crossling.taskspec import TaskKind, TaskSpec
 
 XQUAD_LANGUAGES = ("en", "es", "de", "el", "ru", "tr", "ar", "vi", "th", "zh", "hi")
 MLQA_LANGUAGES = ("en", "es", "de", "ar", "hi", "vi", "zh")

@@ -18,7 +18,8 @@ from crossling.data.retrieval_sources import (
     LocalMewslixSource,
     LocalTatoebaSource,
 )
-from crossling.tasks.registry import TaskKind, TaskSpec, register_task
+from crossling.tasks.registry import register_task
+from crossling.taskspec import TaskKind, TaskSpec
 
 #: The five languages XTREME-R added to XTREME's 36 Tatoeba languages (LASER's aze lit pol ron ukr).
 TATOEBA_XTREME_R_ADDITIONS = ("az", "lt", "pl", "ro", "uk")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from crossling.data.formats.conllu_pos import UPOS_TAGS
 from crossling.data.tagging_sources import HubTaggingSource, LocalTaggingSource
-from crossling.tasks.registry import TaskKind, TaskSpec, register_task
+from crossling.tasks.registry import register_task
+from crossling.taskspec import TaskKind, TaskSpec
 
 #: XTREME's 33 UD-POS languages (google-research/xtreme, UD v2.5).
 UDPOS_LANGUAGES = (

@@ -21,9 +21,9 @@ from torch.utils.data import DataLoader
 from transformers import get_linear_schedule_with_warmup
 
 from crossling.config.schema import TrainingConfig
+from crossling.data.batching import training_batches
 from crossling.errors import TrainingError
 from crossling.training.active_vocabulary import active_vocabulary
-from crossling.training.batching import training_batches
 from crossling.training.checkpoint import (
     TrainState,
     latest_valid_checkpoint,
@@ -33,6 +33,7 @@ from crossling.training.checkpoint import (
     save_model_weights,
 )
 from crossling.utils.io import atomic_write_json, read_json
+from crossling.utils.precision import resolve_mixed_precision
 
 logger = logging.getLogger(__name__)
 
@@ -71,15 +72,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
-
-
-def resolve_mixed_precision(setting: str) -> str:
-    """``auto`` -> ``bf16`` where the device supports bf16 kernels, else ``no``."""
-    if setting != "auto":
-        return setting
-    if torch.cuda.is_available():
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "no"
 
 
 def make_accelerator(mixed_precision: str, gradient_accumulation_steps: int = 1) -> Accelerator:

@@ -7,7 +7,6 @@ from typing import Any
 
 from crossling.data.records import ChoiceExample, Record
 from crossling.errors import DataError
-from crossling.tasks.registry import TaskSpec
 
 #: COPA/XCOPA question types -> the prompt appended to the premise (XTREME-R's ``run_xcopa.py``:
 #: ``f"{premise} What was the {question}?"``). Any other question (SIQA) is appended verbatim.
@@ -20,18 +19,20 @@ def first_sequence(record: ChoiceExample) -> str:
     return f"{record.premise} {question}".strip()
 
 
-def featurize_choices(records: Sequence[Record], task: TaskSpec, tokenizer: Any, max_length: int) -> dict[str, list]:
+def featurize_choices(records: Sequence[Record], labels: tuple[str, ...], tokenizer: Any, max_length: int) -> dict[str, list]:
     """Tokenize each example as C pairs ``(premise + question, choice)``, truncated to ``max_length``.
+
+    ``labels`` (label names) is unused: a record's label is the index of its correct choice.
 
     Output columns: the tokenizer's model inputs, each a list of C token lists per example (the
     collator pads them to B x C x T), ``labels`` = index of the correct choice, and ``length``
     = the longest of the example's C sequences (for length grouping).
     """
     if not all(isinstance(r, ChoiceExample) for r in records):
-        raise DataError(f"{task.name}: expected multiple-choice records")
+        raise DataError("expected multiple-choice records")
     for record in records:
         if not record.choices or not 0 <= record.label < len(record.choices):
-            raise DataError(f"{task.name}: example {record.id}: label {record.label} is not an index of its "
+            raise DataError(f"example {record.id}: label {record.label} is not an index of its "
                             f"{len(record.choices)} choices")
     firsts = [first_sequence(r) for r in records for _ in r.choices]
     seconds = [choice for r in records for choice in r.choices]

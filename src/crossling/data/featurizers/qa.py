@@ -8,7 +8,6 @@ from typing import Any
 
 from crossling.data.records import QAExample, Record
 from crossling.errors import DataError
-from crossling.tasks.registry import TaskSpec
 
 #: Tokens shared by consecutive windows of a long context (XTREME/HF ``doc_stride``) at 384 tokens;
 #: shorter maximum lengths use a third of the length (see ``doc_stride``).
@@ -29,11 +28,12 @@ def doc_stride(max_length: int) -> int:
     return min(DOC_STRIDE, max_length // 3)
 
 
-def featurize_qa(records: Sequence[Record], task: TaskSpec, tokenizer: Any, max_length: int) -> dict[str, list]:
+def featurize_qa(records: Sequence[Record], labels: tuple[str, ...], tokenizer: Any, max_length: int) -> dict[str, list]:
     """Tokenize (question, context) pairs into windows of at most ``max_length`` sub-tokens.
 
     A context longer than one window is split into overlapping windows (``return_overflowing_tokens``
     with ``doc_stride(max_length)`` shared tokens); only the context is truncated. One row per window.
+    ``labels`` (label names) is unused: the targets are answer spans.
 
     Output columns: the tokenizer's model inputs, ``labels`` = ``[start, end]`` token indices of
     the first gold answer (both ``CLS_INDEX`` when the answer is not inside the window or there
@@ -42,9 +42,9 @@ def featurize_qa(records: Sequence[Record], task: TaskSpec, tokenizer: Any, max_
     only), ``example_index`` (position of the record in ``records``), ``example_id`` and ``length``.
     """
     if not all(isinstance(r, QAExample) for r in records):
-        raise DataError(f"{task.name}: expected extractive-QA records")
+        raise DataError("expected extractive-QA records")
     questions, question_lengths = _truncated_questions(records, tokenizer)
-    stride = _stride(task, tokenizer, max_length, max(question_lengths))
+    stride = _stride(tokenizer, max_length, max(question_lengths))
     encoded = tokenizer(questions, [r.context for r in records], truncation="only_second", max_length=max_length,
                         stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True, padding=False)
     columns: dict[str, list] = {name: encoded[name] for name in tokenizer.model_input_names if name in encoded}
@@ -74,11 +74,11 @@ def _truncated_questions(records: Sequence[QAExample], tokenizer: Any) -> tuple[
     return questions, [len(ids) for ids in encoded["input_ids"]]
 
 
-def _stride(task: TaskSpec, tokenizer: Any, max_length: int, longest_question: int) -> int:
+def _stride(tokenizer: Any, max_length: int, longest_question: int) -> int:
     """The document stride, smaller than the context room of the longest question's windows."""
     room = max_length - longest_question - tokenizer.num_special_tokens_to_add(pair=True)
     if room < 2:
-        raise DataError(f"{task.name}: max_length {max_length} leaves no room for the context after a question "
+        raise DataError(f"max_length {max_length} leaves no room for the context after a question "
                         f"of {longest_question} sub-tokens; raise task.max_length")
     return min(doc_stride(max_length), room - 1)
 

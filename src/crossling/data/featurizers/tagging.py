@@ -8,7 +8,6 @@ from typing import Any
 
 from crossling.data.records import Record, TaggingExample
 from crossling.errors import DataError
-from crossling.tasks.registry import TaskSpec
 
 #: Where a word's label goes (``task.subword_labels``). ``first``: its first sub-token, as
 #: XTREME and HF's run_ner do. ``first_content``: its first sub-token that is not the bare
@@ -76,7 +75,7 @@ def owner_windows(first_positions: Sequence[int], starts: Sequence[int], window:
     return owners
 
 
-def featurize_tagging(records: Sequence[Record], task: TaskSpec, tokenizer: Any, max_length: int, *,
+def featurize_tagging(records: Sequence[Record], labels: tuple[str, ...], tokenizer: Any, max_length: int, *,
                       stride: int | None = None, subword_labels: str = "first_content") -> dict[str, list]:
     """Tokenize word-split sentences and align word tags to sub-tokens; long sentences become overlapping windows.
 
@@ -99,7 +98,7 @@ def featurize_tagging(records: Sequence[Record], task: TaskSpec, tokenizer: Any,
 
     Args:
         records: ``TaggingExample``s.
-        task: The task (its ``labels`` give the class ids).
+        labels: Tag names; a tag's class id is its index here.
         tokenizer: A fast tokenizer (``word_ids`` is needed).
         max_length: Sub-tokens per row, special tokens included.
         stride: Offset between the starts of consecutive windows, in content sub-tokens.
@@ -114,15 +113,15 @@ def featurize_tagging(records: Sequence[Record], task: TaskSpec, tokenizer: Any,
     if subword_labels not in SUBWORD_LABELS:
         raise ValueError(f"subword_labels: expected one of {', '.join(SUBWORD_LABELS)}, got {subword_labels!r}")
     if not all(isinstance(r, TaggingExample) for r in records):
-        raise DataError(f"{task.name}: expected word-tagging records")
-    label_ids = [_label_ids(record, task) for record in records]
+        raise DataError("expected word-tagging records")
+    label_ids = [_label_ids(record, labels) for record in records]
     sentences = _tokenize(records, tokenizer)
     skip_ids = frozenset() if subword_labels == "first" else _bare_boundary_ids(tokenizer)
     wanted = set(tokenizer.model_input_names)
     columns: dict[str, list] = {"input_ids": [], "attention_mask": [], "token_type_ids": [], "labels": [],
                                 "length": [], "example_index": [], "word_ids": []}
     has_types = "token_type_ids" in wanted
-    for index, (sentence, labels) in enumerate(zip(sentences, label_ids, strict=True)):
+    for index, (sentence, sentence_labels) in enumerate(zip(sentences, label_ids, strict=True)):
         if sentence is None:
             continue  # a sentence without words has nothing to predict
         window = max_length - len(sentence.prefix) - len(sentence.suffix)
@@ -132,7 +131,7 @@ def featurize_tagging(records: Sequence[Record], task: TaskSpec, tokenizer: Any,
         step = stride if stride is not None else max(1, window // 2)
         if not 1 <= step <= window:
             raise ValueError(f"stride must be in [1, {window}] (the window of content sub-tokens), got {step}")
-        for row in _windows(sentence, labels, window, step, subword_labels == "all", skip_ids):
+        for row in _windows(sentence, sentence_labels, window, step, subword_labels == "all", skip_ids):
             input_ids, types, row_labels, word_ids = row
             columns["input_ids"].append(input_ids)
             columns["attention_mask"].append([1] * len(input_ids))
@@ -165,15 +164,15 @@ def word_positions(words: Sequence[int], content: Sequence[int], skip_ids: froze
     return {w: next((j for j in js if content[j] not in skip_ids), js[0]) for w, js in positions.items()}
 
 
-def _label_ids(record: TaggingExample, task: TaskSpec) -> list[int]:
+def _label_ids(record: TaggingExample, labels: tuple[str, ...]) -> list[int]:
     if len(record.tags) != len(record.tokens):
-        raise DataError(f"{task.name}: example {record.id}: {len(record.tokens)} words but {len(record.tags)} tags")
+        raise DataError(f"example {record.id}: {len(record.tokens)} words but {len(record.tags)} tags")
     try:
-        return [task.label_to_id(tag) for tag in record.tags]
+        return [labels.index(tag) for tag in record.tags]
     except ValueError:
-        unknown = next(tag for tag in record.tags if tag not in task.labels)
-        raise DataError(f"{task.name}: example {record.id}: unknown tag {unknown!r}; "
-                        f"expected one of {list(task.labels)}") from None
+        unknown = next(tag for tag in record.tags if tag not in labels)
+        raise DataError(f"example {record.id}: unknown tag {unknown!r}; "
+                        f"expected one of {list(labels)}") from None
 
 
 def _tokenize(records: Sequence[TaggingExample], tokenizer: Any) -> list[_Sentence | None]:

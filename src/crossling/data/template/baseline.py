@@ -8,8 +8,8 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from crossling.data.records import PairExample
-from crossling.data.sources import SourceOptions
 from crossling.data.template.source import TemplateSource
+from crossling.taskspec import SourceOptions
 
 #: Registry task name -> template task of the pair tasks this baseline applies to.
 PAIR_TASKS = {"tmpl-nli": "nli", "tmpl-paws": "paws", "nli": "nli", "paws": "paws"}

@@ -7,7 +7,6 @@ import json
 from dataclasses import dataclass
 
 from crossling.data.records import Record
-from crossling.data.sources import SPLITS, SourceOptions
 from crossling.data.template.realize import LANGUAGES
 from crossling.data.template.tasks import (
     DEFAULT_FEATURE_DIM,
@@ -18,6 +17,7 @@ from crossling.data.template.tasks import (
     build_records,
 )
 from crossling.errors import ConfigError, DataError
+from crossling.taskspec import SPLITS, SourceOptions
 
 #: The training language of zero-shot transfer: its train split shares the configured seed.
 TRAIN_LANGUAGE = "en"

@@ -9,7 +9,7 @@ import numpy as np
 
 from crossling.evaluation.metrics import get_metric
 from crossling.evaluation.scoring import LanguageScore
-from crossling.tasks.registry import TaskSpec
+from crossling.taskspec import TaskSpec
 
 
 def score_choices(task: TaskSpec, logits: Sequence[np.ndarray], features: Any,

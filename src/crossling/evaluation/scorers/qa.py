@@ -11,7 +11,7 @@ import numpy as np
 from crossling.data.qa_sources import answer_language
 from crossling.evaluation.metrics import get_metric
 from crossling.evaluation.scoring import LanguageScore
-from crossling.tasks.registry import TaskSpec
+from crossling.taskspec import TaskSpec
 
 #: Start and end candidates kept per window: the N_BEST highest start and end logits (HF/XTREME ``n_best_size``).
 N_BEST = 20

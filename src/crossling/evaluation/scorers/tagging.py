@@ -11,7 +11,7 @@ from crossling.data.formats.conllu_pos import UPOS_TAGS
 from crossling.errors import DataError
 from crossling.evaluation.metrics import get_metric
 from crossling.evaluation.scoring import LanguageScore
-from crossling.tasks.registry import TaskSpec
+from crossling.taskspec import TaskSpec
 
 #: Metrics reported besides the task's primary one, by tag set. POS tasks (the 17 UPOS tags)
 #: report XTREME's seqeval ``f1`` and the plain token accuracy ``pos_accuracy`` whichever is

@@ -11,9 +11,9 @@ import datasets
 from crossling.config.schema import TaskConfig
 from crossling.data.features import load_features
 from crossling.data.records import Record
-from crossling.data.sources import DataSource, SourceOptions
 from crossling.errors import ConfigError, DataError
-from crossling.tasks.registry import TaskKind, TaskSpec, get_task
+from crossling.tasks.registry import get_task
+from crossling.taskspec import DataSource, SourceOptions, TaskKind, TaskSpec
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +122,8 @@ class TaskData:
         """Keyword arguments of the task kind's featurizer taken from the config (tagging: ``subword_labels``)."""
         if self.spec.kind is TaskKind.TOKEN_CLASSIFICATION:
             return {"subword_labels": self.config.subword_labels}
+        if self.spec.kind is TaskKind.IMAGE_TEXT_ALIGNMENT:
+            return {"vector_size": self.spec.output_dim}
         return {}
 
     def train_features(self, tokenizer: Any) -> datasets.Dataset:

@@ -1,0 +1,132 @@
+"""What a task is: its kind, its declaration (``TaskSpec``) and the data-source contract; a leaf below every package."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from crossling.errors import ConfigError
+
+#: Canonical split names used throughout crossling; sources map their own names onto these.
+SPLITS = ("train", "dev", "test")
+
+
+class TaskKind(StrEnum):
+    """What a task's model predicts; heads, features and metrics are chosen by kind, not by name."""
+
+    PAIR_CLASSIFICATION = "pair_classification"
+    TOKEN_CLASSIFICATION = "token_classification"
+    EXTRACTIVE_QA = "extractive_qa"
+    RETRIEVAL = "retrieval"
+    MULTIPLE_CHOICE = "multiple_choice"
+    IMAGE_TEXT_ALIGNMENT = "image_text_alignment"
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """Options a task's data source is built with (from the ``task`` section of the config).
+
+    Args:
+        data_dir: Local directory for file-based sources (``None`` for hub/generated sources).
+        skip_bad_lines: Skip malformed lines (and report how many) instead of failing.
+        max_examples: Keep at most this many examples per (language, split); ``None`` keeps all.
+        params: Extra source-specific parameters (e.g. template-benchmark sizes).
+    """
+
+    data_dir: Path | None = None
+    skip_bad_lines: bool = False
+    max_examples: int | None = None
+    params: dict = field(default_factory=dict)
+
+
+@runtime_checkable
+class DataSource(Protocol):
+    """Where a task's examples come from (HF hub, local files, the built-in generator)."""
+
+    def load(self, language: str, split: str) -> list[Any]:
+        """All records (``crossling.data.records``) of ``language``/``split`` (split is one of ``SPLITS``).
+
+        Raises ``DataError`` naming the file and line on malformed input, and when the
+        split does not exist or is empty.
+        """
+        ...
+
+    def fingerprint(self, language: str, split: str) -> str:
+        """A string that changes whenever the records of ``language``/``split`` would change."""
+        ...
+
+
+SourceFactory = Callable[[SourceOptions], DataSource]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A task declaration.
+
+    Args:
+        name: Registry name (``xnli``, ``pawsx``, ``udpos``, ...).
+        kind: What is predicted (see ``TaskKind``).
+        labels: Label names in a fixed order (the class-index order of the head). Empty for
+            QA and retrieval.
+        metric: Name of the primary metric (``accuracy``, ``f1``, ``squad_f1``, ...).
+        languages: Evaluation languages of the XTREME benchmark (or the task's own set).
+        xtreme_r_languages: Evaluation languages under XTREME-R, if it differs or adds some.
+        sources: Source name (``hub``, ``local``, ``generated``) to a factory building it.
+        train_language: Language of the training split used for zero-shot transfer.
+        max_length: Default maximum sequence length in sub-tokens.
+        description: One line for ``crossling tasks``.
+        category: Benchmark category (``classification``, ``structured prediction``, ``qa``,
+            ``retrieval``) used for score aggregation.
+        default_source: Source used when the config names none.
+        output_dim: Size of a vector target (image-text alignment: the scene-vector length).
+    """
+
+    name: str
+    kind: TaskKind
+    labels: tuple[str, ...]
+    metric: str
+    languages: tuple[str, ...]
+    sources: Mapping[str, SourceFactory]
+    xtreme_r_languages: tuple[str, ...] = ()
+    train_language: str = "en"
+    max_length: int = 128
+    description: str = ""
+    category: str = ""
+    default_source: str = field(default="")
+    output_dim: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.sources:
+            raise ValueError(f"task {self.name!r} declares no data source")
+        if self.default_source and self.default_source not in self.sources:
+            raise ValueError(f"task {self.name!r}: default_source {self.default_source!r} is not one of {sorted(self.sources)}")
+        if len(set(self.labels)) != len(self.labels):
+            raise ValueError(f"task {self.name!r} has duplicate labels: {self.labels}")
+
+    @property
+    def num_labels(self) -> int:
+        """Output size of the head: number of classes, or ``output_dim`` for vector targets."""
+        return len(self.labels) or self.output_dim
+
+    def label_to_id(self, label: str) -> int:
+        """Class index of a label name; ``ValueError`` if unknown (callers add file/line context)."""
+        return self.labels.index(label)
+
+    def build_source(self, source: str, options: SourceOptions) -> DataSource:
+        """Instantiate one of this task's sources, with a clear error for an unknown name."""
+        if source not in self.sources:
+            near = difflib.get_close_matches(source, list(self.sources), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise ConfigError(f"task.source: task {self.name!r} has no data source {source!r}{hint} "
+                              f"(available: {', '.join(sorted(self.sources))})")
+        return self.sources[source](options)
+
+    def all_languages(self, benchmark: str = "xtreme") -> tuple[str, ...]:
+        """Languages to evaluate on under ``benchmark`` (``xtreme`` or ``xtreme-r``)."""
+        if benchmark == "xtreme-r" and self.xtreme_r_languages:
+            return self.xtreme_r_languages
+        return self.languages
