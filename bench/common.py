@@ -409,14 +409,13 @@ def crossling_train(path: Path, data: Any, features: Any, tokenizer: Any, *, ste
     from crossling.config.schema import AggregationConfig, ModelConfig, TrainingConfig
     from crossling.data.batching import PaddingCollator
     from crossling.models.model import build_model
-    from crossling.taskspec import TaskKind
     from crossling.training.loop import seed_everything, train_stage
 
     seed_everything(seed)
     model = build_model(ModelConfig(name_or_path=str(path), freeze_embeddings=freeze_embeddings),
                         AggregationConfig(strategy=strategy, layer=layer), data.spec)
     collator = PaddingCollator(tokenizer.pad_token_id, pad_to_multiple_of=pad_to_multiple_of,
-                               sequence_labels=data.spec.kind is TaskKind.TOKEN_CLASSIFICATION)
+                               sequence_labels=data.spec.fine_tuned_kind().sequence_labels)
     config = TrainingConfig(max_steps=steps, batch_size=batch_size, learning_rate=learning_rate, mixed_precision=precision,
                             group_by_length=group_by_length, checkpoint_every_steps=0, select_best=False,
                             warmup_ratio=0.0, active_vocabulary=active_vocabulary, compile=compile_model)

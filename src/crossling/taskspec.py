@@ -1,13 +1,17 @@
-"""What a task is: its kind, its declaration (``TaskSpec``) and the data-source contract; a leaf below every package."""
+"""What a task is: its kind and the kind's plugin contract, its declaration (``TaskSpec``), the data-source contract.
+
+A leaf below every package: it imports nothing from crossling but ``crossling.errors``.
+"""
 
 from __future__ import annotations
 
+import abc
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from crossling.errors import ConfigError
 
@@ -24,6 +28,73 @@ class TaskKind(StrEnum):
     RETRIEVAL = "retrieval"
     MULTIPLE_CHOICE = "multiple_choice"
     IMAGE_TEXT_ALIGNMENT = "image_text_alignment"
+
+
+class KindPlugin(abc.ABC):
+    """What every task kind declares: its ``TaskKind`` and how its outputs may be combined.
+
+    One instance per kind lives in ``crossling.tasks.kinds`` and is held by each ``TaskSpec``
+    of that kind (``TaskSpec.kind_plugin``), so code asks the task's plugin, never a table.
+
+    Attributes:
+        kind: The kind's name (results files, feature-cache keys, ``crossling tasks``).
+        fine_tunes: Whether a stage of this kind trains the encoder. A kind that does not
+            (retrieval) is scored with the encoder as the earlier stages left it, and cannot
+            be an intermediate stage.
+        probability_axis: Axis of a row's logits that a softmax turns into a distribution, so
+            that several models' rows can be averaged (ensembles); ``None``: not averageable.
+    """
+
+    kind: ClassVar[TaskKind]
+    fine_tunes: ClassVar[bool] = True
+    probability_axis: ClassVar[int | None] = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.kind}>"
+
+
+class FineTunedKind(KindPlugin):
+    """A kind trained with a head on the encoder: records -> features -> head logits -> score and prediction file.
+
+    Attributes:
+        sequence_labels: Labels are per token (padded along the sequence by the collator).
+        prediction_extension: Extension of the prediction file (``tsv`` or ``json``).
+    """
+
+    fine_tunes: ClassVar[bool] = True
+    probability_axis: ClassVar[int | None] = -1
+    sequence_labels: ClassVar[bool] = False
+    prediction_extension: ClassVar[str] = "tsv"
+
+    def featurizer_options(self, task: TaskSpec, config: Any) -> dict[str, Any]:
+        """Keyword arguments of ``featurize`` taken from the task and its config section (part of the cache key)."""
+        return {}
+
+    @abc.abstractmethod
+    def featurize(self, records: Sequence[Any], labels: tuple[str, ...], tokenizer: Any, max_length: int,
+                  **options: Any) -> dict[str, list]:
+        """Feature columns of ``records``: the model inputs, ``labels`` and ``length`` (plus kind-specific columns).
+
+        ``labels`` are the task's label names (a label's class id is its index); errors are
+        ``DataError``s naming the example.
+        """
+
+    @abc.abstractmethod
+    def build_head(self, hidden_size: int, num_labels: int, **options: Any) -> Any:
+        """A new head (``torch.nn.Module`` with ``forward(features, attention_mask)`` and ``loss(logits, labels)``)."""
+
+    @abc.abstractmethod
+    def score(self, task: TaskSpec, logits: Sequence[Any], features: Any, records: Sequence[Any], *,
+              language: str) -> Any:
+        """``LanguageScore`` of one language from the logits of every feature row (``language``: its code)."""
+
+    @abc.abstractmethod
+    def prediction_text(self, task: TaskSpec, predictions: Any) -> str:
+        """The prediction file's text, in the format google-research/xtreme's scorer reads."""
+
+    def prediction_file(self, task: TaskSpec, predictions: Any) -> tuple[str, str]:
+        """``(extension, text)`` of the prediction file."""
+        return self.prediction_extension, self.prediction_text(task, predictions)
 
 
 @dataclass(frozen=True)
@@ -69,7 +140,8 @@ class TaskSpec:
 
     Args:
         name: Registry name (``xnli``, ``pawsx``, ``udpos``, ...).
-        kind: What is predicted (see ``TaskKind``).
+        kind_plugin: What is predicted and how: the kind's plugin (``crossling.tasks.kinds``);
+            ``kind`` is its ``TaskKind``.
         labels: Label names in a fixed order (the class-index order of the head). Empty for
             QA and retrieval.
         metric: Name of the primary metric (``accuracy``, ``f1``, ``squad_f1``, ...).
@@ -86,7 +158,7 @@ class TaskSpec:
     """
 
     name: str
-    kind: TaskKind
+    kind_plugin: KindPlugin
     labels: tuple[str, ...]
     metric: str
     languages: tuple[str, ...]
@@ -100,6 +172,9 @@ class TaskSpec:
     output_dim: int = 0
 
     def __post_init__(self) -> None:
+        if not isinstance(self.kind_plugin, KindPlugin):
+            raise TypeError(f"task {self.name!r}: kind_plugin must be a KindPlugin (crossling.tasks.kinds), "
+                            f"got {self.kind_plugin!r}")
         if not self.sources:
             raise ValueError(f"task {self.name!r} declares no data source")
         if self.default_source and self.default_source not in self.sources:
@@ -108,9 +183,21 @@ class TaskSpec:
             raise ValueError(f"task {self.name!r} has duplicate labels: {self.labels}")
 
     @property
+    def kind(self) -> TaskKind:
+        """The ``TaskKind`` of the task's plugin."""
+        return self.kind_plugin.kind
+
+    @property
     def num_labels(self) -> int:
         """Output size of the head: number of classes, or ``output_dim`` for vector targets."""
         return len(self.labels) or self.output_dim
+
+    def fine_tuned_kind(self) -> FineTunedKind:
+        """The kind plugin of a task that is fine-tuned; ``ConfigError`` for a kind that is not (retrieval)."""
+        if not isinstance(self.kind_plugin, FineTunedKind):
+            raise ConfigError(f"task {self.name!r} ({self.kind}) is scored without fine-tuning: it has no features, "
+                              "head or logits")
+        return self.kind_plugin
 
     def label_to_id(self, label: str) -> int:
         """Class index of a label name; ``ValueError`` if unknown (callers add file/line context)."""

@@ -18,7 +18,6 @@ from crossling.evaluation.scorers.qa import (
     best_window_span,
     score_qa,
 )
-from crossling.evaluation.scoring import prediction_file, score
 from crossling.tasks import get_task
 
 
@@ -51,7 +50,7 @@ def test_one_hot_logits_on_the_gold_span_give_exact_match_100(tokenizer):
     task, records = get_task("xquad"), _records()
     columns = featurize_qa(records, task.labels, tokenizer, 11)  # several windows per question
     assert len(columns["input_ids"]) > len(records)
-    result = score(task, _one_hot(columns), columns, records, language="en")
+    result = task.kind_plugin.score(task, _one_hot(columns), columns, records, language="en")
     assert result.metrics["exact_match"] == 100.0 and result.metrics["squad"] == result.metrics["f1"] == 100.0
     assert result.predictions == {r.id: r.answers[0].text for r in records} and result.count == len(records)
 
@@ -105,6 +104,6 @@ def test_mlqa_is_normalized_in_the_answer_language_of_the_code():
 
 
 def test_answers_json_is_the_official_id_to_answer_object():
-    extension, text = prediction_file(get_task("xquad"), {"a": "308", "b": "卡万·肖特"})
+    extension, text = get_task("xquad").kind_plugin.prediction_file(get_task("xquad"), {"a": "308", "b": "卡万·肖特"})
     assert extension == "json" and json.loads(text) == {"a": "308", "b": "卡万·肖特"}
     assert "卡万" in answers_json(get_task("xquad"), {"b": "卡万"})  # not \u-escaped

@@ -11,10 +11,9 @@ from crossling.data.records import TaggingExample
 from crossling.errors import DataError
 from crossling.evaluation.metrics import get_metric
 from crossling.evaluation.scorers.tagging import merge_word_predictions, score_tagging, tag_lines, tagging_metrics
-from crossling.evaluation.scoring import SCORING, prediction_file
 from crossling.tasks import get_task
-from crossling.taskspec import TaskKind, TaskSpec
-from crossling.utils.imports import resolve
+from crossling.tasks.kinds.tagging import TOKEN_TAGGING
+from crossling.taskspec import TaskSpec
 
 UDPOS = get_task("udpos")
 PANX = get_task("panx")
@@ -59,7 +58,8 @@ def test_prediction_files_match_xtreme_mock_files_byte_for_byte(mock, task_name)
     files = sorted((mock / "predictions" / task_name).glob("test-*.tsv"))
     assert len(files) in (33, 40)
     for path in files:
-        extension, text = prediction_file(get_task(task_name), _read_tag_file(path))
+        task = get_task(task_name)
+        extension, text = task.kind_plugin.prediction_file(task, _read_tag_file(path))
         assert extension == "tsv"
         assert text == path.read_text(encoding="utf-8"), path.name
 
@@ -111,12 +111,18 @@ def test_panx_reports_seqeval_entity_f1_only():
 
 
 def test_a_pos_task_whose_primary_metric_is_accuracy_reports_it_under_its_own_name():
-    task = TaskSpec(name="pos-acc", kind=TaskKind.TOKEN_CLASSIFICATION, labels=UDPOS.labels, metric="pos_accuracy",
+    task = TaskSpec(name="pos-acc", kind_plugin=TOKEN_TAGGING, labels=UDPOS.labels, metric="pos_accuracy",
                     languages=("en",), sources={"x": lambda options: None})
     metrics = tagging_metrics(task, [["NOUN", "VERB"]], [["NOUN", "NOUN"]])
     assert metrics["pos_accuracy"] == 50.0 and "f1" in metrics
 
 
-def test_the_scoring_table_routes_token_classification_to_this_scorer():
-    rules = SCORING[TaskKind.TOKEN_CLASSIFICATION]
-    assert resolve(rules.scorer) is score_tagging and resolve(rules.writer) is tag_lines and rules.extension == "tsv"
+def test_the_tagging_kind_scores_with_this_scorer_and_writes_tag_lines(tmp_path):
+    records = [TaggingExample("s1", ("Paris", "is", "big"), ("B-LOC", "O", "O"))]
+    features = {"labels": [[-100, 0, 1, 1, -100]], "example_index": [0], "word_ids": [[-1, 0, 1, 2, -1]]}
+    logits = [np.eye(PANX.num_labels)[[0, PANX.label_to_id("B-LOC"), 0, 0, 0]] * 5.0]
+    assert UDPOS.kind_plugin is PANX.kind_plugin is TOKEN_TAGGING
+    by_kind = TOKEN_TAGGING.score(PANX, logits, features, records, language="en")
+    direct = score_tagging(PANX, logits, features, records)
+    assert by_kind.metrics == direct.metrics and by_kind.predictions == direct.predictions == [["B-LOC", "O", "O"]]
+    assert TOKEN_TAGGING.prediction_file(PANX, direct.predictions) == ("tsv", tag_lines(PANX, direct.predictions))

@@ -14,12 +14,11 @@ from crossling.data.featurizers.choice import featurize_choices, first_sequence
 from crossling.data.records import ChoiceExample
 from crossling.errors import DataError
 from crossling.evaluation.predict import predict_logits
-from crossling.evaluation.scoring import prediction_file, score
 from crossling.models.aggregation import build_aggregator
-from crossling.models.heads import MultipleChoiceHead, build_head
+from crossling.models.heads import MultipleChoiceHead
 from crossling.models.model import CrossLingualModel
 from crossling.tasks import get_task
-from crossling.taskspec import TaskKind
+from crossling.tasks.kinds.choice import MULTIPLE_CHOICE
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +64,7 @@ def _model(tokenizer) -> CrossLingualModel:
     torch.manual_seed(0)
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                         intermediate_size=64, max_position_embeddings=64)
-    head = build_head(TaskKind.MULTIPLE_CHOICE, 32, 0, pooling="cls", dropout=0.0)
+    head = MULTIPLE_CHOICE.build_head(32, 0, pooling="cls", dropout=0.0)
     return CrossLingualModel(BertModel(config), build_aggregator("last", num_layers=2, hidden_size=32), head).eval()
 
 
@@ -90,9 +89,9 @@ def test_predict_logits_and_scorer_work_on_choice_features(tokenizer):
     logits = predict_logits(_model(tokenizer), features, batch_size=2, collator=PaddingCollator(tokenizer.pad_token_id),
                             mixed_precision="no")
     assert [row.shape for row in logits] == [(2,), (2,)]
-    result = score(task, [np.array([0.1, 0.9]), np.array([0.2, 0.1])], features, records, language="et")
+    result = task.kind_plugin.score(task, [np.array([0.1, 0.9]), np.array([0.2, 0.1])], features, records, language="et")
     assert result.metrics == {"accuracy": 100.0} and result.predictions == [1, 0]
-    assert prediction_file(task, result.predictions) == ("tsv", "1\n0\n")
+    assert task.kind_plugin.prediction_file(task, result.predictions) == ("tsv", "1\n0\n")
 
 
 def test_predict_logits_reports_progress_once_per_row(tokenizer):

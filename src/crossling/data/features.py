@@ -14,8 +14,7 @@ import datasets
 
 from crossling.data.records import Record
 from crossling.errors import DataError
-from crossling.taskspec import TaskKind, TaskSpec
-from crossling.utils.imports import resolve
+from crossling.taskspec import TaskSpec
 from crossling.utils.io import (
     atomic_directory,
     atomic_write_json,
@@ -29,9 +28,6 @@ logger = logging.getLogger(__name__)
 
 #: Bumped whenever a featurizer's output changes, so old caches are never reused.
 FEATURES_VERSION = "features-2"
-
-Featurizer = Callable[..., dict[str, list]]
-
 
 def tokenizer_fingerprint(tokenizer: Any) -> str:
     """SHA-256 of everything that decides a tokenizer's output (vocab, normalizer, templates, specials)."""
@@ -66,26 +62,6 @@ def _tokenizer_state_digest(tokenizer: Any) -> str:
     return digest
 
 
-#: Featurizer of each task kind, as "module:function" (loaded on first use). The signature is
-#: ``(records, labels, tokenizer, max_length, **options) -> dict of columns``; every featurizer emits the
-#: model inputs, ``labels`` and ``length``.
-FEATURIZERS: dict[TaskKind, str] = {
-    TaskKind.PAIR_CLASSIFICATION: "crossling.data.featurizers.pairs:featurize_pairs",
-    TaskKind.TOKEN_CLASSIFICATION: "crossling.data.featurizers.tagging:featurize_tagging",
-    TaskKind.EXTRACTIVE_QA: "crossling.data.featurizers.qa:featurize_qa",
-    TaskKind.MULTIPLE_CHOICE: "crossling.data.featurizers.choice:featurize_choices",
-    TaskKind.IMAGE_TEXT_ALIGNMENT: "crossling.data.featurizers.image_text:featurize_image_text",
-}
-
-
-def get_featurizer(kind: TaskKind) -> Featurizer:
-    """The featurizer of a task kind."""
-    try:
-        return resolve(FEATURIZERS[kind])
-    except (KeyError, ImportError) as exc:
-        raise DataError(f"no featurizer for task kind {kind}: {exc}") from None
-
-
 def feature_cache_key(task: TaskSpec, language: str, split: str, source_fingerprint: str,
                       tokenizer_fp: str, max_length: int, options: dict[str, Any] | None = None) -> str:
     """The cache key of one (task, language, split) under one tokenizer, length and featurizer options."""
@@ -111,11 +87,12 @@ def load_features(task: TaskSpec, records_loader: Callable[[], Sequence[Record]]
                   options: dict[str, Any] | None = None) -> datasets.Dataset:
     """Features of (task, language, split), from the Arrow cache when present and intact.
 
-    ``options`` are keyword arguments of the kind's featurizer (part of the cache key).
+    The task's kind plugin featurizes (``FineTunedKind.featurize``); ``options`` are its keyword
+    arguments (part of the cache key).
     ``records_loader`` is called only on a cache miss. A cache entry whose checksums do not
     match (a crash mid-write, a corrupted disk) is rebuilt, never loaded.
     """
-    featurize = get_featurizer(task.kind)
+    plugin = task.fine_tuned_kind()
     key = feature_cache_key(task, language, split, source_fingerprint, tokenizer_fingerprint(tokenizer), max_length,
                             options)
     directory = features_dir() / task.name / f"{language}-{split}-{key[:16]}"
@@ -128,7 +105,7 @@ def load_features(task: TaskSpec, records_loader: Callable[[], Sequence[Record]]
     if not records:
         raise DataError(f"{task.name}: the {split} split of {language!r} is empty")
     try:
-        columns = featurize(records, task.labels, tokenizer, max_length, **(options or {}))
+        columns = plugin.featurize(records, task.labels, tokenizer, max_length, **(options or {}))
     except DataError as exc:
         raise DataError(f"{task.name}: {exc}") from None
     table = datasets.Dataset.from_dict(columns)

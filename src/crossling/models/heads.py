@@ -1,4 +1,4 @@
-"""Task heads, registered by task kind: they read the aggregated token features (B x T x E)."""
+"""Task heads: they read the aggregated token features (B x T x E); each kind plugin (``crossling.tasks.kinds``) builds its own."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-
-from crossling.taskspec import TaskKind
 
 
 def masked_mean(features: Tensor, attention_mask: Tensor) -> Tensor:
@@ -172,22 +170,3 @@ class AlignmentHead(nn.Module):
         similarity = text @ scenes.T / self.temperature
         target = torch.arange(similarity.shape[0], device=similarity.device)
         return (nn.functional.cross_entropy(similarity, target) + nn.functional.cross_entropy(similarity.T, target)) / 2
-
-
-#: Head class of each task kind.
-HEADS: dict[TaskKind, type[nn.Module]] = {
-    TaskKind.PAIR_CLASSIFICATION: SequenceClassificationHead,
-    TaskKind.TOKEN_CLASSIFICATION: TokenClassificationHead,
-    TaskKind.EXTRACTIVE_QA: SpanExtractionHead,
-    TaskKind.MULTIPLE_CHOICE: MultipleChoiceHead,
-    TaskKind.IMAGE_TEXT_ALIGNMENT: AlignmentHead,
-}
-
-
-def build_head(kind: TaskKind, hidden_size: int, num_labels: int, **options: Any) -> nn.Module:
-    """The head registered for ``kind``."""
-    try:
-        cls = HEADS[kind]
-    except KeyError:
-        raise ValueError(f"no trainable head for task kind {kind}; kinds with heads: {', '.join(HEADS)}") from None
-    return cls(hidden_size, num_labels, **options)

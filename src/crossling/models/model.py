@@ -11,7 +11,6 @@ from crossling.config.schema import AggregationConfig, ModelConfig
 from crossling.errors import ConfigError
 from crossling.models.aggregation import AGGREGATORS, LayerAggregator, build_aggregator
 from crossling.models.encoder import freeze_embeddings, load_encoder, num_layers_and_hidden
-from crossling.models.heads import build_head
 from crossling.taskspec import TaskSpec
 
 
@@ -80,7 +79,7 @@ class CrossLingualModel(nn.Module):
 
 def build_model(model_config: ModelConfig, aggregation: AggregationConfig, task: TaskSpec,
                 encoder: nn.Module | None = None) -> CrossLingualModel:
-    """Encoder (loaded, or the one given: intermediate stages hand theirs on) + aggregator + a new head."""
+    """Encoder (loaded, or the one given: intermediate stages hand theirs on) + aggregator + the task kind's new head."""
     encoder = encoder if encoder is not None else load_encoder(model_config)
     if model_config.freeze_embeddings:
         freeze_embeddings(encoder)
@@ -90,5 +89,6 @@ def build_model(model_config: ModelConfig, aggregation: AggregationConfig, task:
                                       **aggregator_options(aggregation))
     except ValueError as exc:
         raise ConfigError(f"aggregation: {exc}") from None
-    head = build_head(task.kind, hidden, task.num_labels, pooling=model_config.pooling, dropout=model_config.head_dropout)
+    head = task.fine_tuned_kind().build_head(hidden, task.num_labels, pooling=model_config.pooling,
+                                             dropout=model_config.head_dropout)
     return CrossLingualModel(encoder, aggregator, head)

@@ -18,7 +18,6 @@ from crossling.analysis.ensembles import average_probabilities
 from crossling.config.loader import load_config, to_dict
 from crossling.errors import ConfigError, DataError
 from crossling.evaluation.logits import logits_path, read_logits
-from crossling.evaluation.scoring import prediction_file, probability_axis, score
 from crossling.models.encoder import load_tokenizer
 from crossling.reports.results import RESULTS_SCHEMA, summarize
 from crossling.tasks.loading import TaskData
@@ -57,7 +56,8 @@ def ensemble_runs(run_dirs: Sequence[Path], output_dir: Path, *, languages: Sequ
                               f"encoder differ ({_member_identity(config)} vs {first})")
     config = configs[0]
     data = TaskData.from_config(config.task)
-    axis = probability_axis(data.spec)
+    plugin = data.spec.fine_tuned_kind()
+    axis = plugin.probability_axis
     if axis is None:
         raise ConfigError(f"{data.spec.name}: {data.spec.kind} outputs cannot be averaged as probabilities")
     tokenizer = load_tokenizer(config.model)
@@ -69,9 +69,9 @@ def ensemble_runs(run_dirs: Sequence[Path], output_dir: Path, *, languages: Sequ
         averaged = average_probabilities(members, axis)
         if len(averaged) != len(features):
             raise DataError(f"{language}: the members' {len(averaged)} rows do not match the {len(features)} feature rows")
-        result = score(data.spec, averaged, features, data.records(language, split), language=language)
+        result = plugin.score(data.spec, averaged, features, data.records(language, split), language=language)
         per_language[language] = {**result.metrics, "count": result.count}
-        extension, text = prediction_file(data.spec, result.predictions)
+        extension, text = plugin.prediction_file(data.spec, result.predictions)
         atomic_write_text(output_dir / "predictions" / data.spec.name / f"{split}-{language}.{extension}", text)
     results = {
         "schema": RESULTS_SCHEMA, "name": output_dir.name, "task": data.spec.name, "kind": str(data.spec.kind),

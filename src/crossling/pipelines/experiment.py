@@ -16,16 +16,16 @@ from crossling.data.batching import PaddingCollator
 from crossling.errors import ConfigError
 from crossling.evaluation.logits import logits_path, write_logits
 from crossling.evaluation.predict import predict_logits
-from crossling.evaluation.scoring import prediction_file, score
 from crossling.models.encoder import load_tokenizer, resolve_model_path
 from crossling.models.model import CrossLingualModel, build_model
 from crossling.pipelines.preflight import check_before_training, check_directories
+from crossling.pipelines.retrieval import evaluate_retrieval
 from crossling.reports.results import RESULTS_SCHEMA, build_manifest, summarize
 from crossling.tasks.loading import TaskData
 from crossling.tasks.registry import get_task
-from crossling.taskspec import TaskKind
+from crossling.tasks.stages import check_stages
+from crossling.taskspec import TaskSpec
 from crossling.training.loop import StageResult, seed_everything, train_stage
-from crossling.utils.imports import resolve
 from crossling.utils.io import (
     atomic_write_json,
     atomic_write_text,
@@ -38,9 +38,6 @@ from crossling.utils.progress import progress
 
 logger = logging.getLogger(__name__)
 
-#: Task kinds evaluated without fine-tuning, and the function that runs them
-#: (``(config, task_data, tokenizer, *, predictions_dir) -> per-language scores``).
-EVAL_ONLY_KINDS: dict[TaskKind, str] = {TaskKind.RETRIEVAL: "crossling.pipelines.retrieval:evaluate_retrieval"}
 
 
 def run_directory(config: ExperimentConfig) -> Path:
@@ -112,12 +109,13 @@ def checked_stages(config: ExperimentConfig, run_dir: Path) -> list[Stage]:
     """``plan_stages``, then every check that can fail before the first training step (``preflight``)."""
     stages = plan_stages(config, run_dir)
     check_before_training(config, [s.task for s in stages], run_dir,
-                          fine_tunes_target=stages[-1].task.spec.kind not in EVAL_ONLY_KINDS)
+                          fine_tunes_target=stages[-1].task.spec.kind_plugin.fine_tunes)
     return stages
 
 
-def _collator(tokenizer: Any, kind: TaskKind) -> PaddingCollator:
-    return PaddingCollator(tokenizer.pad_token_id, sequence_labels=kind is TaskKind.TOKEN_CLASSIFICATION)
+def _collator(tokenizer: Any, spec: TaskSpec) -> PaddingCollator:
+    """Dynamic padding; per-token labels are padded along the sequence for kinds that have them."""
+    return PaddingCollator(tokenizer.pad_token_id, sequence_labels=spec.fine_tuned_kind().sequence_labels)
 
 
 def _dev_scorer(stage: Stage, tokenizer: Any, batch_size: int, precision: str):
@@ -126,12 +124,13 @@ def _dev_scorer(stage: Stage, tokenizer: Any, batch_size: int, precision: str):
         return None
     language = stage.task.config.train_languages[0]
     features = stage.task.features(language, stage.task.config.dev_split, tokenizer)
-    collator = _collator(tokenizer, stage.task.spec.kind)
+    collator = _collator(tokenizer, stage.task.spec)
 
     def dev_score(model: torch.nn.Module) -> float:
         logits = predict_logits(model, features, batch_size=batch_size, collator=collator, mixed_precision=precision)
         records = stage.task.records(language, stage.task.config.dev_split)
-        return score(stage.task.spec, logits, features, records, language=language).metrics[stage.task.spec.metric]
+        spec = stage.task.spec
+        return spec.fine_tuned_kind().score(spec, logits, features, records, language=language).metrics[spec.metric]
 
     return dev_score
 
@@ -154,7 +153,7 @@ def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, s
         train = stage.task.train_features(tokenizer)
         result = train_stage(
             model, train, config=stage.training, seed=config.seed + stage.index, work_dir=stage.directory,
-            collator=_collator(tokenizer, stage.task.spec.kind),
+            collator=_collator(tokenizer, stage.task.spec),
             dev_scorer=_dev_scorer(stage, tokenizer, config.evaluation.batch_size, stage.training.mixed_precision),
             stage_name=f"stage {stage.index + 1}/{len(stages)}: {stage.task.spec.name}", show_progress=show_progress,
             stop_after_steps=stop_after_steps if stage is stages[-1] else None,
@@ -174,7 +173,8 @@ def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any,
     (``crossling.pipelines.ensemble``).
     """
     per_language: dict[str, dict[str, Any]] = {}
-    collator = _collator(tokenizer, data.spec.kind)
+    plugin = data.spec.fine_tuned_kind()
+    collator = _collator(tokenizer, data.spec)
     split = data.config.eval_split
     for language in data.eval_languages():
         features = data.features(language, split, tokenizer)
@@ -184,11 +184,11 @@ def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any,
                                     mixed_precision=mixed_precision, advance=advance)
         if logits_dir is not None:
             write_logits(logits_path(logits_dir, data.spec.name, split, language), logits)
-        result = score(data.spec, logits, features, data.records(language, split), language=language)
+        result = plugin.score(data.spec, logits, features, data.records(language, split), language=language)
         per_language[language] = {**result.metrics, "count": result.count,
                                   "seconds": round(time.perf_counter() - started, 3)}
         if predictions_dir is not None:
-            extension, text = prediction_file(data.spec, result.predictions)
+            extension, text = plugin.prediction_file(data.spec, result.predictions)
             atomic_write_text(predictions_dir / data.spec.name / f"{split}-{language}.{extension}", text)
     return per_language
 
@@ -203,6 +203,7 @@ def run_experiment(config: ExperimentConfig, *, show_progress: bool = True, stop
     """
     if config.is_sweep:
         raise ConfigError("run_experiment got a sweep/variants config; use crossling.pipelines.sweep.run_sweep")
+    check_stages(config)
     run_dir = run_directory(config)
     check_directories(run_dir)
     try:
@@ -237,15 +238,13 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
     precision = resolve_mixed_precision(config.training.mixed_precision)
     predictions_dir = run_dir / "predictions" if config.evaluation.write_predictions else None
     started = time.perf_counter()
-    target_kind = get_task(config.task.name).kind
-    if target_kind in EVAL_ONLY_KINDS:
+    if not get_task(config.task.name).kind_plugin.fine_tunes:
         # Retrieval: no fine-tuning of the target task (intermediate stages would still train).
         stage_results = []
         train_seconds = 0.0
         started = time.perf_counter()
-        per_language = resolve(EVAL_ONLY_KINDS[target_kind])(config, stages[-1].task, tokenizer,
-                                                             predictions_dir=predictions_dir,
-                                                             show_progress=show_progress)
+        per_language = evaluate_retrieval(config, stages[-1].task, tokenizer, predictions_dir=predictions_dir,
+                                          show_progress=show_progress)
     else:
         model, stages, stage_results = train_pipeline(config, run_dir, tokenizer, show_progress=show_progress,
                                                       stop_after_steps=stop_after_steps, stages=stages)

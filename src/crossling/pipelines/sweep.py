@@ -13,6 +13,7 @@ from crossling.config.schema import ExecutorConfig, ExperimentConfig
 from crossling.errors import ConfigError
 from crossling.pipelines.executors import describe, plan_jobs, run_jobs
 from crossling.pipelines.experiment import run_directory, run_experiment
+from crossling.tasks.stages import check_stages
 from crossling.utils.io import atomic_write_json
 
 
@@ -28,9 +29,11 @@ def _value_name(value: Any) -> str:
 def expand(config: ExperimentConfig) -> list[ExperimentConfig]:
     """One config per (variant, grid point), named ``<variant>`` / ``<key>=<value>,...``, under the sweep's directory.
 
-    Raises ConfigError naming the member whose overrides do not validate.
+    Raises ConfigError naming the member whose overrides do not validate, or whose stages may
+    not follow each other (``crossling.tasks.stages.MAY_PRECEDE``), before any member runs.
     """
     if not config.is_sweep:
+        check_stages(config)
         return [_without_executor(config)]
     parent = run_directory(config)
     base = dataclasses.replace(config, sweep={}, variants={})
@@ -43,6 +46,10 @@ def expand(config: ExperimentConfig) -> list[ExperimentConfig]:
         name = ",".join(parts) or "run"
         try:
             member = replace_dotted(base, {**overrides, **point, "name": name, "output_dir": str(parent)})
+        except ConfigError as exc:
+            raise ConfigError(f"sweep member {name!r}: {exc}") from None
+        try:
+            check_stages(member)
         except ConfigError as exc:
             raise ConfigError(f"sweep member {name!r}: {exc}") from None
         members.append(_without_executor(member))

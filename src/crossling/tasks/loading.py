@@ -13,7 +13,7 @@ from crossling.data.features import load_features
 from crossling.data.records import Record
 from crossling.errors import ConfigError, DataError
 from crossling.tasks.registry import get_task
-from crossling.taskspec import DataSource, SourceOptions, TaskKind, TaskSpec
+from crossling.taskspec import DataSource, SourceOptions, TaskSpec
 
 logger = logging.getLogger(__name__)
 
@@ -119,12 +119,8 @@ class TaskData:
                              options=self.featurizer_options())
 
     def featurizer_options(self) -> dict[str, Any]:
-        """Keyword arguments of the task kind's featurizer taken from the config (tagging: ``subword_labels``)."""
-        if self.spec.kind is TaskKind.TOKEN_CLASSIFICATION:
-            return {"subword_labels": self.config.subword_labels}
-        if self.spec.kind is TaskKind.IMAGE_TEXT_ALIGNMENT:
-            return {"vector_size": self.spec.output_dim}
-        return {}
+        """Keyword arguments of the kind's featurizer taken from the task and its config (tagging: ``subword_labels``)."""
+        return self.spec.fine_tuned_kind().featurizer_options(self.spec, self.config)
 
     def train_features(self, tokenizer: Any) -> datasets.Dataset:
         """Training features of every training language, concatenated."""

@@ -7,25 +7,30 @@ from crossling.data.template.realize import LANGUAGES
 from crossling.data.template.source import TemplateSource
 from crossling.data.template.surface import NER_TAGS, UPOS
 from crossling.data.template.tasks import DEFAULT_FEATURE_DIM
+from crossling.tasks.kinds.image_text import IMAGE_TEXT_ALIGNMENT
+from crossling.tasks.kinds.pairs import PAIR_CLASSIFICATION
+from crossling.tasks.kinds.qa import EXTRACTIVE_QA
+from crossling.tasks.kinds.retrieval import RETRIEVAL
+from crossling.tasks.kinds.tagging import TOKEN_TAGGING
 from crossling.tasks.registry import register_task
-from crossling.taskspec import SourceOptions, TaskKind, TaskSpec
+from crossling.taskspec import SourceOptions, TaskSpec
 
 #: One row per task: (name, generator task, kind, labels, metric, category, description).
 #: ``tmpl-image`` is sentence <-> scene-vector alignment (the multimodal intermediate task).
 TEMPLATE_TASKS = (
-    ("tmpl-nli", "nli", TaskKind.PAIR_CLASSIFICATION, NLI_LABELS, "accuracy", "classification",
+    ("tmpl-nli", "nli", PAIR_CLASSIFICATION, NLI_LABELS, "accuracy", "classification",
      "Template NLI: contradictions by role swap, changed attribute or negation; entailment by dropping modifiers."),
-    ("tmpl-paws", "paws", TaskKind.PAIR_CLASSIFICATION, ("0", "1"), "accuracy", "classification",
+    ("tmpl-paws", "paws", PAIR_CLASSIFICATION, ("0", "1"), "accuracy", "classification",
      "Template paraphrase identification: reordered paraphrases vs. same-word role swaps (PAWS-style)."),
-    ("tmpl-ner", "ner", TaskKind.TOKEN_CLASSIFICATION, NER_TAGS, "f1", "structured prediction",
+    ("tmpl-ner", "ner", TOKEN_TAGGING, NER_TAGS, "f1", "structured prediction",
      "Template NER: persons, cities and organisations with BIO tags (seqeval F1)."),
-    ("tmpl-pos", "pos", TaskKind.TOKEN_CLASSIFICATION, UPOS, "pos_accuracy", "structured prediction",
+    ("tmpl-pos", "pos", TOKEN_TAGGING, UPOS, "pos_accuracy", "structured prediction",
      "Template POS tagging: the 17 UPOS tags, word tokens (ja/zh segmented)."),
-    ("tmpl-qa", "qa", TaskKind.EXTRACTIVE_QA, (), "squad", "qa",
+    ("tmpl-qa", "qa", EXTRACTIVE_QA, (), "squad", "qa",
      "Template extractive QA: who/where/what questions over contexts of 3-6 facts (SQuAD form)."),
-    ("tmpl-retrieval", "retrieval", TaskKind.RETRIEVAL, (), "accuracy", "retrieval",
+    ("tmpl-retrieval", "retrieval", RETRIEVAL, (), "accuracy", "retrieval",
      "Template sentence retrieval: each sentence's English translation among all English targets."),
-    ("tmpl-image", "image", TaskKind.IMAGE_TEXT_ALIGNMENT, (), "accuracy", "multimodal",
+    ("tmpl-image", "image", IMAGE_TEXT_ALIGNMENT, (), "accuracy", "multimodal",
      "Template image-text alignment: match each sentence to the scene vector of its meaning."),
 )
 
@@ -42,7 +47,7 @@ for _name, _task, _kind, _labels, _metric, _category, _description in TEMPLATE_T
     register_task(
         TaskSpec(
             name=_name,
-            kind=_kind,
+            kind_plugin=_kind,
             labels=_labels,
             metric=_metric,
             languages=LANGUAGES,
@@ -50,6 +55,6 @@ for _name, _task, _kind, _labels, _metric, _category, _description in TEMPLATE_T
             default_source="generated",
             category=_category,
             description=_description,
-            output_dim=DEFAULT_FEATURE_DIM if _kind is TaskKind.IMAGE_TEXT_ALIGNMENT else 0,
+            output_dim=DEFAULT_FEATURE_DIM if _kind is IMAGE_TEXT_ALIGNMENT else 0,
         )
     )

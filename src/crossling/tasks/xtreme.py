@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from crossling.data.pair_sources import HubPairSource, LocalPairSource, RawPairLayout
+from crossling.tasks.kinds.pairs import PAIR_CLASSIFICATION
 from crossling.tasks.registry import register_task
-from crossling.taskspec import TaskKind, TaskSpec
+from crossling.taskspec import TaskSpec
 
 XNLI_LANGUAGES = ("en", "ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh")
 PAWSX_LANGUAGES = ("en", "de", "es", "fr", "ja", "ko", "zh")
@@ -28,7 +29,7 @@ _PAWSX_RAW = {
 register_task(
     TaskSpec(
         name="xnli",
-        kind=TaskKind.PAIR_CLASSIFICATION,
+        kind_plugin=PAIR_CLASSIFICATION,
         labels=XNLI_LABELS,
         metric="accuracy",
         languages=XNLI_LANGUAGES,
@@ -55,7 +56,7 @@ register_task(
 register_task(
     TaskSpec(
         name="pawsx",
-        kind=TaskKind.PAIR_CLASSIFICATION,
+        kind_plugin=PAIR_CLASSIFICATION,
         labels=("0", "1"),
         metric="accuracy",
         languages=PAWSX_LANGUAGES,

@@ -19,8 +19,9 @@ from crossling.data.choice_sources import (
     HubChoiceSplit,
     LocalCopaSource,
 )
+from crossling.tasks.kinds.choice import MULTIPLE_CHOICE
 from crossling.tasks.registry import register_task
-from crossling.taskspec import TaskKind, TaskSpec
+from crossling.taskspec import TaskSpec
 
 XCOPA_LANGUAGES = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
 
@@ -51,7 +52,7 @@ _SIQA_HUB = {
 register_task(
     TaskSpec(
         name="xcopa",
-        kind=TaskKind.MULTIPLE_CHOICE,
+        kind_plugin=MULTIPLE_CHOICE,
         labels=(),
         metric="accuracy",
         languages=XCOPA_LANGUAGES,
@@ -70,7 +71,7 @@ register_task(
 register_task(
     TaskSpec(
         name="siqa",
-        kind=TaskKind.MULTIPLE_CHOICE,
+        kind_plugin=MULTIPLE_CHOICE,
         labels=(),
         metric="accuracy",
         languages=("en",),

@@ -25,8 +25,9 @@ later Romanian file, ``ro``, is read when named in ``task.eval_languages``), MLQ
 from __future__ import annotations
 
 from crossling.data.qa_sources import HubQASource, HubQASplit, LocalQASource, QAFiles
+from crossling.tasks.kinds.qa import EXTRACTIVE_QA
 from crossling.tasks.registry import register_task
-from crossling.taskspec import TaskKind, TaskSpec
+from crossling.taskspec import TaskSpec
 
 XQUAD_LANGUAGES = ("en", "es", "de", "el", "ru", "tr", "ar", "vi", "th", "zh", "hi")
 MLQA_LANGUAGES = ("en", "es", "de", "ar", "hi", "vi", "zh")
@@ -90,7 +91,7 @@ for _name, _metric, _languages, _description, _files, _hub_splits in QA_TASKS:
     register_task(
         TaskSpec(
             name=_name,
-            kind=TaskKind.EXTRACTIVE_QA,
+            kind_plugin=EXTRACTIVE_QA,
             labels=(),
             metric=_metric,
             languages=_languages,

@@ -18,8 +18,9 @@ from crossling.data.retrieval_sources import (
     LocalMewslixSource,
     LocalTatoebaSource,
 )
+from crossling.tasks.kinds.retrieval import RETRIEVAL
 from crossling.tasks.registry import register_task
-from crossling.taskspec import TaskKind, TaskSpec
+from crossling.taskspec import TaskSpec
 
 #: The five languages XTREME-R added to XTREME's 36 Tatoeba languages (LASER's aze lit pol ron ukr).
 TATOEBA_XTREME_R_ADDITIONS = ("az", "lt", "pl", "ro", "uk")
@@ -32,7 +33,7 @@ BUCC_LANGUAGES = ("de", "fr", "ru", "zh")
 register_task(
     TaskSpec(
         name="tatoeba",
-        kind=TaskKind.RETRIEVAL,
+        kind_plugin=RETRIEVAL,
         labels=(),
         metric="accuracy",
         languages=TATOEBA_LANGUAGES,
@@ -50,7 +51,7 @@ register_task(
 register_task(
     TaskSpec(
         name="bucc2018",
-        kind=TaskKind.RETRIEVAL,
+        kind_plugin=RETRIEVAL,
         labels=(),
         metric="f1",
         languages=BUCC_LANGUAGES,
@@ -64,7 +65,7 @@ register_task(
 register_task(
     TaskSpec(
         name="lareqa",
-        kind=TaskKind.RETRIEVAL,
+        kind_plugin=RETRIEVAL,
         labels=(),
         metric="map@20",
         languages=LAREQA_LANGUAGES,
@@ -78,7 +79,7 @@ register_task(
 register_task(
     TaskSpec(
         name="mewslix",
-        kind=TaskKind.RETRIEVAL,
+        kind_plugin=RETRIEVAL,
         labels=(),
         metric="map@20",
         languages=MEWSLIX_LANGUAGES,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from crossling.data.formats.conllu_pos import UPOS_TAGS
 from crossling.data.tagging_sources import HubTaggingSource, LocalTaggingSource
+from crossling.tasks.kinds.tagging import TOKEN_TAGGING
 from crossling.tasks.registry import register_task
-from crossling.taskspec import TaskKind, TaskSpec
+from crossling.taskspec import TaskSpec
 
 #: XTREME's 33 UD-POS languages (google-research/xtreme, UD v2.5).
 UDPOS_LANGUAGES = (
@@ -45,7 +46,7 @@ WIKIANN_PATHS = ("{lang}-{split}", "{lang}/{split}")
 register_task(
     TaskSpec(
         name="udpos",
-        kind=TaskKind.TOKEN_CLASSIFICATION,
+        kind_plugin=TOKEN_TAGGING,
         labels=UPOS_TAGS,
         metric="f1",
         languages=UDPOS_LANGUAGES,
@@ -66,7 +67,7 @@ register_task(
 register_task(
     TaskSpec(
         name="panx",
-        kind=TaskKind.TOKEN_CLASSIFICATION,
+        kind_plugin=TOKEN_TAGGING,
         labels=PANX_LABELS,
         metric="f1",
         languages=PANX_LANGUAGES,
