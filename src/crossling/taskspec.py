@@ -131,6 +131,15 @@ class DataSource(Protocol):
         ...
 
 
+@runtime_checkable
+class RankingSource(DataSource, Protocol):
+    """A source whose records are queries ranked against shared candidates (bitext mining, LAReQA, Mewsli-X)."""
+
+    def candidates(self, language: str, split: str) -> tuple[Any, ...]:
+        """The candidates (``crossling.data.records.Candidate``) of ``language``/``split``, the same object on every call."""
+        ...
+
+
 SourceFactory = Callable[[SourceOptions], DataSource]
 
 

@@ -67,11 +67,11 @@ def test_lareqa_source_ranks_against_the_pool_of_every_language(tmp_path):
                                                        [("q1", "Wer bellt?", 0)]))
     source = LocalLareqaSource(SourceOptions(data_dir=tmp_path))
     assert source.pool_languages() == ("de", "en")
-    (german,) = source.load("de", "test")
-    (english,) = source.load("en", "test")
-    assert german.candidates is english.candidates and len(german.candidates) == 5  # one pool object, encoded once
-    assert german.queries[0].text == "Wer bellt?"
-    assert set(german.queries[0].relevant) == {"de/0-0/0", "en/0-0/1"}
+    german = source.load("de", "test")
+    pool = source.candidates("de", "test")
+    assert pool is source.candidates("en", "test") and len(pool) == 5  # one pool object, encoded once
+    assert german[0].text == "Wer bellt?"
+    assert set(german[0].relevant) == {"de/0-0/0", "en/0-0/1"}
     with pytest.raises(DataError, match="only a test split"):
         source.load("de", "dev")
     with pytest.raises(DataError, match="not among the pool languages"):
@@ -135,8 +135,9 @@ def test_mewslix_errors(tmp_path):
 
 def test_mewslix_source_checks_gold_entities_are_candidates(tmp_path):
     source = LocalMewslixSource(SourceOptions(data_dir=_mewslix_dir(tmp_path)))
-    (problem,) = source.load("en", "test")
-    assert len(problem.candidates) == 3 and problem.pool_languages == ("de", "en", "es")
+    assert source.load("en", "test")
+    candidates = source.candidates("en", "test")
+    assert len(candidates) == 3 and sorted({c.language for c in candidates}) == ["de", "en", "es"]
     with pytest.raises(DataError, match="dev and test"):
         source.load("en", "train")
     (tmp_path / "candidate_set_entities.jsonl").write_text(

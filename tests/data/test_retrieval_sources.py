@@ -75,9 +75,12 @@ def test_bucc_source_reads_xtreme_and_bucc_split_names(tmp_path):
     _write(tmp_path / "de-en.sample.de", "de-000001\tHallo Welt\nde-000002\tGuten Tag\n")
     _write(tmp_path / "de-en.sample.en", "en-000001\tGood day\nen-000002\tHello world\nen-000003\tNoise\n")
     _write(tmp_path / "de-en.sample.gold", "de-000001\ten-000002\nde-000002\ten-000001\n")
-    [corpus] = LocalBuccSource(SourceOptions(data_dir=tmp_path)).load("de", "dev")
-    assert corpus.source_ids == ("de-000001", "de-000002") and corpus.target_texts[2] == "Noise"
-    assert corpus.gold == {("de-000001", "en-000002"), ("de-000002", "en-000001")}
+    source = LocalBuccSource(SourceOptions(data_dir=tmp_path))
+    queries = source.load("de", "dev")
+    assert [q.id for q in queries] == ["de-000001", "de-000002"] and source.candidates("de", "dev")[2].text == "Noise"
+    assert {(q.id, target) for q in queries for target in q.relevant} == {("de-000001", "en-000002"),
+                                                                          ("de-000002", "en-000001")}
+    assert source.candidates("de", "dev") is source.candidates("de", "dev")
 
 
 def test_bucc_errors_name_the_file_and_line(tmp_path):

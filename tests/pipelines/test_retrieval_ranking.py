@@ -6,14 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 from tiny import WORDS, make_tiny_model_dir
 
 from crossling.config import build_config
 from crossling.data.formats.lareqa import add_sentence_breaks
 from crossling.evaluation.metrics import map_at_k
 from crossling.pipelines.experiment import run_experiment
-from crossling.pipelines.retrieval import margin_matrix, top_k_scored
 
 
 def xquad_to_xquad_r(xquad: Path, target: Path, paragraphs: int) -> int:
@@ -25,15 +23,6 @@ def xquad_to_xquad_r(xquad: Path, target: Path, paragraphs: int) -> int:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     return sum(len(p["qas"]) for p in kept)
-
-
-def test_margin_ranking_equals_the_full_margin_matrix():
-    torch.manual_seed(0)
-    queries, keys = torch.randn(7, 5), torch.randn(30, 5)
-    full = margin_matrix(torch.nn.functional.normalize(queries, dim=-1) @ torch.nn.functional.normalize(keys, dim=-1).T)
-    assert torch.equal(top_k_scored(queries, keys, 6, "margin"), full.topk(6, dim=1).indices)
-    cosine = torch.nn.functional.normalize(queries, dim=-1) @ torch.nn.functional.normalize(keys, dim=-1).T
-    assert torch.equal(top_k_scored(queries, keys, 6, "cosine"), cosine.topk(6, dim=1).indices)
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +108,19 @@ def test_lareqa_with_the_offline_e5_encoder_on_real_xquad(shared_data, tmp_path)
         assert scores["count"] == counts[language] and scores["pool_languages"] == 3
         # Three relevant sentences in a pool of ~90: a random ranking scores about 5.
         assert scores["map@20"] > 25.0, scores
+
+
+def test_max_eval_examples_caps_the_queries_never_the_pool(tiny_dir, tmp_path):
+    data = tmp_path / "xquad-r"
+    data.mkdir()
+    _lareqa_files(data)
+    config = build_config({
+        "name": "capped", "output_dir": str(tmp_path / "runs"), "model": {"name_or_path": str(tiny_dir)},
+        "task": {"name": "lareqa", "data_dir": str(data), "eval_languages": ["xx"], "extra_languages": ["xx"],
+                 "params": {"pool_languages": ["en", "xx"]}, "max_eval_examples": 2},
+        "retrieval": {"layer": 2}, "training": {"mixed_precision": "no"},
+    })
+    scores = run_experiment(config, show_progress=False)["languages"]["xx"]
+    assert scores["count"] == 2 and scores["pool_size"] == 6
+    rankings = json.loads((tmp_path / "runs" / "capped" / "predictions" / "lareqa" / "test-xx.json").read_text())
+    assert sorted(rankings) == ["q0", "q1"]

@@ -129,7 +129,7 @@ def train(config: ConfigArg, set_: SetOpt = None,
         for member in expand(load_config(config, set_)):
             _, stages, results = train_pipeline(member, run_directory(member), load_tokenizer(member.model),
                                                 show_progress=not quiet)
-            for stage, result in zip(stages, results, strict=True):
+            for stage, result in zip(stages[: len(results)], results, strict=True):
                 console.print(f"{member.name}: {stage.task.spec.name}: {result.global_steps} steps, "
                               f"kept {result.selection} (step {result.selected_step}) -> {stage.directory}")
     except CrosslingError as exc:

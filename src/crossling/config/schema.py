@@ -246,7 +246,7 @@ class EvaluationConfig:
 
 @dataclass(frozen=True)
 class RetrievalConfig:
-    """Sentence vectors and scoring of retrieval tasks (Tatoeba, BUCC), evaluated without fine-tuning.
+    """Sentence vectors and scoring of retrieval tasks (Tatoeba, BUCC, LAReQA, Mewsli-X), which are not fine-tuned.
 
     The token features are ``H_layer`` when ``aggregation.strategy`` is ``last`` (the
     default), else the output of the parameter-free aggregation strategy (``layer`` or
@@ -262,6 +262,10 @@ class RetrievalConfig:
             Schwenk (2019) over k = 4 nearest neighbours in each direction.
         batch_size: Sentences per forward pass (batches are length-sorted).
         max_length: Maximum sub-tokens per sentence; default: the task's.
+        prompts: ``auto``: put the prompt the encoder declares before each sentence (e5:
+            ``query: `` for queries and both sides of Tatoeba/BUCC, ``passage: `` for ranking
+            candidates; see ``crossling.models.sentence_encoder.encoder_prompts``); ``none``:
+            encode the raw text.
     """
 
     layer: int = _help(
@@ -273,6 +277,10 @@ class RetrievalConfig:
     )
     batch_size: int = _help("Sentences per forward pass (length-sorted).", default=64)
     max_length: int | None = _help("Maximum sub-tokens per sentence (default: the task's).", default=None)
+    prompts: Literal["auto", "none"] = _help(
+        "Prompts the encoder declares (e5: 'query: ' / 'passage: ', from its model card or sentence-transformers "
+        "metadata) before each sentence: auto uses them, none encodes raw text.", default="auto"
+    )
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:

@@ -136,13 +136,17 @@ class Candidate:
 
 @dataclass(frozen=True)
 class RankingQuery:
-    """A query whose relevant candidates are known (LAReQA question, Mewsli-X mention).
+    """A query whose relevant candidates are known (LAReQA question, Mewsli-X mention, BUCC sentence).
+
+    The candidates it is ranked against are shared by every query of a language (its source's
+    ``candidates``), so they are encoded once.
 
     Args:
         id: Query id (the key of the xtreme prediction file).
-        text: What is encoded (a question; a mention in its sentence, marked ``{mention}``).
+        text: What is encoded (a question; a mention in its sentence, marked ``{mention}``; a
+            sentence whose translation is mined).
         relevant: Ids of the candidates that answer it (LAReQA: the answer sentence in every
-            language of the pool; Mewsli-X: the gold entity).
+            language of the pool; Mewsli-X: the gold entity; BUCC: its gold translation, if any).
     """
 
     id: str
@@ -150,23 +154,7 @@ class RankingQuery:
     relevant: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class RankingProblem:
-    """Queries of one language ranked against a shared candidate pool; scored by mAP@k (XTREME-R).
-
-    Args:
-        queries: The language's queries.
-        candidates: The whole pool (the same object for every language of a task, so that it
-            is encoded once).
-        pool_languages: Languages the pool was built from.
-    """
-
-    queries: tuple[RankingQuery, ...]
-    candidates: tuple[Candidate, ...]
-    pool_languages: tuple[str, ...]
-
-
-Record = PairExample | TaggingExample | QAExample | ParallelExample | ChoiceExample | ImageTextExample
+Record = PairExample | TaggingExample | QAExample | ParallelExample | ChoiceExample | ImageTextExample | RankingQuery
 
 
 def record_to_dict(record: Record) -> dict[str, Any]:

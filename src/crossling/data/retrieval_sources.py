@@ -1,4 +1,8 @@
-"""Data sources for retrieval tasks: Tatoeba (LASER files, the HF hub), BUCC 2018 mining, LAReQA and Mewsli-X ranking."""
+"""Data sources for retrieval tasks: Tatoeba (LASER files, the HF hub), BUCC 2018 mining, LAReQA and Mewsli-X ranking.
+
+Every source yields one record per query (a sentence pair, a sentence to mine a translation for, a
+question, a mention); the mining and ranking sources also hand out the shared ``candidates``.
+"""
 
 from __future__ import annotations
 
@@ -20,12 +24,7 @@ from crossling.data.formats.tatoeba import (
     read_tatoeba,
     tatoeba_paths,
 )
-from crossling.data.records import (
-    Candidate,
-    ParallelExample,
-    RankingProblem,
-    RankingQuery,
-)
+from crossling.data.records import Candidate, ParallelExample, RankingQuery
 from crossling.errors import ConfigError, DataError
 from crossling.taskspec import SourceOptions
 from crossling.utils.io import sha256_file
@@ -137,25 +136,6 @@ class HubTatoebaSource:
         return f"{READER_VERSION}:hub:{self.dataset}:{self._config(language, split)}:{self.revision}:{self.options.max_examples}"
 
 
-@dataclass(frozen=True)
-class MiningCorpus:
-    """A bitext-mining problem (BUCC 2018): two monolingual corpora and the gold translation pairs.
-
-    Args:
-        source_ids: Ids of the non-English sentences (``de-000000001``), in file order.
-        source_texts: The sentences, aligned with ``source_ids``.
-        target_ids: Ids of the English sentences (``en-000000001``).
-        target_texts: The English sentences.
-        gold: ``(source id, target id)`` translation pairs; empty when the split's gold file is absent.
-    """
-
-    source_ids: tuple[str, ...]
-    source_texts: tuple[str, ...]
-    target_ids: tuple[str, ...]
-    target_texts: tuple[str, ...]
-    gold: frozenset[tuple[str, str]]
-
-
 def read_bucc_sentences(path: str | Path, *, skip_bad_lines: bool = False) -> tuple[list[str], list[str]]:
     """``(ids, sentences)`` of a BUCC sentence file: one ``id<TAB>sentence`` per line.
 
@@ -203,9 +183,11 @@ BUCC_SPLIT_NAMES: dict[str, tuple[str, ...]] = {"train": ("training", "train"), 
 class LocalBuccSource:
     """BUCC 2018 from ``{data_dir}/{lang}-en.{split}.{lang}``, ``.en`` and ``.gold`` (XTREME's or BUCC's layout).
 
-    ``load`` returns one ``MiningCorpus`` per (language, split), as a one-element list. The
-    gold file is optional (BUCC's test gold was not released with the data); without it the
-    split can be mined but not scored. Gold ids absent from the sentence files are an error.
+    The records are the non-English sentences, as queries whose relevant candidates are their
+    gold English translations (none for most: BUCC buries the pairs in unrelated sentences);
+    ``candidates`` are the English sentences. The gold file is optional (BUCC's test gold
+    was not released with the data); without it the split can be mined but not scored. Gold
+    ids absent from the sentence files are an error.
     """
 
     options: SourceOptions
@@ -213,6 +195,7 @@ class LocalBuccSource:
 
     def __post_init__(self) -> None:
         _require_data_dir(self.task, self.options)
+        self._parsed: dict[tuple[str, str], tuple[list[RankingQuery], tuple[Candidate, ...]]] = {}
 
     def _stem(self, language: str, split: str) -> Path:
         data_dir = _require_data_dir(self.task, self.options)
@@ -229,20 +212,35 @@ class LocalBuccSource:
         return (stem.with_name(f"{stem.name}.{language}"), stem.with_name(f"{stem.name}.en"),
                 stem.with_name(f"{stem.name}.gold"))
 
-    def load(self, language: str, split: str) -> list[MiningCorpus]:
-        """``[corpus]``: the two sentence files and the gold pairs (empty if there is no gold file)."""
+    def _read(self, language: str, split: str) -> tuple[list[RankingQuery], tuple[Candidate, ...]]:
+        """The split's queries and English candidates, read once."""
+        if (language, split) in self._parsed:
+            return self._parsed[(language, split)]
         source_path, target_path, gold_path = self._files(language, split)
         skip = self.options.skip_bad_lines
         source_ids, source_texts = read_bucc_sentences(source_path, skip_bad_lines=skip)
         target_ids, target_texts = read_bucc_sentences(target_path, skip_bad_lines=skip)
         gold = read_bucc_gold(gold_path) if gold_path.is_file() else frozenset()
         known_source, known_target = set(source_ids), set(target_ids)
+        relevant: dict[str, list[str]] = {}
         for source_id, target_id in sorted(gold):
             if source_id not in known_source or target_id not in known_target:
                 missing = source_id if source_id not in known_source else target_id
                 raise DataError(f"{gold_path}: gold pair ({source_id}, {target_id}) names {missing!r}, "
                                 f"which is not in {source_path.name} or {target_path.name}")
-        return [MiningCorpus(tuple(source_ids), tuple(source_texts), tuple(target_ids), tuple(target_texts), gold)]
+            relevant.setdefault(source_id, []).append(target_id)
+        queries = [RankingQuery(i, text, tuple(relevant.get(i, ()))) for i, text in zip(source_ids, source_texts, strict=True)]
+        candidates = tuple(Candidate(i, text, "en") for i, text in zip(target_ids, target_texts, strict=True))
+        self._parsed[(language, split)] = (queries, candidates)
+        return queries, candidates
+
+    def load(self, language: str, split: str) -> list[RankingQuery]:
+        """The non-English sentences as queries, each with its gold translation(s) (none without a gold file)."""
+        return _cap(list(self._read(language, split)[0]), self.options)
+
+    def candidates(self, language: str, split: str) -> tuple[Candidate, ...]:
+        """The English sentences of the split (the same tuple on every call)."""
+        return self._read(language, split)[1]
 
     def fingerprint(self, language: str, split: str) -> str:
         """Reader version and the hashes of the three files."""
@@ -262,8 +260,9 @@ class LocalLareqaSource:
     Every language's questions are ranked against one pool: the sentences of *all* the
     language files present (XTREME-R: 11 languages, ~13k sentences). A question's relevant
     candidates are its answer sentence in every pool language (XQuAD-R's question ids are
-    shared across languages), so a perfect system ranks 11 sentences first. Only a ``test``
-    split exists; ``max_examples`` caps the questions of a language, never the pool.
+    shared across languages), so a perfect system ranks 11 sentences first. The records are a
+    language's questions; ``candidates`` is the pool. Only a ``test`` split exists;
+    ``max_examples`` caps the questions of a language, never the pool.
 
     Args:
         options: ``data_dir`` is required; ``params.pool_languages`` may list the pool's
@@ -304,21 +303,28 @@ class LocalLareqaSource:
                                                         skip_bad_lines=self.options.skip_bad_lines)
         return self._parsed[language]
 
-    def load(self, language: str, split: str) -> list[RankingProblem]:
-        """``[problem]``: the language's questions against the multilingual pool."""
+    def _pool_files(self, language: str, split: str) -> list[LareqaLanguage]:
+        """The parsed files of every pool language, after checking the split and the language."""
         if split != "test":
             raise DataError(f"{self.task}: XQuAD-R has only a test split, not {split!r} (set task.eval_split: test)")
         pool_languages = self.pool_languages()
         if language not in pool_languages:
             raise DataError(f"{self.task}: {language!r} is not among the pool languages {', '.join(pool_languages)}")
-        files = [self._language(lang) for lang in pool_languages]
+        return [self._language(lang) for lang in pool_languages]
+
+    def load(self, language: str, split: str) -> list[RankingQuery]:
+        """The language's questions; a question's relevant candidates are its answer sentence in every pool language."""
+        files = self._pool_files(language, split)
+        queries = [RankingQuery(qid, question, tuple(f.answer_sentence[qid] for f in files if qid in f.answer_sentence))
+                   for qid, question in self._language(language).questions]
+        return _cap(queries, self.options)
+
+    def candidates(self, language: str, split: str) -> tuple[Candidate, ...]:
+        """The multilingual pool: every sentence of every pool language (one tuple for all languages)."""
+        files = self._pool_files(language, split)
         if self._pool is None:
             self._pool = tuple(c for f in files for c in f.candidates)
-        queries = tuple(
-            RankingQuery(qid, question, tuple(f.answer_sentence[qid] for f in files if qid in f.answer_sentence))
-            for qid, question in self._language(language).questions
-        )
-        return [RankingProblem(tuple(_cap(list(queries), self.options)), self._pool, pool_languages)]
+        return self._pool
 
     def fingerprint(self, language: str, split: str) -> str:
         """Reader version, the pool languages and the hashes of their files."""
@@ -336,8 +342,9 @@ class LocalMewslixSource:
 
     The files are those ``get-mewsli-x.sh`` writes to ``mewsli_x/output/dataset/`` (the
     article text restored). Each language's mentions are ranked against the whole candidate
-    set (about 1M entity descriptions in 50 languages; read once per source). Splits:
-    ``dev`` and ``test``; ``max_examples`` caps the mentions of a language, never the set.
+    set (about 1M entity descriptions in 50 languages; read once per source): the records are
+    a language's mentions, ``candidates`` the set. Splits: ``dev`` and ``test``;
+    ``max_examples`` caps the mentions of a language, never the set.
     """
 
     options: SourceOptions
@@ -354,22 +361,26 @@ class LocalMewslixSource:
                             "mewsli_x/output/dataset/)")
         return path
 
-    def load(self, language: str, split: str) -> list[RankingProblem]:
-        """``[problem]``: the mentions of ``language`` against the candidate set."""
+    def candidates(self, language: str, split: str) -> tuple[Candidate, ...]:
+        """The whole candidate set of entity descriptions (read once; one tuple for all languages)."""
         if split not in ("dev", "test"):
             raise DataError(f"{self.task}: Mewsli-X has dev and test splits, not {split!r}")
         if self._entities is None:
             entities, _ = read_mewslix_entities(self._file("candidate_set_entities.jsonl"),
                                                 skip_bad_lines=self.options.skip_bad_lines)
             self._entities = tuple(entities)
+        return self._entities
+
+    def load(self, language: str, split: str) -> list[RankingQuery]:
+        """The mentions of ``language``, each with its gold entity; a gold entity outside the set is an error."""
+        entities = self.candidates(language, split)
         mentions_path = self._file(f"wikinews_mentions-{split}.jsonl")
         queries, _ = read_mewslix_mentions(mentions_path, language, skip_bad_lines=self.options.skip_bad_lines)
-        known = {entity.id for entity in self._entities}
+        known = {entity.id for entity in entities}
         missing = sorted({q.relevant[0] for q in queries} - known)
         if missing:
             raise DataError(f"{mentions_path}: gold entities {missing[:5]} are not in candidate_set_entities.jsonl")
-        pool_languages = tuple(sorted({entity.language for entity in self._entities}))
-        return [RankingProblem(tuple(_cap(queries, self.options)), self._entities, pool_languages)]
+        return _cap(list(queries), self.options)
 
     def fingerprint(self, language: str, split: str) -> str:
         """Reader version and the hashes of the candidate set and the split's mention file."""

@@ -22,7 +22,6 @@ from crossling.pipelines.preflight import check_before_training, check_directori
 from crossling.pipelines.retrieval import evaluate_retrieval
 from crossling.reports.results import RESULTS_SCHEMA, build_manifest, summarize
 from crossling.tasks.loading import TaskData
-from crossling.tasks.registry import get_task
 from crossling.tasks.stages import check_stages
 from crossling.taskspec import TaskSpec
 from crossling.training.loop import StageResult, seed_everything, train_stage
@@ -137,17 +136,21 @@ def _dev_scorer(stage: Stage, tokenizer: Any, batch_size: int, precision: str):
 
 def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, show_progress: bool = True,
                    stop_after_steps: int | None = None,
-                   stages: list[Stage] | None = None) -> tuple[CrossLingualModel, list[Stage], list[StageResult]]:
-    """Train every stage in order; each stage starts from the previous stage's encoder with a new head.
+                   stages: list[Stage] | None = None) -> tuple[CrossLingualModel | None, list[Stage], list[StageResult]]:
+    """Train every stage whose kind fine-tunes, in order; each starts from the previous stage's encoder with a new head.
 
-    The aggregation module is rebuilt per stage (it adapts to each task, as the method intends).
-    ``stages`` are those of ``checked_stages`` when the caller has them (their records are read).
+    Returns the last trained model (``None`` when no stage trains: a retrieval target alone),
+    all stages, and the results of the trained ones, which are the first ``len(results)``
+    stages (only a target may fine-tune nothing, ``crossling.tasks.stages``). The aggregation
+    module is rebuilt per stage (it adapts to each task, as the method intends). ``stages``
+    are those of ``checked_stages`` when the caller has them (their records are read).
     """
     stages = stages or checked_stages(config, run_dir)
+    trained = [stage for stage in stages if stage.task.spec.kind_plugin.fine_tunes]
     encoder = None
     model = None
     results = []
-    for stage in stages:
+    for stage in trained:
         seed_everything(config.seed + stage.index)
         model = build_model(config.model, config.aggregation, stage.task.spec, encoder=encoder)
         train = stage.task.train_features(tokenizer)
@@ -155,12 +158,11 @@ def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, s
             model, train, config=stage.training, seed=config.seed + stage.index, work_dir=stage.directory,
             collator=_collator(tokenizer, stage.task.spec),
             dev_scorer=_dev_scorer(stage, tokenizer, config.evaluation.batch_size, stage.training.mixed_precision),
-            stage_name=f"stage {stage.index + 1}/{len(stages)}: {stage.task.spec.name}", show_progress=show_progress,
-            stop_after_steps=stop_after_steps if stage is stages[-1] else None,
+            stage_name=f"stage {stage.index + 1}/{len(trained)}: {stage.task.spec.name}", show_progress=show_progress,
+            stop_after_steps=stop_after_steps if stage is trained[-1] else None,
         )
         results.append(result)
         encoder = model.encoder
-    assert model is not None
     return model, stages, results
 
 
@@ -238,23 +240,21 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
     precision = resolve_mixed_precision(config.training.mixed_precision)
     predictions_dir = run_dir / "predictions" if config.evaluation.write_predictions else None
     started = time.perf_counter()
-    if not get_task(config.task.name).kind_plugin.fine_tunes:
-        # Retrieval: no fine-tuning of the target task (intermediate stages would still train).
-        stage_results = []
-        train_seconds = 0.0
-        started = time.perf_counter()
-        per_language = evaluate_retrieval(config, stages[-1].task, tokenizer, predictions_dir=predictions_dir,
-                                          show_progress=show_progress)
-    else:
-        model, stages, stage_results = train_pipeline(config, run_dir, tokenizer, show_progress=show_progress,
-                                                      stop_after_steps=stop_after_steps, stages=stages)
-        train_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        per_language = evaluate_languages(model, stages[-1].task, tokenizer, batch_size=config.evaluation.batch_size,
+    model, stages, stage_results = train_pipeline(config, run_dir, tokenizer, show_progress=show_progress,
+                                                  stop_after_steps=stop_after_steps, stages=stages)
+    train_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    target = stages[-1]
+    if target.task.spec.kind_plugin.fine_tunes:
+        assert model is not None
+        per_language = evaluate_languages(model, target.task, tokenizer, batch_size=config.evaluation.batch_size,
                                           mixed_precision=precision, predictions_dir=predictions_dir,
                                           show_progress=show_progress,
                                           logits_dir=run_dir if config.evaluation.save_logits else None)
-    target = stages[-1]
+    else:
+        # Retrieval trains nothing itself: it scores the encoder the intermediate stages trained, if any.
+        per_language = evaluate_retrieval(config, target.task, tokenizer, predictions_dir=predictions_dir,
+                                          show_progress=show_progress, encoder=model.encoder if model else None)
     eval_seconds = time.perf_counter() - started
     spec = target.task.spec
     last = stage_results[-1] if stage_results else None
@@ -278,7 +278,7 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
             "selected_step": last.selected_step if last else None,
             "dev_score": last.best_dev if last else None,
         },
-        # Eval-only (retrieval) runs train no stage: stage_results is empty.
+        # A retrieval target trains nothing: only its intermediate stages have results.
         "stages": [{"task": s.task.spec.name, **asdict(r)}
                    for s, r in zip(stages[: len(stage_results)], stage_results, strict=True)],
         "timing": {"train_seconds": round(train_seconds, 2), "eval_seconds": round(eval_seconds, 2)},

@@ -10,10 +10,10 @@ import datasets
 
 from crossling.config.schema import TaskConfig
 from crossling.data.features import load_features
-from crossling.data.records import Record
+from crossling.data.records import Candidate, Record
 from crossling.errors import ConfigError, DataError
 from crossling.tasks.registry import get_task
-from crossling.taskspec import DataSource, SourceOptions, TaskSpec
+from crossling.taskspec import DataSource, RankingSource, SourceOptions, TaskSpec
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +43,7 @@ def check_languages(config: TaskConfig, spec: TaskSpec) -> None:
 
 def check_unique_ids(records: list[Record], *, task: str, language: str, split: str,
                      skip_duplicates: bool = False) -> list[Record]:
-    """``records`` with unique ids: a repeated id is a ``DataError``, or (``skip_duplicates``) dropped and counted.
-
-    Records without an ``id`` (a retrieval task's whole mining corpus) are kept as they are.
-    """
+    """``records`` with unique ids: a repeated id is a ``DataError``, or (``skip_duplicates``) dropped and counted."""
     seen: set[str] = set()
     kept = []
     for record in records:
@@ -108,6 +105,13 @@ class TaskData:
             cap = self.config.max_train_examples if split == "train" else self.config.max_eval_examples
             self._records[key] = list(records[:cap]) if cap else list(records)
         return self._records[key]
+
+    def candidates(self, language: str, split: str) -> tuple[Candidate, ...]:
+        """What the queries of (language, split) are ranked against (mining and ranking sources); never capped."""
+        if not isinstance(self.source, RankingSource):
+            raise DataError(f"{self.spec.name}: its source {type(self.source).__name__} has no candidates to rank")
+        self.fingerprints[f"{self.spec.name}/{language}/{split}"] = self.source.fingerprint(language, split)
+        return self.source.candidates(language, split)
 
     def features(self, language: str, split: str, tokenizer: Any) -> datasets.Dataset:
         """Tokenized features of (language, split), from the Arrow cache when possible."""

@@ -10,7 +10,7 @@ from crossling.data.template.tasks import DEFAULT_FEATURE_DIM
 from crossling.tasks.kinds.image_text import IMAGE_TEXT_ALIGNMENT
 from crossling.tasks.kinds.pairs import PAIR_CLASSIFICATION
 from crossling.tasks.kinds.qa import EXTRACTIVE_QA
-from crossling.tasks.kinds.retrieval import RETRIEVAL
+from crossling.tasks.kinds.retrieval import TRANSLATION_RETRIEVAL
 from crossling.tasks.kinds.tagging import TOKEN_TAGGING
 from crossling.tasks.registry import register_task
 from crossling.taskspec import SourceOptions, TaskSpec
@@ -28,7 +28,7 @@ TEMPLATE_TASKS = (
      "Template POS tagging: the 17 UPOS tags, word tokens (ja/zh segmented)."),
     ("tmpl-qa", "qa", EXTRACTIVE_QA, (), "squad", "qa",
      "Template extractive QA: who/where/what questions over contexts of 3-6 facts (SQuAD form)."),
-    ("tmpl-retrieval", "retrieval", RETRIEVAL, (), "accuracy", "retrieval",
+    ("tmpl-retrieval", "retrieval", TRANSLATION_RETRIEVAL, (), "accuracy", "retrieval",
      "Template sentence retrieval: each sentence's English translation among all English targets."),
     ("tmpl-image", "image", IMAGE_TEXT_ALIGNMENT, (), "accuracy", "multimodal",
      "Template image-text alignment: match each sentence to the scene vector of its meaning."),

@@ -1,9 +1,10 @@
-"""Declarations of the XTREME / XTREME-R retrieval tasks, evaluated without fine-tuning.
+"""Declarations of the XTREME / XTREME-R retrieval tasks, which fine-tune nothing themselves.
 
 Tatoeba and BUCC 2018 (XTREME), LAReQA and Mewsli-X (XTREME-R, mAP@20). XTREME-R's own
 LAReQA and Mewsli-X baselines fine-tune a dual encoder on English data (SQuAD-R, Wikipedia
-mention-entity pairs); crossling scores the configured encoder layer as it is, like
-Tatoeba, so its figures are those of the zero-shot, not fine-tuned, setting.
+mention-entity pairs); crossling scores the configured encoder layer as the intermediate
+stages left it (or as pretrained), like Tatoeba, so without intermediate stages its figures
+are those of the zero-shot, not fine-tuned, setting.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from crossling.data.retrieval_sources import (
     LocalMewslixSource,
     LocalTatoebaSource,
 )
-from crossling.tasks.kinds.retrieval import RETRIEVAL
+from crossling.tasks.kinds.retrieval import BITEXT_MINING, RANKING, TRANSLATION_RETRIEVAL
 from crossling.tasks.registry import register_task
 from crossling.taskspec import TaskSpec
 
@@ -33,7 +34,7 @@ BUCC_LANGUAGES = ("de", "fr", "ru", "zh")
 register_task(
     TaskSpec(
         name="tatoeba",
-        kind_plugin=RETRIEVAL,
+        kind_plugin=TRANSLATION_RETRIEVAL,
         labels=(),
         metric="accuracy",
         languages=TATOEBA_LANGUAGES,
@@ -51,7 +52,7 @@ register_task(
 register_task(
     TaskSpec(
         name="bucc2018",
-        kind_plugin=RETRIEVAL,
+        kind_plugin=BITEXT_MINING,
         labels=(),
         metric="f1",
         languages=BUCC_LANGUAGES,
@@ -65,7 +66,7 @@ register_task(
 register_task(
     TaskSpec(
         name="lareqa",
-        kind_plugin=RETRIEVAL,
+        kind_plugin=RANKING,
         labels=(),
         metric="map@20",
         languages=LAREQA_LANGUAGES,
@@ -79,7 +80,7 @@ register_task(
 register_task(
     TaskSpec(
         name="mewslix",
-        kind_plugin=RETRIEVAL,
+        kind_plugin=RANKING,
         labels=(),
         metric="map@20",
         languages=MEWSLIX_LANGUAGES,

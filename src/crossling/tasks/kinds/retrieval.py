@@ -1,19 +1,166 @@
-"""Retrieval and ranking (Tatoeba, BUCC, LAReQA, Mewsli-X): sentence vectors of the encoder, scored without fine-tuning."""
+"""Retrieval and ranking (Tatoeba, BUCC, LAReQA, Mewsli-X): sentence vectors, scored without fine-tuning the task.
+
+The kind has no head and trains nothing: the encoder is scored as the intermediate stages
+left it (or as pretrained). Its records are queries, so ``task.max_eval_examples`` caps them
+as for every kind. Three protocols share the kind, one plugin object each; a task declares
+the one its data calls for:
+
+* ``TRANSLATION_RETRIEVAL`` (Tatoeba): records are sentence pairs; the source of pair i must
+  retrieve the target of pair i among all targets. Accuracy in both directions; the primary
+  ``accuracy`` is their mean. XTREME reports xx -> en only: that number is
+  ``accuracy_xx_en``, and the prediction file ``test-{lang}.tsv`` (one target index per line)
+  is that direction, as xtreme's scorer reads it; en -> xx goes to ``test-{lang}.en-xx.tsv``.
+* ``BITEXT_MINING`` (BUCC 2018): records are the non-English sentences, the candidates the
+  English ones. Pairs are mined with LASER's ``max`` strategy (each sentence's best match in
+  both directions, kept greedily one-to-one by score); the score threshold that maximises F1
+  on ``task.dev_split`` (BUCC's sample set) is applied to the evaluated split. Prediction
+  file: ``source id<TAB>target id`` lines.
+* ``RANKING`` (LAReQA, Mewsli-X; XTREME-R): every query ranks the shared candidate pool
+  (encoded once); the score is mAP@20 over each query's relevant candidates. Prediction file
+  ``test-{lang}.json``: ``{query id: [20 candidate ids, best first]}`` (xtreme's Mewsli-X format).
+
+Symmetric protocols encode both sides with the encoder's query prompt, ranking encodes the
+candidates with its passage prompt (e5's model card; ``retrieval.prompts``).
+"""
 
 from __future__ import annotations
 
+import abc
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from torch import Tensor
+
+from crossling.data.records import Candidate, ParallelExample, RankingQuery
+from crossling.errors import ConfigError, DataError
+from crossling.evaluation.metrics import bucc_f1, map_at_k, tatoeba_accuracy
+from crossling.evaluation.retrieval import (
+    RANKING_DEPTH,
+    choose_threshold,
+    mine_pairs,
+    retrieve_both_directions,
+    top_k_scored,
+)
+from crossling.models.sentence_encoder import SentenceEncoder
+from crossling.tasks.loading import TaskData
 from crossling.taskspec import KindPlugin, TaskKind
 
 
-class Retrieval(KindPlugin):
-    """Sentence retrieval, bitext mining and ranking: no head and no training of its own.
+@dataclass
+class RetrievalResult:
+    """Scores of one language and the prediction files to write.
 
-    The encoder is scored as the earlier (intermediate) stages left it, or as pretrained;
-    ``crossling.pipelines.retrieval`` encodes and scores each language.
+    Args:
+        metrics: Metric name -> value, plus ``count``.
+        files: File name suffix (after ``{split}-{lang}``) -> text.
     """
+
+    metrics: dict[str, Any]
+    files: dict[str, str]
+
+
+class Retrieval(KindPlugin):
+    """A retrieval protocol: how one language's queries are encoded, matched and scored."""
 
     kind = TaskKind.RETRIEVAL
     fine_tunes = False
 
+    @abc.abstractmethod
+    def score_language(self, encoder: SentenceEncoder, data: TaskData, language: str, scoring: str) -> RetrievalResult:
+        """Scores and prediction files of ``language`` on ``task.eval_split`` (``scoring``: ``cosine`` or ``margin``)."""
 
-RETRIEVAL = Retrieval()
+
+def _records_of(data: TaskData, language: str, split: str, record_type: type) -> list[Any]:
+    records = data.records(language, split)
+    data.fingerprints[f"{data.spec.name}/{language}/{split}"] = data.source.fingerprint(language, split)
+    if not records or not all(isinstance(r, record_type) for r in records):
+        found = type(records[0]).__name__ if records else "no records"
+        raise DataError(f"{data.spec.name}: retrieval expected {record_type.__name__} records for {language}/{split}, "
+                        f"got {found}")
+    return records
+
+
+class TranslationRetrieval(Retrieval):
+    """Tatoeba: pair i's source must retrieve pair i's target (and the reverse); accuracies in percent."""
+
+    def score_language(self, encoder: SentenceEncoder, data: TaskData, language: str, scoring: str) -> RetrievalResult:
+        """Both directions' accuracy; their mean is ``accuracy``."""
+        records: Sequence[ParallelExample] = _records_of(data, language, data.config.eval_split, ParallelExample)
+        x = encoder.encode([r.source for r in records])
+        y = encoder.encode([r.target for r in records])
+        xx_en, en_xx = retrieve_both_directions(x, y, scoring)
+        gold = list(range(len(records)))
+        forward = tatoeba_accuracy(xx_en, gold)["accuracy"]
+        backward = tatoeba_accuracy(en_xx, gold)["accuracy"]
+        metrics = {"accuracy": (forward + backward) / 2, "accuracy_xx_en": forward, "accuracy_en_xx": backward,
+                   "count": len(records)}
+        return RetrievalResult(metrics, {".tsv": _index_lines(xx_en), ".en-xx.tsv": _index_lines(en_xx)})
+
+
+def _index_lines(indices: Sequence[int]) -> str:
+    return "".join(f"{i}\n" for i in indices)
+
+
+def _pool_vectors(encoder: SentenceEncoder, candidates: Sequence[Candidate], role: str) -> Tensor:
+    """The candidates' vectors, encoded once per pool object (every language of a ranking task shares its pool)."""
+    key = id(candidates)
+    if key not in encoder.pool_vectors:
+        encoder.pool_vectors.clear()
+        encoder.pool_vectors[key] = encoder.encode([c.text for c in candidates], "encode the candidate pool", role=role)
+    return encoder.pool_vectors[key]
+
+
+class BitextMining(Retrieval):
+    """BUCC: mine candidate pairs, pick the threshold on ``task.dev_split``, score F1 on the evaluated split."""
+
+    @staticmethod
+    def _mine(encoder: SentenceEncoder, data: TaskData, language: str, split: str,
+              scoring: str) -> tuple[list[tuple[str, str, float]], set[tuple[str, str]]]:
+        """``(candidate pairs (source id, target id, score), gold pairs)`` of one split's (capped) sentences."""
+        queries: Sequence[RankingQuery] = _records_of(data, language, split, RankingQuery)
+        targets = data.candidates(language, split)
+        gold = {(q.id, target) for q in queries for target in q.relevant}
+        if not gold:
+            raise DataError(f"{data.spec.name}: no gold pairs for {language}/{split} (a .gold file beside the sentences)")
+        x = encoder.encode([q.text for q in queries])
+        y = _pool_vectors(encoder, targets, "query")
+        pairs = [(queries[i].id, targets[j].id, s) for i, j, s in mine_pairs(x, y, scoring)]
+        return pairs, gold
+
+    def score_language(self, encoder: SentenceEncoder, data: TaskData, language: str, scoring: str) -> RetrievalResult:
+        """F1 of the pairs scoring at least the dev-chosen threshold; the threshold and dev F1 are reported."""
+        split, dev_split = data.config.eval_split, data.config.dev_split
+        if dev_split == "none":
+            raise ConfigError(f"{data.spec.name}: the mining threshold is chosen on task.dev_split, which is 'none'")
+        dev_candidates, dev_gold = self._mine(encoder, data, language, dev_split, scoring)
+        threshold, dev_f1 = choose_threshold(dev_candidates, dev_gold)
+        candidates, gold = (dev_candidates, dev_gold) if dev_split == split else \
+            self._mine(encoder, data, language, split, scoring)
+        predicted = [(s, t) for s, t, score in candidates if score >= threshold]
+        metrics = {**bucc_f1(predicted, sorted(gold)), "threshold": threshold, "dev_f1": dev_f1, "count": len(gold)}
+        return RetrievalResult(metrics, {".tsv": "".join(f"{s}\t{t}\n" for s, t in predicted)})
+
+
+class Ranking(Retrieval):
+    """LAReQA / Mewsli-X: each query ranks the shared pool; mAP@20 of its relevant candidates, in percent."""
+
+    def score_language(self, encoder: SentenceEncoder, data: TaskData, language: str, scoring: str) -> RetrievalResult:
+        """mAP@20 over the language's queries; the pool's size and languages are reported."""
+        split = data.config.eval_split
+        queries: Sequence[RankingQuery] = _records_of(data, language, split, RankingQuery)
+        pool = data.candidates(language, split)
+        keys = _pool_vectors(encoder, pool, "passage")
+        ranked = top_k_scored(encoder.encode([q.text for q in queries]), keys, RANKING_DEPTH, scoring).tolist()
+        rankings = [[pool[i].id for i in row] for row in ranked]
+        metrics = {**map_at_k(rankings, [q.relevant for q in queries], RANKING_DEPTH),
+                   "count": len(queries), "pool_size": len(pool),
+                   "pool_languages": len({c.language for c in pool})}
+        predictions = {q.id: ranking for q, ranking in zip(queries, rankings, strict=True)}
+        return RetrievalResult(metrics, {".json": json.dumps(predictions, ensure_ascii=False) + "\n"})
+
+
+TRANSLATION_RETRIEVAL = TranslationRetrieval()
+BITEXT_MINING = BitextMining()
+RANKING = Ranking()

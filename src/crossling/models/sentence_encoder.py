@@ -1,0 +1,200 @@
+"""Sentence vectors for retrieval: an encoder layer (or parameter-free aggregation), pooled per sentence.
+
+Sentence vector of sentence s with token mask m (B x T) and token features F = f(H_0..H_L):
+
+* ``mean``: ``v = sum_t m_t F_t / sum_t m_t`` (every real token, special tokens included,
+  as XTREME's and e5's mean pooling); ``cls``: ``v = F_{first real token}``.
+* ``F = H_layer`` with ``aggregation.strategy: last`` (``retrieval.layer``, default 7), else
+  the parameter-free strategy ``layer`` (H_k) or ``mean`` (mean of H_k..H_L).
+
+With ``retrieval.prompts: auto`` each sentence is prefixed with the prompt its encoder's model
+card prescribes for its role (``encoder_prompts``): e5's ``query: `` / ``passage: ``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from crossling.config.schema import ExperimentConfig, ModelConfig, RetrievalConfig
+from crossling.errors import ConfigError
+from crossling.models.aggregation import LayerAggregator, build_aggregator
+from crossling.models.encoder import load_encoder, num_layers_and_hidden
+from crossling.models.model import aggregator_options
+from crossling.utils.precision import resolve_mixed_precision
+from crossling.utils.progress import progress
+
+#: Aggregation strategies without trainable parameters, usable on a not fine-tuned encoder.
+PARAMETER_FREE_STRATEGIES = ("last", "layer", "mean")
+#: File of sentence-transformers' model metadata whose ``prompts`` give the prompt of each role.
+SENTENCE_TRANSFORMERS_CONFIG = "config_sentence_transformers.json"
+
+
+def sentence_aggregator(config: ExperimentConfig, num_layers: int, hidden_size: int) -> LayerAggregator:
+    """The token-feature function of retrieval: ``H_{retrieval.layer}`` for strategy ``last``, else the strategy.
+
+    Raises:
+        ConfigError: for a trainable strategy (``scalar_mix``, ``concat``, ``dlfa``: untrained,
+            their output is arbitrary), for ``retrieval.layer`` changed while another strategy
+            picks the layers, or for a layer out of range.
+    """
+    aggregation = config.aggregation
+    if aggregation.strategy not in PARAMETER_FREE_STRATEGIES:
+        raise ConfigError(
+            f"aggregation.strategy {aggregation.strategy!r} has trainable parameters, which retrieval never trains "
+            f"(its vectors would be arbitrary); use one of {', '.join(PARAMETER_FREE_STRATEGIES)} "
+            "(last reads retrieval.layer)"
+        )
+    options = aggregator_options(aggregation)
+    try:
+        if aggregation.strategy == "last":
+            return build_aggregator("layer", num_layers=num_layers, hidden_size=hidden_size, layer=config.retrieval.layer)
+        if config.retrieval.layer != RetrievalConfig().layer:
+            raise ConfigError(f"retrieval.layer has no effect with aggregation.strategy {aggregation.strategy!r}; "
+                              "set aggregation.layer instead")
+        return build_aggregator(aggregation.strategy, num_layers=num_layers, hidden_size=hidden_size, **options)
+    except ValueError as exc:
+        raise ConfigError(f"retrieval: {exc}") from None
+
+
+def pool(features: Tensor, attention_mask: Tensor, pooling: str) -> Tensor:
+    """Sentence vectors (B x E) from token features (B x T x E) and the mask (B x T, nonzero = real token).
+
+    ``mean``: the mean over real tokens (padding never counts); ``cls``: the first real token
+    (left or right padding alike). A row without real tokens gets zeros (``mean``).
+    """
+    mask = attention_mask != 0
+    if pooling == "mean":
+        total = features.masked_fill(~mask.unsqueeze(-1), 0.0).sum(dim=1)
+        return total / mask.sum(dim=1, keepdim=True).clamp(min=1).to(features.dtype)
+    if pooling == "cls":
+        first = mask.int().argmax(dim=1)
+        return features[torch.arange(features.shape[0], device=features.device), first]
+    raise ConfigError(f"retrieval.pooling: expected 'mean' or 'cls', got {pooling!r}")
+
+
+@dataclass
+class SentenceEncoder:
+    """``encode(texts) -> N x E`` float32 sentence vectors: encoder, token features, pooling.
+
+    Sentences are tokenized once, sorted by length and batched (little padding), run in
+    inference mode under autocast when ``mixed_precision`` is ``bf16``/``fp16``, and returned
+    in input order.
+
+    Args:
+        encoder: A transformers encoder (called with ``output_hidden_states=True``).
+        aggregator: Hidden states -> token features (see ``sentence_aggregator``).
+        tokenizer: Its tokenizer.
+        pooling: ``mean`` or ``cls``.
+        batch_size: Sentences per forward pass.
+        max_length: Truncation length in sub-tokens.
+        mixed_precision: ``no``, ``bf16`` or ``fp16`` (resolved, not ``auto``).
+        prompts: Text put before each sentence by role (``query``, ``passage``), as the
+            encoder's model card prescribes (see ``encoder_prompts``); empty: raw text.
+    """
+
+    encoder: torch.nn.Module
+    aggregator: LayerAggregator
+    tokenizer: Any
+    pooling: str = "mean"
+    batch_size: int = 64
+    max_length: int = 128
+    mixed_precision: str = "no"
+    prompts: Mapping[str, str] = field(default_factory=dict)
+    pool_vectors: dict[int, Tensor] = field(default_factory=dict, repr=False)
+    show_progress: bool = False
+
+    @property
+    def device(self) -> torch.device:
+        """Where the encoder's weights are."""
+        return next(self.encoder.parameters()).device
+
+    def encode(self, texts: Sequence[str], description: str = "encode", *, role: str = "query") -> Tensor:
+        """N x E float32 vectors of ``texts``, in their order (a progress bar when ``show_progress``).
+
+        ``role`` (``query`` or ``passage``) picks the prompt put before each text, if any.
+        """
+        if not texts:
+            raise ValueError("no sentences to encode")
+        prompt = self.prompts.get(role, "")
+        ids = self.tokenizer([prompt + text for text in texts], truncation=True, max_length=self.max_length)["input_ids"]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
+        vectors: Tensor | None = None
+        device = self.device
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.mixed_precision)
+        self.encoder.eval()
+        with torch.inference_mode(), torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None), \
+                progress(description, len(order), enabled=self.show_progress) as advance:
+            for start in range(0, len(order), self.batch_size):
+                chunk = order[start : start + self.batch_size]
+                batch = self.tokenizer.pad({"input_ids": [ids[i] for i in chunk]}, return_tensors="pt")
+                input_ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
+                out = self.encoder(input_ids=input_ids, attention_mask=mask, output_hidden_states=True, return_dict=True)
+                pooled = pool(self.aggregator(out.hidden_states, mask).float(), mask, self.pooling)
+                if vectors is None:
+                    vectors = torch.empty(len(ids), pooled.shape[-1], dtype=torch.float32, device=device)
+                vectors[torch.tensor(chunk, device=device)] = pooled
+                advance(len(chunk))
+        assert vectors is not None
+        return vectors
+
+
+def build_sentence_encoder(config: ExperimentConfig, tokenizer: Any, max_length: int,
+                           encoder: torch.nn.Module | None = None) -> SentenceEncoder:
+    """``encoder`` (default: the configured pretrained one), on the GPU when there is one, with retrieval's features and pooling."""
+    encoder = encoder if encoder is not None else load_encoder(config.model)
+    aggregator = sentence_aggregator(config, *num_layers_and_hidden(encoder))
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    encoder.to(device)
+    aggregator.to(device)
+    return SentenceEncoder(encoder, aggregator, tokenizer, pooling=config.retrieval.pooling,
+                           batch_size=config.retrieval.batch_size, max_length=max_length,
+                           mixed_precision=resolve_mixed_precision(config.training.mixed_precision),
+                           prompts=encoder_prompts(config.model) if config.retrieval.prompts == "auto" else {})
+
+
+def encoder_prompts(config: ModelConfig) -> dict[str, str]:
+    """``{role: prompt}`` the encoder declares: its offline spec's prefixes, or sentence-transformers' ``prompts``.
+
+    crossling's offline encoders (``offline:<name>``, or the directory converted for one, named
+    by its manifest) declare their model card's prefixes in ``OfflineModelSpec``: e5's
+    ``query: `` and ``passage: ``. Any other model declares them, if at all, in
+    ``config_sentence_transformers.json`` (a local directory's, or the cached hub snapshot's);
+    without it the texts are encoded as they are.
+    """
+    from crossling.models.offline import MANIFEST_NAME, OFFLINE_MODELS, OFFLINE_PREFIX
+
+    name = config.name_or_path
+    directory = Path(name)
+    offline = name[len(OFFLINE_PREFIX):] if name.startswith(OFFLINE_PREFIX) else None
+    if offline is None and (directory / MANIFEST_NAME).is_file():
+        offline = _read_json(directory / MANIFEST_NAME).get("name")
+    if offline is not None:
+        spec = OFFLINE_MODELS.get(offline)
+        return {"query": spec.query_prefix, "passage": spec.passage_prefix} if spec is not None else {}
+    if directory.is_dir():
+        path: str | Path | None = directory / SENTENCE_TRANSFORMERS_CONFIG
+    else:
+        from transformers.utils import cached_file
+
+        path = cached_file(name, SENTENCE_TRANSFORMERS_CONFIG, revision=config.revision,
+                           _raise_exceptions_for_missing_entries=False, _raise_exceptions_for_connection_errors=False)
+    declared = _read_json(Path(path)).get("prompts") if path is not None else None
+    if not isinstance(declared, dict):
+        return {}
+    return {role: str(declared[role]) for role in ("query", "passage") if role in declared}
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``; empty when the file is absent or not a JSON object (metadata is optional)."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}

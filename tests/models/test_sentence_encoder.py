@@ -1,0 +1,102 @@
+"""Sentence vectors for retrieval: pooling and masking, batching invariance, the chosen layer, strategies, prompts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from tiny import WORDS, make_tiny_model_dir
+from transformers import AutoTokenizer, BertModel
+
+from crossling.config import build_config
+from crossling.errors import ConfigError
+from crossling.models.sentence_encoder import SentenceEncoder, pool, sentence_aggregator
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory) -> Path:
+    return make_tiny_model_dir(tmp_path_factory.mktemp("tiny") / "model", [" ".join(w) for w in WORDS.values()] * 10)
+
+
+def _sentence_encoder(tiny_dir: Path, pooling: str = "mean", layer: int = 2, batch_size: int = 4) -> SentenceEncoder:
+    config = build_config({"model": {"name_or_path": str(tiny_dir)}, "retrieval": {"layer": layer}})
+    model = BertModel.from_pretrained(tiny_dir, add_pooling_layer=False)
+    aggregator = sentence_aggregator(config, 3, 64)
+    return SentenceEncoder(model, aggregator, AutoTokenizer.from_pretrained(tiny_dir), pooling=pooling,
+                           batch_size=batch_size, max_length=32)
+
+
+def test_mean_pooling_averages_real_tokens_only():
+    features = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [100.0, 100.0]], [[5.0, 6.0], [7.0, 8.0], [9.0, 10.0]]])
+    mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
+    assert torch.equal(pool(features, mask, "mean"), torch.tensor([[2.0, 3.0], [7.0, 8.0]]))
+    left_padded = torch.tensor([[0, 1, 1], [1, 1, 1]])
+    assert torch.equal(pool(features, left_padded, "cls"), torch.tensor([[3.0, 4.0], [5.0, 6.0]]))
+
+
+def test_padding_and_batching_do_not_change_sentence_vectors(tiny_dir):
+    texts = ["red cat", "blue dog house river stone sun", "moon", "green bird tree"]
+    for pooling in ("mean", "cls"):
+        batched = _sentence_encoder(tiny_dir, pooling, batch_size=4).encode(texts)
+        alone = torch.cat([_sentence_encoder(tiny_dir, pooling, batch_size=1).encode([t]) for t in texts])
+        torch.testing.assert_close(batched, alone, atol=1e-5, rtol=1e-5)
+
+
+def test_mean_vector_equals_hand_computed_mean_of_the_chosen_layer(tiny_dir):
+    encoder = _sentence_encoder(tiny_dir, "mean", layer=1)
+    tokenizer = encoder.tokenizer
+    ids = tokenizer(["red cat bird"], return_tensors="pt")
+    with torch.no_grad():
+        hidden = encoder.encoder(**ids, output_hidden_states=True).hidden_states[1][0]
+    expected = hidden.mean(dim=0)  # every token of an unpadded sentence is real, [CLS]/[SEP] included
+    torch.testing.assert_close(encoder.encode(["red cat bird"])[0], expected, atol=1e-5, rtol=1e-5)
+
+
+def test_trainable_strategies_and_ignored_layer_are_config_errors():
+    with pytest.raises(ConfigError, match="trainable"):
+        sentence_aggregator(build_config({"aggregation": {"strategy": "dlfa", "layer": 1}}), 3, 64)
+    with pytest.raises(ConfigError, match="retrieval.layer has no effect"):
+        sentence_aggregator(build_config({"aggregation": {"strategy": "mean", "layer": 1}, "retrieval": {"layer": 2}}), 3, 64)
+    with pytest.raises(ConfigError, match="out of range"):
+        sentence_aggregator(build_config({}), 3, 64)  # default layer 7 of a 3-layer encoder
+    assert sentence_aggregator(build_config({"aggregation": {"strategy": "mean", "layer": 1}}), 3, 64).layers_used == (1, 2, 3)
+
+
+def test_prompts_come_from_the_model_metadata_not_its_name(tiny_dir, tmp_path):
+    from crossling.config.schema import ModelConfig
+    from crossling.models.offline import MANIFEST_NAME
+    from crossling.models.sentence_encoder import SENTENCE_TRANSFORMERS_CONFIG, encoder_prompts
+
+    assert encoder_prompts(ModelConfig(name_or_path=str(tiny_dir))) == {}
+    e5 = {"query": "query: ", "passage": "passage: "}
+    assert encoder_prompts(ModelConfig(name_or_path="offline:multilingual-e5-small")) == e5
+    converted = tmp_path / "converted"
+    converted.mkdir()
+    (converted / MANIFEST_NAME).write_text('{"name": "multilingual-e5-small"}')
+    assert encoder_prompts(ModelConfig(name_or_path=str(converted))) == e5
+    declared = tmp_path / "e5-named-but-undeclared"
+    declared.mkdir()
+    assert encoder_prompts(ModelConfig(name_or_path=str(declared))) == {}
+    (declared / SENTENCE_TRANSFORMERS_CONFIG).write_text('{"prompts": {"query": "q> ", "document": "d> "}}')
+    assert encoder_prompts(ModelConfig(name_or_path=str(declared))) == {"query": "q> "}
+
+
+def test_a_prompt_is_encoded_as_part_of_the_text(tiny_dir):
+    plain = _sentence_encoder(tiny_dir)
+    prompted = _sentence_encoder(tiny_dir)
+    prompted.prompts = {"query": "red ", "passage": "blue "}
+    torch.testing.assert_close(prompted.encode(["cat dog"]), plain.encode(["red cat dog"]))
+    torch.testing.assert_close(prompted.encode(["cat dog"], role="passage"), plain.encode(["blue cat dog"]))
+    assert not torch.allclose(prompted.encode(["cat dog"]), plain.encode(["cat dog"]))
+
+
+def test_retrieval_prompts_none_encodes_raw_text(tiny_dir):
+    from crossling.models.sentence_encoder import build_sentence_encoder
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_dir)
+    for setting, expected in (("auto", {"query": "query: ", "passage": "passage: "}), ("none", {})):
+        config = build_config({"model": {"name_or_path": "offline:multilingual-e5-small"},
+                               "retrieval": {"prompts": setting, "layer": 1}})
+        encoder = build_sentence_encoder(config, tokenizer, 32, encoder=BertModel.from_pretrained(tiny_dir))
+        assert encoder.prompts == expected
