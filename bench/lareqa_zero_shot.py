@@ -36,6 +36,8 @@ def main() -> int:
     parser.add_argument("--layer", type=int, default=12, help="Encoder layer of the sentence vectors.")
     parser.add_argument("--scoring", default="cosine", choices=("cosine", "margin"))
     parser.add_argument("--data", type=Path, default=SHARED, help="Folder with xquad.<lang>.json files.")
+    parser.add_argument("--prompts", default="auto", choices=("auto", "none"),
+                        help="retrieval.prompts: e5's 'query: ' / 'passage: ' (auto) or raw text (none).")
     args = parser.parse_args()
     missing = [lang for lang in LANGUAGES if not (args.data / f"xquad.{lang}.json").is_file()]
     if missing:
@@ -52,7 +54,7 @@ def main() -> int:
             "name": "lareqa", "output_dir": str(Path(work) / "runs"),
             "model": {"name_or_path": "offline:multilingual-e5-small"},
             "task": {"name": "lareqa", "data_dir": str(folder)},
-            "retrieval": {"layer": args.layer, "scoring": args.scoring},
+            "retrieval": {"layer": args.layer, "scoring": args.scoring, "prompts": args.prompts},
         })
         started = time.perf_counter()
         results = run_experiment(config, show_progress=False)
@@ -61,7 +63,7 @@ def main() -> int:
         scores = results["languages"][lang]
         print(f"| {lang} | {scores['count']} | {sentences[lang]} | {scores['map@20']:.1f} |")
     print(f"| macro average | | {sum(sentences.values())} (pool) | {results['summary']['macro_avg']:.1f} |")
-    print(f"\n{time.perf_counter() - started:.0f} s (layer {args.layer}, {args.scoring})")
+    print(f"\n{time.perf_counter() - started:.0f} s (layer {args.layer}, {args.scoring}, prompts {args.prompts})")
     return 0
 
 

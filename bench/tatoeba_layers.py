@@ -20,8 +20,9 @@ from torch import Tensor, nn
 from transformers import AutoTokenizer, BertModel
 
 from crossling.data.formats.tatoeba import read_tatoeba, tatoeba_paths
+from crossling.evaluation.retrieval import retrieve_both_directions
 from crossling.models.offline import ensure_offline_model
-from crossling.pipelines.retrieval import SentenceEncoder, retrieve_both_directions
+from crossling.models.sentence_encoder import SentenceEncoder
 from crossling.tasks import get_task
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "tatoeba"

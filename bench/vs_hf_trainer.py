@@ -26,8 +26,8 @@ TARGETS = {"run_xnli": 2.0, "best": 1.15}
 
 def crossling_accuracy(model: Any, features: Any, tokenizer: Any) -> float:
     """Accuracy of crossling's ``predict_logits`` on feature rows."""
-    from crossling.evaluation.predict import predict_logits
     from crossling.data.batching import PaddingCollator
+    from crossling.evaluation.predict import predict_logits
 
     logits = predict_logits(model, features, batch_size=64, collator=PaddingCollator(tokenizer.pad_token_id))
     return float((np.argmax(np.stack(logits), axis=-1) == np.asarray(features["labels"])).mean())

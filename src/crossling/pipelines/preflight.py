@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from crossling.config.schema import ExperimentConfig
-from crossling.tasks.loading import TaskData
 from crossling.errors import ConfigError, DataError, EnvironmentFault, ModelError
 from crossling.models.encoder import checked_model_path
+from crossling.tasks.loading import TaskData
 from crossling.utils.paths import crossling_home
 
 
