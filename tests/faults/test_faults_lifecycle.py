@@ -1,0 +1,188 @@
+"""Run directories through the installed `crossling` script: --force, config checks, failed runs, the lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from faultkit import assert_one_line_error
+
+from crossling.utils.locks import exclusive_lock
+from crossling.utils.paths import crossling_home
+
+#: The console script installed beside this interpreter (it imports the crossling of PYTHONPATH).
+CROSSLING = str(Path(sys.executable).with_name("crossling"))
+#: Ten steps per epoch: 160 training pairs in batches of 16.
+STEPS_PER_EPOCH = 10
+
+
+class Outcome:
+    """Exit code and combined output of one `crossling` subprocess (the shape ``assert_one_line_error`` reads)."""
+
+    def __init__(self, process: subprocess.CompletedProcess[str]) -> None:
+        self.exit_code = process.returncode
+        self.output = process.stdout + process.stderr
+
+
+def crossling(*args: str | Path) -> Outcome:
+    """Run the installed `crossling` with ``args`` (environment inherited: CROSSLING_HOME, one thread)."""
+    process = subprocess.run([CROSSLING, *map(str, args)], check=False, capture_output=True, text=True, timeout=600,
+                             env={**os.environ, "COLUMNS": "400"})
+    return Outcome(process)
+
+
+def results_of(config: Path) -> dict:
+    """The results.json of the (only) run of a faults config."""
+    return json.loads((config.parent / "runs" / "fault" / "results.json").read_text())
+
+
+def test_force_with_a_changed_training_config_trains_anew(make_config):
+    config = make_config(training={"epochs": 1})
+    assert crossling("run", config, "--quiet").exit_code == 0
+    first = results_of(config)
+    assert first["stages"][0]["global_steps"] == STEPS_PER_EPOCH
+
+    forced = crossling("run", config, "--quiet", "--set", "training.epochs=2", "--set", "training.learning_rate=5e-3",
+                       "--force")
+    assert forced.exit_code == 0, forced.output
+    second = results_of(config)
+    assert second["stages"][0]["global_steps"] == 2 * STEPS_PER_EPOCH
+    assert second["config_hash"] != first["config_hash"]
+    recorded = yaml.safe_load((config.parent / "runs" / "fault" / "config.yaml").read_text())
+    assert recorded["training"]["epochs"] == 2
+
+
+def test_force_with_a_changed_aggregation_trains_anew_and_is_then_finished(make_config):
+    config = make_config(training={"epochs": 1})
+    assert crossling("run", config, "--quiet").exit_code == 0
+    changed = ("--set", "aggregation.strategy=dlfa", "--set", "aggregation.layer=1")
+    forced = crossling("run", config, "--quiet", *changed, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "Traceback" not in forced.output
+    assert results_of(config)["aggregation"]["strategy"] == "dlfa"
+    again = crossling("run", config, *changed)
+    assert again.exit_code == 0, again.output
+    assert "already finished" in again.output
+    assert results_of(config)["aggregation"]["strategy"] == "dlfa"
+
+
+def test_results_written_under_another_config_are_not_reported_as_finished(make_config):
+    config = make_config(training={"max_steps": 2})
+    assert crossling("run", config, "--quiet").exit_code == 0
+    path = config.parent / "runs" / "fault" / "results.json"
+    stale = json.loads(path.read_text())
+    stale["config_hash"] = "0" * 64
+    stale["languages"]["en"]["accuracy"] = -1.0
+    path.write_text(json.dumps(stale))
+    again = crossling("run", config)
+    assert again.exit_code == 0, again.output
+    assert "already finished" not in again.output
+    assert results_of(config)["languages"]["en"]["accuracy"] >= 0.0
+    assert results_of(config)["config_hash"] != stale["config_hash"]
+
+
+def _damage_train_line(data_dir: Path) -> None:
+    lines = (data_dir / "train-en.tsv").read_text().splitlines()
+    lines[2] = "only one column"
+    (data_dir / "train-en.tsv").write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(("fault", "fix"), [
+    (["--set", "aggregation.strategy=dlfa", "--set", "aggregation.layer=99"], ["--set", "aggregation.strategy=dlfa"]),
+    (["--set", "aggregation.strategy=bogus"], []),
+    ("malformed-line", ["--set", "task.skip_bad_lines=true"]),
+], ids=["layer-99", "unknown-strategy", "malformed-line"])
+def test_a_config_error_does_not_poison_the_run_directory(make_config, data_copy, fault, fix):
+    config = make_config(task={"data_dir": str(data_copy)}, training={"max_steps": 2})
+    if fault == "malformed-line":
+        _damage_train_line(data_copy)
+        fault = []
+    failed = crossling("run", config, "--quiet", *fault)
+    assert failed.exit_code == 2, failed.output
+    corrected = crossling("run", config, "--quiet", *fix)
+    assert corrected.exit_code == 0, corrected.output
+    assert results_of(config)["stages"][0]["global_steps"] == 2
+
+
+def test_train_records_the_config_and_run_does_not_reuse_it_under_another(make_config):
+    config = make_config(training={"epochs": 1})
+    trained = crossling("train", config, "--quiet")
+    assert trained.exit_code == 0, trained.output
+    run_dir = config.parent / "runs" / "fault"
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["training"]["epochs"] == 1
+    other = crossling("run", config, "--quiet", "--set", "training.epochs=2")
+    assert_one_line_error(other, "different config", "training.epochs (1 -> 2)")
+    same = crossling("run", config)
+    assert same.exit_code == 0, same.output
+    assert "already finished" in same.output
+    assert results_of(config)["stages"][0]["global_steps"] == STEPS_PER_EPOCH
+
+
+def test_train_refuses_another_config_unless_forced(make_config):
+    config = make_config(training={"max_steps": 2})
+    assert crossling("run", config, "--quiet").exit_code == 0
+    other = crossling("train", config, "--quiet", "--set", "training.learning_rate=3e-2")
+    assert_one_line_error(other, "different config", "training.learning_rate")
+    forced = crossling("train", config, "--quiet", "--set", "training.learning_rate=3e-2", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert not (config.parent / "runs" / "fault" / "results.json").exists(), "results of the old config were kept"
+
+
+@pytest.mark.parametrize("command", ["run", "train", "evaluate"])
+def test_run_train_and_evaluate_share_the_run_directory_lock(make_config, command):
+    config = make_config(training={"max_steps": 2})
+    run_dir = config.parent / "runs" / "fault"
+    if command == "evaluate":
+        assert crossling("run", config, "--quiet").exit_code == 0
+    target = run_dir if command == "evaluate" else config
+    with exclusive_lock(run_dir / ".lock"):
+        busy = crossling(command, target, "--quiet")
+    assert_one_line_error(busy, str(run_dir), "in use by another crossling process")
+
+
+def test_evaluate_refuses_a_config_edited_after_training(make_config):
+    config = make_config(training={"max_steps": 2})
+    assert crossling("run", config, "--quiet").exit_code == 0
+    recorded = config.parent / "runs" / "fault" / "config.yaml"
+    edited = yaml.safe_load(recorded.read_text())
+    edited["aggregation"] = {"strategy": "dlfa", "layer": 1}
+    recorded.write_text(yaml.safe_dump(edited))
+    result = crossling("evaluate", config.parent / "runs" / "fault", "--quiet")
+    assert_one_line_error(result, str(recorded), "was not trained with")
+
+
+def newest_checkpoint_step(*roots: Path) -> int:
+    """The highest step of any checkpoint directory under ``roots`` (-1 if none)."""
+    steps = [int(p.name.split("-")[-1]) for root in roots if root.is_dir() for p in root.rglob("checkpoint-*")
+             if p.is_dir() and not p.name.endswith(".tmp")]
+    return max(steps, default=-1)
+
+
+def test_sigint_prints_the_command_that_resumes_and_exits_130(make_config):
+    config = make_config(training={"epochs": 4, "checkpoint_every_steps": 2})
+    run_dir = config.parent / "runs" / "fault"
+    args = ["run", str(config), "--quiet", "--set", "training.epochs=3"]
+    process = subprocess.Popen([CROSSLING, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "COLUMNS": "400"})
+    deadline = time.monotonic() + 300
+    while newest_checkpoint_step(run_dir, crossling_home() / "stages") < 4:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no checkpoint within 300 s"
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    resume = [line.split("Resume with: ", 1)[1] for line in stderr.splitlines() if "Resume with: " in line]
+    assert resume == [shlex.join(["crossling", *args])], stderr
+    resumed = crossling(*shlex.split(resume[0])[1:])
+    assert resumed.exit_code == 0, resumed.output
+    assert results_of(config)["stages"][0]["global_steps"] == 3 * STEPS_PER_EPOCH
