@@ -96,7 +96,8 @@ def _damage_train_line(data_dir: Path) -> None:
 
 
 @pytest.mark.parametrize(("fault", "fix"), [
-    (["--set", "aggregation.strategy=dlfa", "--set", "aggregation.layer=99"], ["--set", "aggregation.strategy=dlfa"]),
+    (["--set", "aggregation.strategy=dlfa", "--set", "aggregation.layer=99"],
+     ["--set", "aggregation.strategy=dlfa", "--set", "aggregation.layer=2"]),
     (["--set", "aggregation.strategy=bogus"], []),
     ("malformed-line", ["--set", "task.skip_bad_lines=true"]),
 ], ids=["layer-99", "unknown-strategy", "malformed-line"])
