@@ -7,36 +7,29 @@ import os
 import shlex
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
-from faultkit import assert_one_line_error
+from faultkit import CROSSLING, assert_one_line_stderr
+from faultkit import crossling as run_console_script
 
 from crossling.utils.locks import exclusive_lock
 from crossling.utils.paths import crossling_home
 
-#: The console script installed beside this interpreter (it imports the crossling of PYTHONPATH).
-CROSSLING = str(Path(sys.executable).with_name("crossling"))
 #: Ten steps per epoch: 160 training pairs in batches of 16.
 STEPS_PER_EPOCH = 10
 
 
-class Outcome:
-    """Exit code and combined output of one `crossling` subprocess (the shape ``assert_one_line_error`` reads)."""
-
-    def __init__(self, process: subprocess.CompletedProcess[str]) -> None:
-        self.exit_code = process.returncode
-        self.output = process.stdout + process.stderr
+def crossling(*args: str | Path) -> subprocess.CompletedProcess:
+    """The installed `crossling` with ``args``, log lines unwrapped."""
+    return run_console_script(*map(str, args), env={"COLUMNS": "400"})
 
 
-def crossling(*args: str | Path) -> Outcome:
-    """Run the installed `crossling` with ``args`` (environment inherited: CROSSLING_HOME, one thread)."""
-    process = subprocess.run([CROSSLING, *map(str, args)], check=False, capture_output=True, text=True, timeout=600,
-                             env={**os.environ, "COLUMNS": "400"})
-    return Outcome(process)
+def output(proc: subprocess.CompletedProcess) -> str:
+    """stdout and stderr of a finished `crossling`."""
+    return proc.stdout + proc.stderr
 
 
 def results_of(config: Path) -> dict:
@@ -46,13 +39,13 @@ def results_of(config: Path) -> dict:
 
 def test_force_with_a_changed_training_config_trains_anew(make_config):
     config = make_config(training={"epochs": 1})
-    assert crossling("run", config, "--quiet").exit_code == 0
+    assert crossling("run", config, "--quiet").returncode == 0
     first = results_of(config)
     assert first["stages"][0]["global_steps"] == STEPS_PER_EPOCH
 
     forced = crossling("run", config, "--quiet", "--set", "training.epochs=2", "--set", "training.learning_rate=5e-3",
                        "--force")
-    assert forced.exit_code == 0, forced.output
+    assert forced.returncode == 0, output(forced)
     second = results_of(config)
     assert second["stages"][0]["global_steps"] == 2 * STEPS_PER_EPOCH
     assert second["config_hash"] != first["config_hash"]
@@ -62,29 +55,29 @@ def test_force_with_a_changed_training_config_trains_anew(make_config):
 
 def test_force_with_a_changed_aggregation_trains_anew_and_is_then_finished(make_config):
     config = make_config(training={"epochs": 1})
-    assert crossling("run", config, "--quiet").exit_code == 0
+    assert crossling("run", config, "--quiet").returncode == 0
     changed = ("--set", "aggregation.strategy=dlfa", "--set", "aggregation.layer=1")
     forced = crossling("run", config, "--quiet", *changed, "--force")
-    assert forced.exit_code == 0, forced.output
-    assert "Traceback" not in forced.output
+    assert forced.returncode == 0, output(forced)
+    assert "Traceback" not in output(forced)
     assert results_of(config)["aggregation"]["strategy"] == "dlfa"
     again = crossling("run", config, *changed)
-    assert again.exit_code == 0, again.output
-    assert "already finished" in again.output
+    assert again.returncode == 0, output(again)
+    assert "already finished; results in" in output(again)
     assert results_of(config)["aggregation"]["strategy"] == "dlfa"
 
 
 def test_results_written_under_another_config_are_not_reported_as_finished(make_config):
     config = make_config(training={"max_steps": 2})
-    assert crossling("run", config, "--quiet").exit_code == 0
+    assert crossling("run", config, "--quiet").returncode == 0
     path = config.parent / "runs" / "fault" / "results.json"
     stale = json.loads(path.read_text())
     stale["config_hash"] = "0" * 64
     stale["languages"]["en"]["accuracy"] = -1.0
     path.write_text(json.dumps(stale))
     again = crossling("run", config)
-    assert again.exit_code == 0, again.output
-    assert "already finished" not in again.output
+    assert again.returncode == 0, output(again)
+    assert "already finished; results in" not in output(again)
     assert results_of(config)["languages"]["en"]["accuracy"] >= 0.0
     assert results_of(config)["config_hash"] != stale["config_hash"]
 
@@ -107,33 +100,33 @@ def test_a_config_error_does_not_poison_the_run_directory(make_config, data_copy
         _damage_train_line(data_copy)
         fault = []
     failed = crossling("run", config, "--quiet", *fault)
-    assert failed.exit_code == 2, failed.output
+    assert failed.returncode == 2, output(failed)
     corrected = crossling("run", config, "--quiet", *fix)
-    assert corrected.exit_code == 0, corrected.output
+    assert corrected.returncode == 0, output(corrected)
     assert results_of(config)["stages"][0]["global_steps"] == 2
 
 
 def test_train_records_the_config_and_run_does_not_reuse_it_under_another(make_config):
     config = make_config(training={"epochs": 1})
     trained = crossling("train", config, "--quiet")
-    assert trained.exit_code == 0, trained.output
+    assert trained.returncode == 0, output(trained)
     run_dir = config.parent / "runs" / "fault"
     assert yaml.safe_load((run_dir / "config.yaml").read_text())["training"]["epochs"] == 1
     other = crossling("run", config, "--quiet", "--set", "training.epochs=2")
-    assert_one_line_error(other, "different config", "training.epochs (1 -> 2)")
+    assert_one_line_stderr(other, "different config", "training.epochs (1 -> 2)")
     same = crossling("run", config)
-    assert same.exit_code == 0, same.output
-    assert "already finished" in same.output
+    assert same.returncode == 0, output(same)
+    assert "already finished, loaded" in output(same)
     assert results_of(config)["stages"][0]["global_steps"] == STEPS_PER_EPOCH
 
 
 def test_train_refuses_another_config_unless_forced(make_config):
     config = make_config(training={"max_steps": 2})
-    assert crossling("run", config, "--quiet").exit_code == 0
+    assert crossling("run", config, "--quiet").returncode == 0
     other = crossling("train", config, "--quiet", "--set", "training.learning_rate=3e-2")
-    assert_one_line_error(other, "different config", "training.learning_rate")
+    assert_one_line_stderr(other, "different config", "training.learning_rate")
     forced = crossling("train", config, "--quiet", "--set", "training.learning_rate=3e-2", "--force")
-    assert forced.exit_code == 0, forced.output
+    assert forced.returncode == 0, output(forced)
     assert not (config.parent / "runs" / "fault" / "results.json").exists(), "results of the old config were kept"
 
 
@@ -142,22 +135,22 @@ def test_run_train_and_evaluate_share_the_run_directory_lock(make_config, comman
     config = make_config(training={"max_steps": 2})
     run_dir = config.parent / "runs" / "fault"
     if command == "evaluate":
-        assert crossling("run", config, "--quiet").exit_code == 0
+        assert crossling("run", config, "--quiet").returncode == 0
     target = run_dir if command == "evaluate" else config
     with exclusive_lock(run_dir / ".lock"):
         busy = crossling(command, target, "--quiet")
-    assert_one_line_error(busy, str(run_dir), "in use by another crossling process")
+    assert_one_line_stderr(busy, str(run_dir), "in use by another crossling process")
 
 
 def test_evaluate_refuses_a_config_edited_after_training(make_config):
     config = make_config(training={"max_steps": 2})
-    assert crossling("run", config, "--quiet").exit_code == 0
+    assert crossling("run", config, "--quiet").returncode == 0
     recorded = config.parent / "runs" / "fault" / "config.yaml"
     edited = yaml.safe_load(recorded.read_text())
     edited["aggregation"] = {"strategy": "dlfa", "layer": 1}
     recorded.write_text(yaml.safe_dump(edited))
     result = crossling("evaluate", config.parent / "runs" / "fault", "--quiet")
-    assert_one_line_error(result, str(recorded), "was not trained with")
+    assert_one_line_stderr(result, str(recorded), "was not trained with")
 
 
 def newest_checkpoint_step(*roots: Path) -> int:
@@ -171,7 +164,7 @@ def test_sigint_prints_the_command_that_resumes_and_exits_130(make_config):
     config = make_config(training={"epochs": 4, "checkpoint_every_steps": 2})
     run_dir = config.parent / "runs" / "fault"
     args = ["run", str(config), "--quiet", "--set", "training.epochs=3"]
-    process = subprocess.Popen([CROSSLING, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    process = subprocess.Popen([str(CROSSLING), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "COLUMNS": "400"})
     deadline = time.monotonic() + 300
     while newest_checkpoint_step(run_dir, crossling_home() / "stages") < 4:
@@ -185,5 +178,5 @@ def test_sigint_prints_the_command_that_resumes_and_exits_130(make_config):
     resume = [line.split("Resume with: ", 1)[1] for line in stderr.splitlines() if "Resume with: " in line]
     assert resume == [shlex.join(["crossling", *args])], stderr
     resumed = crossling(*shlex.split(resume[0])[1:])
-    assert resumed.exit_code == 0, resumed.output
+    assert resumed.returncode == 0, output(resumed)
     assert results_of(config)["stages"][0]["global_steps"] == 3 * STEPS_PER_EPOCH
