@@ -137,11 +137,7 @@ ALLOWED = {
     ("utils/io.py", "atomic_write_bytes"): "the atomic helper itself, on its temporary path",
     ("models/offline.py", "_write_weights"): "called only inside atomic_directory by convert_offline_model",
     ("models/offline.py", "_write_tokenizer"): "called only inside atomic_directory by convert_offline_model",
-<<<<<<< HEAD
-    ("utils/locks.py", "exclusive_lock"): "an empty lock file, opened in append mode and never written",
     ("pipelines/executors.py", "_start_process"): "a worker's log, appended to by the child process (a log, not a result)",
-=======
->>>>>>> f204c5e (Run directories and a shared stage cache: --force removes what a new config invalidates, train/run/evaluate share one lock and config check, failed runs no longer hold their directory, SIGINT says how to resume, stages trained once under $CROSSLING_HOME/stages (crossling cache list/prune), filelock)
 }
 
 
