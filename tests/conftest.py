@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,12 +20,23 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _session_crossling_home(tmp_path_factory) -> Iterator[Path]:
+    """One CROSSLING_HOME for the session (module fixtures that train run before per-test fixtures)."""
+    home = Path(os.environ.get("CROSSLING_TEST_HOME") or tmp_path_factory.getbasetemp() / "crossling-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CROSSLING_HOME", str(home))
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        patch.setenv("HF_DATASETS_OFFLINE", "1")
+        yield home
+
+
 @pytest.fixture(autouse=True)
-def _isolated_crossling_home(tmp_path_factory, monkeypatch):
-    """Keep feature caches of tests out of the user's cache (converted models are shared)."""
-    home = os.environ.get("CROSSLING_TEST_HOME")
-    if home is None:
-        home = str(tmp_path_factory.getbasetemp() / "crossling-home")
-    monkeypatch.setenv("CROSSLING_HOME", home)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+def _isolated_crossling_home(_session_crossling_home, tmp_path_factory, monkeypatch):
+    """Each test gets its own stage cache, so a test that trains a stage trains it; converted models and
+    feature caches are shared by the session (they only save time)."""
+    home = tmp_path_factory.mktemp("crossling-home")
+    for shared in ("models", "features"):
+        (_session_crossling_home / shared).mkdir(parents=True, exist_ok=True)
+        (home / shared).symlink_to(_session_crossling_home / shared, target_is_directory=True)
+    monkeypatch.setenv("CROSSLING_HOME", str(home))

@@ -11,26 +11,29 @@ import time
 from pathlib import Path
 
 import pytest
+from faultkit import base_config, comparable, invoke_run, predictions, write_yaml
 
 from crossling.config import load_config
+from crossling.config.schema import ExperimentConfig
 from crossling.data.features import load_features
 from crossling.models.encoder import load_tokenizer
 from crossling.pipelines import experiment
-from crossling.pipelines.experiment import run_experiment
+from crossling.pipelines.experiment import plan_stages, run_directory, run_experiment
+from crossling.pipelines.stages import partial_dir
 from crossling.tasks.loading import TaskData
 from crossling.training import loop
 from crossling.training.checkpoint import latest_valid_checkpoint, list_checkpoints
 from crossling.utils.io import atomic_write_json
 from crossling.utils.paths import features_dir
-from faultkit import base_config, comparable, invoke_run, predictions, write_yaml
 
 #: Four epochs of ten steps, a checkpoint every two: long enough to be killed in the middle.
 TRAINING = {"epochs": 4, "checkpoint_every_steps": 2}
 
 
-def stage_dir(run_dir: Path) -> Path:
-    """The working directory of the (only) training stage of a pawsx run."""
-    return run_dir / "stages" / "00-pawsx"
+def stage_dir(config: Path | ExperimentConfig) -> Path:
+    """Where the (only) training stage of a pawsx run trains: its directory in the stage cache until published."""
+    config = load_config(config) if isinstance(config, Path) else config
+    return partial_dir(plan_stages(config, run_directory(config))[0].id)
 
 
 @pytest.fixture(scope="module")
@@ -78,11 +81,11 @@ def kill_when_checkpointed(config: Path, checkpoints: Path, *, min_step: int = 4
 
 def test_sigkill_mid_training_resumes_to_the_same_results_and_predictions(crash_config, reference, monkeypatch):
     run_dir = crash_config.parent / "runs" / "fault"
-    killed_at = kill_when_checkpointed(crash_config, stage_dir(run_dir) / "checkpoints")
+    killed_at = kill_when_checkpointed(crash_config, stage_dir(crash_config) / "checkpoints")
     assert killed_at >= 4
     assert not (run_dir / "results.json").exists()
-    assert not (stage_dir(run_dir) / "stage.json").exists()
-    resume_from = latest_valid_checkpoint(stage_dir(run_dir) / "checkpoints")
+    assert not (stage_dir(crash_config) / "stage.json").exists()
+    resume_from = latest_valid_checkpoint(stage_dir(crash_config) / "checkpoints")
     assert resume_from is not None, "the killed run left no intact checkpoint"
 
     loaded = []
@@ -96,7 +99,7 @@ def test_sigkill_mid_training_resumes_to_the_same_results_and_predictions(crash_
     expected_results, expected_predictions = reference
     assert comparable(results) == expected_results
     assert predictions(run_dir) == expected_predictions
-    assert not (stage_dir(run_dir) / "checkpoints").exists()
+    assert not (stage_dir(crash_config) / "checkpoints").exists()
 
 
 def test_a_finished_run_is_not_redone(crash_config, monkeypatch):
@@ -113,7 +116,7 @@ def test_a_corrupt_checkpoint_is_detected_and_not_loaded(crash_config, reference
     config = load_config(crash_config)
     with pytest.raises(KeyboardInterrupt):
         run_experiment(config, show_progress=False, stop_after_steps=6)
-    checkpoint = latest_valid_checkpoint(stage_dir(config.output_dir / config.name) / "checkpoints")
+    checkpoint = latest_valid_checkpoint(stage_dir(config) / "checkpoints")
     assert checkpoint is not None
     weights = checkpoint / "model.safetensors"
     data = bytearray(weights.read_bytes())

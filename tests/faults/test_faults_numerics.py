@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from accelerate import Accelerator
+from faultkit import assert_one_line_error, invoke_run
 
 from crossling.config.schema import TrainingConfig
 from crossling.models.model import CrossLingualModel
 from crossling.training.checkpoint import list_checkpoints, verify_checkpoint
-from faultkit import assert_one_line_error, invoke_run
+from crossling.utils.paths import crossling_home
 
 
 def fault_at_training_step(monkeypatch, step: int, fault) -> None:
@@ -41,12 +44,20 @@ def test_non_finite_loss_stops_naming_step_and_stage_and_keeps_the_last_good_che
     fault_at_training_step(monkeypatch, 7, _loss_times(value))
     config = make_config(training={"checkpoint_every_steps": 2})
     result = invoke_run(config)
-    stage = config.parent / "runs" / "fault" / "stages" / "00-pawsx"
-    assert_one_line_error(result, f"stage 1/1: pawsx: loss is {value}", "at step 7 (epoch 1)",
-                          f"the last good checkpoint is kept in {stage / 'checkpoints'}")
+    (stage,) = (crossling_home() / "stages").glob("*.partial")  # the stage trains there until it is complete
     kept = list_checkpoints(stage / "checkpoints")
     assert [p.name for p in kept] == ["checkpoint-00000006"] and verify_checkpoint(kept[0])
+    assert_one_line_error(result, f"stage 1/1: pawsx: loss is {value}", "at step 7 (epoch 1)",
+                          f"the last good checkpoint is kept: {kept[0]}.")
     assert not (config.parent / "runs" / "fault" / "results.json").exists()
+
+
+def test_non_finite_loss_before_any_checkpoint_names_no_directory_that_does_not_exist(make_config, monkeypatch):
+    fault_at_training_step(monkeypatch, 1, _loss_times(float("nan")))
+    result = invoke_run(make_config(training={"checkpoint_every_steps": 2}))
+    line = assert_one_line_error(result, "loss is nan at step 1 (epoch 1)", "no checkpoint had been written yet")
+    named = [word.rstrip(".;,") for word in line.split() if word.startswith("/")]
+    assert all(Path(path).exists() for path in named), named
 
 
 def test_gradient_clipping_is_on_by_default(make_config, monkeypatch):

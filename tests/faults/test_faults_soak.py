@@ -16,10 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
+from faultkit import base_config, comparable, predictions, write_yaml
 
 from crossling.config import load_config
-from crossling.pipelines.experiment import config_hash, run_experiment
-from faultkit import base_config, comparable, predictions, write_yaml
+from crossling.pipelines.experiment import plan_stages, run_experiment
+from crossling.pipelines.rundir import config_hash
+from crossling.pipelines.stages import is_complete
 
 pytestmark = pytest.mark.soak
 
@@ -61,7 +63,9 @@ def check_finished_run(config_path: Path) -> None:
         lines = (run_dir / "predictions" / "pawsx" / f"test-{language}.tsv").read_text().splitlines()
         assert len(lines) == scores["count"]
     assert json.loads((run_dir / "manifest.json").read_text())["seed"] == config.seed
-    assert not any((run_dir / "stages").rglob("checkpoints")), "a finished run kept its checkpoints"
+    stages = plan_stages(config, run_dir)
+    assert all(is_complete(stage.directory) for stage in stages), "a finished run's stages are not published"
+    assert not any(any(stage.directory.rglob("checkpoints")) for stage in stages), "a finished run kept its checkpoints"
 
 
 def test_runs_killed_at_random_finish_with_complete_and_exact_results(tiny_model, pair_data, tmp_path):

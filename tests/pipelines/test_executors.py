@@ -13,6 +13,7 @@ import yaml
 
 from crossling.config import load_config
 from crossling.pipelines.executors import plan_jobs
+from crossling.pipelines.stages import partial_dir
 from crossling.pipelines.sweep import expand, run_sweep
 from crossling.training.checkpoint import list_checkpoints
 from crossling.utils.io import read_json
@@ -131,10 +132,11 @@ def test_a_run_that_keeps_failing_is_reported_and_the_others_finish(tiny_model, 
 
 def _kill_first_worker_once_checkpointed(run_dir: Path, stage: str, deadline: float) -> int:
     """SIGKILL the run's first worker once its stage has a checkpoint; returns the killed pid."""
-    checkpoints = run_dir / "stages" / stage / "checkpoints"
+    pointer = run_dir / "stages" / f"{stage}.json"  # names the stage's id in the stage cache once it trains
     while time.monotonic() < deadline:
         attempts = read_json(run_dir / "attempts.json") if (run_dir / "attempts.json").is_file() else []
-        if attempts and list_checkpoints(checkpoints):
+        checkpoints = partial_dir(read_json(pointer)["stage_id"]) / "checkpoints" if pointer.is_file() else None
+        if attempts and checkpoints is not None and list_checkpoints(checkpoints):
             pid = attempts[0]["pid"]
             os.kill(pid, signal.SIGKILL)
             return pid

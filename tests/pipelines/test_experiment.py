@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
 
 from crossling.config import build_config
 from crossling.errors import ConfigError
-from crossling.pipelines.experiment import run_experiment
-from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
+from crossling.pipelines.experiment import plan_stages, run_experiment
+from crossling.pipelines.stages import is_complete, partial_dir
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +58,21 @@ def test_pair_task_is_learned_and_every_language_is_reported(toy, tmp_path, stra
     gold = [row.split("\t")[2] for row in (toy[0] / "test-en.tsv").read_text().splitlines()]
     assert len(lines) == len(gold)
     assert 100 * sum(p == g for p, g in zip(lines, gold)) / len(gold) == results["languages"]["en"]["accuracy"]
-    assert not (run_dir / "stages" / "00-pawsx" / "checkpoints").exists()
+    (stage,) = plan_stages(config, run_dir)
+    assert is_complete(stage.directory) and not (stage.directory / "checkpoints").exists()
+    assert json.loads((run_dir / "stages" / "00-pawsx.json").read_text())["stage_id"] == stage.id
 
 
-def test_resume_after_interruption_gives_the_same_metrics(toy, tmp_path):
+def test_resume_after_interruption_gives_the_same_metrics(toy, tmp_path, monkeypatch):
+    # Two stage caches: in one, the second run would reuse the first's stage instead of training it.
+    monkeypatch.setenv("CROSSLING_HOME", str(tmp_path / "home-a"))
     uninterrupted = run_experiment(_config(toy, tmp_path / "a", "dlfa", epochs=3), show_progress=False)
+    monkeypatch.setenv("CROSSLING_HOME", str(tmp_path / "home-b"))
     interrupted_config = _config(toy, tmp_path / "b", "dlfa", epochs=3)
     with pytest.raises(KeyboardInterrupt):
         run_experiment(interrupted_config, show_progress=False, stop_after_steps=60)  # mid-epoch 2
-    checkpoints = list((tmp_path / "b" / "runs" / "toy-dlfa" / "stages" / "00-pawsx" / "checkpoints").iterdir())
+    (stage,) = plan_stages(interrupted_config, tmp_path / "b" / "runs" / "toy-dlfa")
+    checkpoints = list((partial_dir(stage.id) / "checkpoints").iterdir())
     assert checkpoints, "the interrupted run left no checkpoint"
     resumed = run_experiment(interrupted_config, show_progress=False)
     assert resumed["languages"]["en"]["accuracy"] == uninterrupted["languages"]["en"]["accuracy"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
+from crossling.cli.cache import cache_app
 from crossling.errors import CrosslingError, environment_fault
 
 console = Console()
@@ -36,13 +38,19 @@ class _OneLineErrors(TyperGroup):
             _fail(exc)
         except OSError as exc:  # a read-only or full disk, a file where a directory belongs
             _fail(environment_fault(exc))
+        except KeyboardInterrupt:
+            _interrupted()
 
 
 app = typer.Typer(help="Zero-shot cross-lingual transfer experiments (XTREME tasks, DLFA layer aggregation).",
                   cls=_OneLineErrors, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app.add_typer(cache_app, name="cache")
 
 ConfigArg = Annotated[Path, typer.Argument(help="Experiment config (YAML).", exists=False)]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a config key: KEY=VALUE (repeatable).")]
+ForceOpt = Annotated[bool, typer.Option(
+    help="Reuse a run directory that holds a different config: remove its results, predictions, logits and stage "
+         "references first (its stages are trained under the new config's ids). With the same config: evaluate again.")]
 
 
 def _version(value: bool) -> None:
@@ -90,8 +98,17 @@ def _executor_overrides(executor: str | None, address: str | None, workers: int 
     return [f"{key}={value}" for key, value in given.items() if value is not None]
 
 
+def _interrupted() -> None:
+    # Ctrl-C: no traceback, exit 130 (the shell's code for SIGINT), and the command that resumes the run.
+    # A rerun holds the same config, so --force (which would re-evaluate) is left out.
+    command = shlex.join(["crossling", *(arg for arg in sys.argv[1:] if arg != "--force")])
+    err.print(f"interrupted; checkpoints are kept. Resume with: {command}", soft_wrap=True, markup=False,
+              highlight=False)
+    raise typer.Exit(code=130)
+
+
 @app.command()
-def run(config: ConfigArg, set_: SetOpt = None, force: Annotated[bool, typer.Option(help="Overwrite a run directory holding a different config.")] = False,
+def run(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
         output_dir: Annotated[Path | None, typer.Option(help="Root directory of the run (overrides the config's output_dir).")] = None,
         quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False,
         executor: ExecutorOpt = None, address: AddressOpt = None, workers: WorkersOpt = None) -> None:
@@ -116,19 +133,17 @@ def run(config: ConfigArg, set_: SetOpt = None, force: Annotated[bool, typer.Opt
 
 
 @app.command()
-def train(config: ConfigArg, set_: SetOpt = None,
+def train(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
           quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False) -> None:
-    """Train every stage of a config without evaluating (weights land in the run's stages/ directory)."""
+    """Train every stage of a config without evaluating (weights land in the stage cache, see `crossling cache`)."""
     _setup_logging(not quiet)
     from crossling.config import load_config
-    from crossling.models.encoder import load_tokenizer
-    from crossling.pipelines.experiment import run_directory, train_pipeline
+    from crossling.pipelines.experiment import train_experiment
     from crossling.pipelines.sweep import expand
 
     try:
         for member in expand(load_config(config, set_)):
-            _, stages, results = train_pipeline(member, run_directory(member), load_tokenizer(member.model),
-                                                show_progress=not quiet)
+            stages, results = train_experiment(member, show_progress=not quiet, force=force)
             for stage, result in zip(stages[: len(results)], results, strict=True):
                 console.print(f"{member.name}: {stage.task.spec.name}: {result.global_steps} steps, "
                               f"kept {result.selection} (step {result.selected_step}) -> {stage.directory}")

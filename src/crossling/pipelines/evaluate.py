@@ -6,11 +6,13 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from crossling.config.loader import load_config, to_dict
+from crossling.config.loader import to_dict
+from crossling.config.schema import ExperimentConfig
 from crossling.errors import ConfigError
 from crossling.models.encoder import load_tokenizer
 from crossling.models.model import build_model
 from crossling.pipelines.experiment import evaluate_languages, plan_stages
+from crossling.pipelines.rundir import claimed, recorded_config, require_run_directory
 from crossling.reports.results import RESULTS_SCHEMA, summarize
 from crossling.training.checkpoint import load_model_weights
 from crossling.utils.io import atomic_write_json
@@ -24,15 +26,20 @@ def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: st
     Writes ``evaluation-<split>.json`` and prediction files under ``predictions-<split>/``; with
     ``save_logits`` (or the run's ``evaluation.save_logits``) also ``logits/<task>/<split>-<lang>.safetensors``.
     """
-    config_path = run_dir / "config.yaml"
-    if not config_path.is_file():
-        raise ConfigError(f"{run_dir}: not a run directory (no config.yaml)")
-    config = load_config(config_path)
+    require_run_directory(run_dir)  # before the lock, which would create the directory
+    with claimed(run_dir):
+        return _evaluate_unlocked(run_dir, recorded_config(run_dir), languages=languages, split=split,
+                                  show_progress=show_progress, save_logits=save_logits)
+
+
+def _evaluate_unlocked(run_dir: Path, config: ExperimentConfig, *, languages: list[str] | None, split: str | None,
+                       show_progress: bool, save_logits: bool) -> dict[str, Any]:
+    """``evaluate_run``'s body, run while holding the run directory's lock."""
     target = plan_stages(config, run_dir)[-1]
     weights = target.directory / "model.safetensors"
     if not weights.is_file():
-        raise ConfigError(f"{run_dir}: the target stage has not finished training ({weights} missing); "
-                          "run `crossling run` or `crossling train` first")
+        raise ConfigError(f"{run_dir}: the target stage has not finished training, or was pruned from the stage "
+                          f"cache ({weights} missing); run `crossling run` or `crossling train` first")
     changes: dict[str, Any] = {}
     if languages:
         changes["eval_languages"] = tuple(languages)

@@ -32,7 +32,8 @@ import yaml
 from crossling.config.loader import build_config, dump_config, to_dict
 from crossling.config.schema import ExecutorConfig, ExperimentConfig
 from crossling.errors import ConfigError, CrosslingError
-from crossling.pipelines.experiment import config_hash, run_directory, run_experiment
+from crossling.pipelines.experiment import run_experiment
+from crossling.pipelines.rundir import config_hash, run_directory
 from crossling.utils.io import atomic_write_json, atomic_write_text, read_json, sha256_json
 
 logger = logging.getLogger(__name__)

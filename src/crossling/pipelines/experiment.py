@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from crossling.config.loader import dump_config, load_raw, to_dict
+from crossling.config.loader import to_dict
 from crossling.config.schema import ExperimentConfig, TaskConfig, TrainingConfig
 from crossling.data.batching import PaddingCollator
 from crossling.errors import ConfigError
@@ -20,6 +20,8 @@ from crossling.models.encoder import load_tokenizer, resolve_model_path
 from crossling.models.model import CrossLingualModel, build_model
 from crossling.pipelines.preflight import check_before_training, check_directories
 from crossling.pipelines.retrieval import evaluate_retrieval
+from crossling.pipelines.rundir import check_config, claimed, finished_results, record_config, run_directory
+from crossling.pipelines.stages import model_identity, published_dir, stage_id, stage_pointer, stage_slot
 from crossling.reports.results import RESULTS_SCHEMA, build_manifest, summarize
 from crossling.tasks.loading import TaskData
 from crossling.tasks.stages import check_stages
@@ -28,52 +30,12 @@ from crossling.training.loop import StageResult, seed_everything, train_stage
 from crossling.utils.io import (
     atomic_write_json,
     atomic_write_text,
-    read_json,
-    sha256_json,
 )
-from crossling.utils.locks import LockBusy, exclusive_lock
 from crossling.utils.precision import resolve_mixed_precision
 from crossling.utils.progress import progress
 
 logger = logging.getLogger(__name__)
 
-
-
-def run_directory(config: ExperimentConfig) -> Path:
-    """``output_dir/name``."""
-    return config.output_dir / config.name
-
-
-def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
-    """``{dotted key: leaf value}`` of nested dicts."""
-    if not isinstance(value, dict):
-        return {prefix: value}
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        out.update(_flat(item, f"{prefix}.{key}" if prefix else str(key)))
-    return out
-
-
-def _differences(recorded: Path, config: ExperimentConfig, limit: int = 4) -> str:
-    """``"; differs in: a.b (x -> y), ..."`` between a recorded config.yaml and ``config`` (empty if unreadable)."""
-    try:
-        before = _flat(load_raw(recorded))
-    except (OSError, ConfigError, ValueError):
-        return ""
-    after = _flat(to_dict(config))
-    keys = sorted(k for k in set(before) | set(after) if k != "output_dir" and before.get(k, "<absent>") != after.get(k, "<absent>"))
-    if not keys:
-        return ""
-    shown = [f"{k} ({before.get(k, '<absent>')!r} -> {after.get(k, '<absent>')!r})" for k in keys[:limit]]
-    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
-    return "; differs in: " + ", ".join(shown) + more
-
-
-def config_hash(config: ExperimentConfig) -> str:
-    """Hash of the resolved config, ignoring where the run is written."""
-    data = to_dict(config)
-    data.pop("output_dir", None)
-    return sha256_json(data)
 
 
 @dataclass
@@ -84,23 +46,30 @@ class Stage:
         index: Position in the pipeline.
         task: Task data of the stage.
         training: Its optimisation settings.
-        directory: Its working directory inside the run.
+        id: Its content address in the stage cache (``crossling.pipelines.stages``).
+        directory: Where the finished stage lives in the cache (its weights and report).
+        pointer: The run directory's file naming the stage's id.
     """
 
     index: int
     task: TaskData
     training: TrainingConfig
+    id: str
     directory: Path
+    pointer: Path
 
 
 def plan_stages(config: ExperimentConfig, run_dir: Path) -> list[Stage]:
-    """Intermediate stages in order, then the target task."""
+    """Intermediate stages in order, then the target task, each with its stage-cache id."""
     sections: list[tuple[TaskConfig, TrainingConfig]] = [(s.task, s.training) for s in config.intermediate]
     sections.append((config.task, config.training))
-    stages = []
+    model_digest = model_identity(config.model)
+    stages: list[Stage] = []
     for index, (task_config, training) in enumerate(sections):
         data = TaskData.from_config(task_config)
-        stages.append(Stage(index, data, training, run_dir / "stages" / f"{index:02d}-{data.spec.name}"))
+        sid = stage_id(config, data, training, index=index, upstream=stages[-1].id if stages else None,
+                       model_digest=model_digest)
+        stages.append(Stage(index, data, training, sid, published_dir(sid), stage_pointer(run_dir, index, data.spec.name)))
     return stages
 
 
@@ -154,13 +123,15 @@ def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, s
         seed_everything(config.seed + stage.index)
         model = build_model(config.model, config.aggregation, stage.task.spec, encoder=encoder)
         train = stage.task.train_features(tokenizer)
-        result = train_stage(
-            model, train, config=stage.training, seed=config.seed + stage.index, work_dir=stage.directory,
-            collator=_collator(tokenizer, stage.task.spec),
-            dev_scorer=_dev_scorer(stage, tokenizer, config.evaluation.batch_size, stage.training.mixed_precision),
-            stage_name=f"stage {stage.index + 1}/{len(trained)}: {stage.task.spec.name}", show_progress=show_progress,
-            stop_after_steps=stop_after_steps if stage is trained[-1] else None,
-        )
+        with stage_slot(stage.id, task=stage.task.spec.name, upstream=stages[stage.index - 1].id if stage.index else None,
+                        run_dir=run_dir, pointer=stage.pointer) as work_dir:
+            result = train_stage(
+                model, train, config=stage.training, seed=config.seed + stage.index, work_dir=work_dir,
+                collator=_collator(tokenizer, stage.task.spec),
+                dev_scorer=_dev_scorer(stage, tokenizer, config.evaluation.batch_size, stage.training.mixed_precision),
+                stage_name=f"stage {stage.index + 1}/{len(trained)}: {stage.task.spec.name}",
+                show_progress=show_progress, stop_after_steps=stop_after_steps if stage is trained[-1] else None,
+            )
         results.append(result)
         encoder = model.encoder
     return model, stages, results
@@ -201,41 +172,42 @@ def run_experiment(config: ExperimentConfig, *, show_progress: bool = True, stop
 
     A finished run with the same config is not redone (its results are returned). An
     interrupted one resumes. A run directory holding a *different* config is an error
-    unless ``force``.
+    unless nothing was trained under it or ``force`` (see ``crossling.pipelines.rundir.check_config``).
     """
     if config.is_sweep:
         raise ConfigError("run_experiment got a sweep/variants config; use crossling.pipelines.sweep.run_sweep")
     check_stages(config)
     run_dir = run_directory(config)
     check_directories(run_dir)
-    try:
-        with exclusive_lock(run_dir / ".lock", wait=False):
-            return _run_unlocked(config, run_dir, show_progress=show_progress, stop_after_steps=stop_after_steps,
-                                 force=force)
-    except LockBusy:
-        raise ConfigError(f"{run_dir} is in use by another crossling process; wait for it to finish "
-                          "(it resumes the same run) or choose another name") from None
+    with claimed(run_dir):
+        digest = check_config(config, run_dir, force=force)
+        if not force and (done := finished_results(run_dir, digest)) is not None:
+            logger.info("%s: already finished; results in %s", config.name, run_dir / "results.json")
+            return done
+        stages = checked_stages(config, run_dir)
+        record_config(config, run_dir, digest)
+        return _run_unlocked(config, run_dir, digest, stages, show_progress=show_progress,
+                             stop_after_steps=stop_after_steps)
 
 
-def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: bool, stop_after_steps: int | None,
-                  force: bool) -> dict[str, Any]:
-    """``run_experiment``'s body, run while holding the run directory's lock."""
-    digest = config_hash(config)
+def train_experiment(config: ExperimentConfig, *, show_progress: bool = True,
+                     force: bool = False) -> tuple[list[Stage], list[StageResult]]:
+    """Train every stage of one experiment without evaluating, under the same lock and config check as a run."""
+    run_dir = run_directory(config)
+    check_directories(run_dir)
+    with claimed(run_dir):
+        digest = check_config(config, run_dir, force=force)
+        stages = checked_stages(config, run_dir)
+        record_config(config, run_dir, digest)
+        _, stages, results = train_pipeline(config, run_dir, load_tokenizer(config.model), show_progress=show_progress,
+                                            stages=stages)
+    return stages, results
+
+
+def _run_unlocked(config: ExperimentConfig, run_dir: Path, digest: str, stages: list[Stage], *, show_progress: bool,
+                  stop_after_steps: int | None) -> dict[str, Any]:
+    """``run_experiment``'s body, run while holding the run directory's lock with the config recorded."""
     results_path = run_dir / "results.json"
-    recorded = run_dir / "config.yaml"
-    if (run_dir / "config_hash").is_file() and not force:
-        previous = (run_dir / "config_hash").read_text().strip()
-        if previous != digest:
-            raise ConfigError(f"{run_dir} holds a run with a different config ({recorded}{_differences(recorded, config)}); "
-                              "choose another name, or pass --force to overwrite it")
-        if results_path.is_file():
-            logger.info("%s: already finished; results in %s", config.name, results_path)
-            return read_json(results_path)
-    stages = checked_stages(config, run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(recorded, dump_config(config))
-    atomic_write_text(run_dir / "config_hash", digest + "\n")
-
     tokenizer = load_tokenizer(config.model)
     precision = resolve_mixed_precision(config.training.mixed_precision)
     predictions_dir = run_dir / "predictions" if config.evaluation.write_predictions else None

@@ -27,6 +27,7 @@ from crossling.training.active_vocabulary import active_vocabulary
 from crossling.training.checkpoint import (
     TrainState,
     latest_valid_checkpoint,
+    list_checkpoints,
     load_checkpoint,
     load_model_weights,
     save_checkpoint,
@@ -182,11 +183,7 @@ def train_stage(
                     with _out_of_memory_as_error(stage_name, state, config):
                         loss = forward(**batch)["loss"]
                         if not torch.isfinite(loss):
-                            raise TrainingError(
-                                f"{stage_name}: loss is {loss.item()} at step {state.global_step + 1} "
-                                f"(epoch {state.epoch + 1}); the last good checkpoint is kept in {checkpoints}. "
-                                "Lower training.learning_rate or check the data."
-                            )
+                            raise _non_finite_loss(stage_name, loss.item(), state, checkpoints)
                         accelerator.backward(loss / config.gradient_accumulation_steps)
                     state.batches_done += 1
                     end_of_epoch = state.batches_done == batches_per_epoch
@@ -238,6 +235,14 @@ def train_stage(
     shutil.rmtree(checkpoints, ignore_errors=True)
     best_path.unlink(missing_ok=True)
     return result
+
+
+def _non_finite_loss(stage_name: str, loss: float, state: TrainState, checkpoints: Path) -> TrainingError:
+    """The error for a NaN/infinite loss, naming the newest checkpoint that exists (or saying there is none)."""
+    kept = list_checkpoints(checkpoints)
+    where = f"the last good checkpoint is kept: {kept[-1]}" if kept else "no checkpoint had been written yet"
+    return TrainingError(f"{stage_name}: loss is {loss} at step {state.global_step + 1} (epoch {state.epoch + 1}); "
+                         f"{where}. Lower training.learning_rate or check the data.")
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -25,3 +25,8 @@ def models_dir() -> Path:
 def features_dir() -> Path:
     """Directory of tokenized feature caches (Arrow), one sub-directory per cache key."""
     return crossling_home() / "features"
+
+
+def stages_dir() -> Path:
+    """Directory of trained stages shared by every run, one sub-directory per stage id (``crossling cache``)."""
+    return crossling_home() / "stages"
