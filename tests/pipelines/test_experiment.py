@@ -57,7 +57,7 @@ def test_pair_task_is_learned_and_every_language_is_reported(toy, tmp_path, stra
     lines = (run_dir / "predictions" / "pawsx" / "test-en.tsv").read_text().splitlines()
     gold = [row.split("\t")[2] for row in (toy[0] / "test-en.tsv").read_text().splitlines()]
     assert len(lines) == len(gold)
-    assert 100 * sum(p == g for p, g in zip(lines, gold)) / len(gold) == results["languages"]["en"]["accuracy"]
+    assert 100 * sum(p == g for p, g in zip(lines, gold, strict=True)) / len(gold) == results["languages"]["en"]["accuracy"]
     (stage,) = plan_stages(config, run_dir)
     assert is_complete(stage.directory) and not (stage.directory / "checkpoints").exists()
     assert json.loads((run_dir / "stages" / "00-pawsx.json").read_text())["stage_id"] == stage.id

