@@ -7,14 +7,32 @@ from pathlib import Path
 from typing import Any
 
 from crossling.config.loader import load_config, to_dict
+from crossling.config.schema import ExperimentConfig
 from crossling.errors import ConfigError
 from crossling.models.encoder import load_tokenizer
-from crossling.models.model import build_model
-from crossling.pipelines.experiment import evaluate_languages, plan_stages
+from crossling.models.model import CrossLingualModel, build_model
+from crossling.pipelines.experiment import Stage, evaluate_languages, plan_stages
+from crossling.pipelines.layer_choice import resolve_layer
 from crossling.reports.results import RESULTS_SCHEMA, summarize
 from crossling.training.checkpoint import load_model_weights
 from crossling.training.loop import resolve_mixed_precision
 from crossling.utils.io import atomic_write_json
+
+
+def load_run_model(run_dir: Path) -> tuple[ExperimentConfig, Stage, CrossLingualModel, Path]:
+    """A run's recorded config (``layer: auto`` resolved), target stage, fine-tuned model and its weights file."""
+    config_path = run_dir / "config.yaml"
+    if not config_path.is_file():
+        raise ConfigError(f"{run_dir}: not a run directory (no config.yaml)")
+    config = resolve_layer(load_config(config_path), run_dir)
+    target = plan_stages(config, run_dir)[-1]
+    weights = target.directory / "model.safetensors"
+    if not weights.is_file():
+        raise ConfigError(f"{run_dir}: the target stage has not finished training ({weights} missing); "
+                          "run `crossling run` or `crossling train` first")
+    model = build_model(config.model, config.aggregation, target.task.spec)
+    load_model_weights(model, weights)
+    return config, target, model, weights
 
 
 def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: str | None = None,
@@ -24,23 +42,13 @@ def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: st
     Writes ``evaluation-<split>.json`` and prediction files under ``predictions-<split>/``; with
     ``save_logits`` (or the run's ``evaluation.save_logits``) also ``logits/<task>/<split>-<lang>.safetensors``.
     """
-    config_path = run_dir / "config.yaml"
-    if not config_path.is_file():
-        raise ConfigError(f"{run_dir}: not a run directory (no config.yaml)")
-    config = load_config(config_path)
-    target = plan_stages(config, run_dir)[-1]
-    weights = target.directory / "model.safetensors"
-    if not weights.is_file():
-        raise ConfigError(f"{run_dir}: the target stage has not finished training ({weights} missing); "
-                          "run `crossling run` or `crossling train` first")
+    config, target, model, _ = load_run_model(run_dir)
     changes: dict[str, Any] = {}
     if languages:
         changes["eval_languages"] = tuple(languages)
     if split:
         changes["eval_split"] = split
     data = dataclasses.replace(target.task, config=dataclasses.replace(target.task.config, **changes))
-    model = build_model(config.model, config.aggregation, data.spec)
-    load_model_weights(model, weights)
     tokenizer = load_tokenizer(config.model)
     precision = resolve_mixed_precision(config.training.mixed_precision)
     split_name = data.config.eval_split
