@@ -16,6 +16,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from crossling.cli.cache import cache_app
+from crossling.cli.probe import probe as probe_command
 from crossling.errors import CrosslingError, environment_fault
 
 console = Console()
@@ -295,6 +296,9 @@ def demo(quick: Annotated[bool, typer.Option(help="A few minutes: smaller data, 
         _fail(exc)
     console.print(rich_table(results, title=config.name))
     console.print(f"report: {report_path}")
+
+
+app.command("probe")(probe_command)
 
 
 def main() -> None:

@@ -78,19 +78,27 @@ class AggregationConfig:
 
     Args:
         strategy: One of ``last``, ``layer``, ``mean``, ``scalar_mix``, ``concat``, ``dlfa``.
-        layer: Lower layer k (index into hidden states: 0 = embeddings, negative counts from the end).
+        layer: Lower layer k (index into hidden states: 0 = embeddings, negative counts from the end),
+            or ``auto``: chosen before training from the layer probe on the ``probe`` section's data
+            (docs/layers.md states the rule).
         reduction: DLFA bottleneck ratio r.
         conv_order: DLFA convolution order.
         norm: DLFA normalisation inside the attention branches.
         fusion: DLFA fusion formula.
         iterative: DLFA second attention pass (iAFF).
         dropout: DLFA dropout after the ReLU of each attention bottleneck.
+        gate: DLFA that starts from the baseline: ``scalar`` / ``channel`` add a gate g initialised
+            to 0, ``Z = H_L + tanh(g) * (fusion - H_L)``, so that Z equals the last layer at
+            initialisation; ``none`` (default) is the plain fusion.
+        lr_multiplier: The aggregation module's learning rate is ``training.learning_rate`` times
+            this (a randomly initialised module trained at the encoder's 2e-5 may stay near its start).
     """
 
     strategy: str = _help("Aggregation strategy: last, layer, mean, scalar_mix, concat or dlfa.", default="last")
-    layer: int | None = _help(
-        "Lower layer k for layer/mean/scalar_mix/concat/dlfa (0 = embeddings, -2 = second to last).", default=None
-    )
+    layer: int | Literal["auto"] | None = _help(
+        "Lower layer k for layer/mean/scalar_mix/concat/dlfa (0 = embeddings, -2 = second to last), or auto: "
+        "the lower layer that retrieves best in the layer probe on the probe section's data (docs/layers.md).",
+        default=None)
     reduction: int = _help("DLFA: reduction ratio r of the two-convolution bottleneck.", default=4)
     conv_order: Literal["compress-expand", "expand-compress"] = _help(
         "DLFA: compress then expand (SENet) or expand then compress.", default="compress-expand"
@@ -99,10 +107,17 @@ class AggregationConfig:
     fusion: Literal["convex", "aff"] = _help("DLFA: Z = A*X + (1-A)*Y (convex) or 2*A*X + 2*(1-A)*Y (aff).", default="convex")
     iterative: bool = _help("DLFA: a second attention pass on the first fusion (iAFF).", default=False)
     dropout: float = _help("DLFA: dropout after the ReLU of each attention bottleneck.", default=0.0)
+    gate: Literal["none", "scalar", "channel"] = _help(
+        "DLFA: a gate g initialised to 0, Z = H_L + tanh(g) * (fusion - H_L), one scalar or one per channel, "
+        "so training starts from the last layer exactly; none = the plain fusion.", default="none")
+    lr_multiplier: float = _help(
+        "Learning rate of the aggregation module's parameters = training.learning_rate x this.", default=1.0)
 
     def __post_init__(self) -> None:
         if self.reduction < 1:
             raise ConfigError(f"aggregation.reduction: expected an integer >= 1, got {self.reduction}")
+        if not self.lr_multiplier > 0:
+            raise ConfigError(f"aggregation.lr_multiplier: expected a number > 0, got {self.lr_multiplier}")
 
 
 @dataclass(frozen=True)
@@ -290,6 +305,39 @@ class RetrievalConfig:
 
 
 @dataclass(frozen=True)
+class ProbeConfig:
+    """Parallel data of the layer probe (``crossling probe``, ``aggregation.layer: auto``).
+
+    Args:
+        task: A task whose records pair each sentence with its English translation (``tatoeba``,
+            ``tmpl-retrieval``) or whose split is parallel across languages (``xnli``, ``pawsx``
+            dev files, ``tmpl-nli``: the first sentence of example i in xx and in English).
+        source: Its data source (default: the task's).
+        data_dir: Directory of its local files.
+        split: The split read; ``aggregation.layer: auto`` never reads the target task's evaluated split.
+        languages: Languages compared with English (empty: all of the task's but English).
+        max_sentences: First N sentences per language.
+        seeds: Number of seeds (0, 1, ...) of the language-identification probe's split and fit.
+    """
+
+    task: str = _help("Parallel task of the probe: tmpl-retrieval, tatoeba, xnli, pawsx, tmpl-nli, ...",
+                      default="tmpl-retrieval")
+    source: str | None = _help("Data source of the probe task (default: the task's).", default=None)
+    data_dir: Path | None = _help("Directory with the probe task's local files.", default=None)
+    split: Literal["dev", "test"] = _help("Split of the probe task that is read.", default="dev")
+    languages: tuple[str, ...] = _help("Languages compared with English; empty = all of the task's.", default=())
+    max_sentences: int = _help("Use the first N sentences of each language.", default=500)
+    seeds: int = _help("Seeds of the language-identification probe (held-out split and fit per seed).", default=3)
+
+    def __post_init__(self) -> None:
+        check_language_codes("probe.languages", self.languages)
+        if self.max_sentences < 8:
+            raise ConfigError(f"probe.max_sentences: expected an integer >= 8, got {self.max_sentences}")
+        if self.seeds < 1:
+            raise ConfigError(f"probe.seeds: expected an integer >= 1, got {self.seeds}")
+
+
+@dataclass(frozen=True)
 class StageConfig:
     """An intermediate fine-tuning stage run before the target task (its encoder weights carry over).
 
@@ -359,6 +407,7 @@ class ExperimentConfig:
         training: Optimisation of the target task.
         evaluation: Evaluation settings.
         retrieval: Sentence vectors and scoring of retrieval tasks (no fine-tuning).
+        probe: Parallel data of the layer probe (``crossling probe``, ``aggregation.layer: auto``).
         sweep: Grid of dotted keys to value lists; each combination is a run in a sub-directory.
         variants: Named override sets (systems to compare), crossed with the grid.
         executor: Where the runs execute (not part of any run's identity).
@@ -374,6 +423,8 @@ class ExperimentConfig:
     training: TrainingConfig = _help("Optimisation of the target task.", default_factory=TrainingConfig)
     evaluation: EvaluationConfig = _help("Evaluation settings.", default_factory=EvaluationConfig)
     retrieval: RetrievalConfig = _help("Sentence vectors and scoring of retrieval tasks.", default_factory=RetrievalConfig)
+    probe: ProbeConfig = _help("Parallel data of the layer probe (crossling probe, aggregation.layer: auto).",
+                               default_factory=ProbeConfig)
     sweep: dict[str, list[Any]] = _help(
         "Grid: dotted key -> list of values (e.g. aggregation.strategy: [last, dlfa]); one run per combination.",
         default_factory=dict,

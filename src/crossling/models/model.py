@@ -13,6 +13,9 @@ from crossling.models.aggregation import AGGREGATORS, LayerAggregator, build_agg
 from crossling.models.encoder import freeze_embeddings, load_encoder, num_layers_and_hidden
 from crossling.taskspec import TaskSpec
 
+#: Aggregation keys that are not options of a strategy's constructor (the model and the training read them).
+NOT_STRATEGY_OPTIONS = ("strategy", "lr_multiplier")
+
 
 def aggregator_options(config: AggregationConfig) -> dict[str, Any]:
     """Options of ``config`` that its strategy accepts; a changed option it ignores is a ConfigError."""
@@ -22,7 +25,7 @@ def aggregator_options(config: AggregationConfig) -> dict[str, Any]:
     defaults = AggregationConfig()
     options = {}
     for field in dataclasses.fields(config):
-        if field.name == "strategy":
+        if field.name in NOT_STRATEGY_OPTIONS:
             continue
         value = getattr(config, field.name)
         if field.name in accepted:
@@ -33,7 +36,14 @@ def aggregator_options(config: AggregationConfig) -> dict[str, Any]:
                 f"aggregation.{field.name} has no effect with strategy {config.strategy!r} "
                 f"(it accepts: {', '.join(accepted) or 'no options'})"
             )
+    if options.get("layer") == "auto":
+        raise ConfigError("aggregation.layer: auto is resolved by crossling run/train before the model is built "
+                          "(crossling.pipelines.layer_choice); set an integer layer here")
     return options
+
+
+#: Name prefix of the aggregation module's parameters in ``CrossLingualModel.named_parameters()``.
+AGGREGATOR_PREFIX = "aggregator."
 
 
 class CrossLingualModel(nn.Module):
@@ -89,6 +99,9 @@ def build_model(model_config: ModelConfig, aggregation: AggregationConfig, task:
                                       **aggregator_options(aggregation))
     except ValueError as exc:
         raise ConfigError(f"aggregation: {exc}") from None
+    if aggregation.lr_multiplier != 1.0 and not any(p.requires_grad for p in aggregator.parameters()):
+        raise ConfigError(f"aggregation.lr_multiplier has no effect with strategy {aggregation.strategy!r} "
+                          "(it has no trainable parameters)")
     head = task.fine_tuned_kind().build_head(hidden, task.num_labels, pooling=model_config.pooling,
                                              dropout=model_config.head_dropout)
     return CrossLingualModel(encoder, aggregator, head)

@@ -10,13 +10,28 @@ from crossling.config.loader import to_dict
 from crossling.config.schema import ExperimentConfig
 from crossling.errors import ConfigError
 from crossling.models.encoder import load_tokenizer
-from crossling.models.model import build_model
-from crossling.pipelines.experiment import evaluate_languages, plan_stages
+from crossling.models.model import CrossLingualModel, build_model
+from crossling.pipelines.experiment import Stage, evaluate_languages, plan_stages
+from crossling.pipelines.layer_choice import resolve_layer
 from crossling.pipelines.rundir import claimed, recorded_config, require_run_directory
 from crossling.reports.results import RESULTS_SCHEMA, summarize
 from crossling.training.checkpoint import load_model_weights
 from crossling.utils.io import atomic_write_json
 from crossling.utils.precision import resolve_mixed_precision
+
+
+def load_run_model(run_dir: Path) -> tuple[ExperimentConfig, Stage, CrossLingualModel, Path]:
+    """A run's recorded config (``layer: auto`` resolved), target stage, fine-tuned model and its weights file."""
+    require_run_directory(run_dir)
+    config = resolve_layer(recorded_config(run_dir), run_dir)
+    target = plan_stages(config, run_dir)[-1]
+    weights = target.directory / "model.safetensors"
+    if not weights.is_file():
+        raise ConfigError(f"{run_dir}: the target stage has not finished training, or was pruned from the stage "
+                          f"cache ({weights} missing); run `crossling run` or `crossling train` first")
+    model = build_model(config.model, config.aggregation, target.task.spec)
+    load_model_weights(model, weights)
+    return config, target, model, weights
 
 
 def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: str | None = None,
@@ -28,26 +43,20 @@ def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: st
     """
     require_run_directory(run_dir)  # before the lock, which would create the directory
     with claimed(run_dir):
-        return _evaluate_unlocked(run_dir, recorded_config(run_dir), languages=languages, split=split,
-                                  show_progress=show_progress, save_logits=save_logits)
+        return _evaluate_unlocked(run_dir, languages=languages, split=split, show_progress=show_progress,
+                                  save_logits=save_logits)
 
 
-def _evaluate_unlocked(run_dir: Path, config: ExperimentConfig, *, languages: list[str] | None, split: str | None,
-                       show_progress: bool, save_logits: bool) -> dict[str, Any]:
+def _evaluate_unlocked(run_dir: Path, *, languages: list[str] | None, split: str | None, show_progress: bool,
+                       save_logits: bool) -> dict[str, Any]:
     """``evaluate_run``'s body, run while holding the run directory's lock."""
-    target = plan_stages(config, run_dir)[-1]
-    weights = target.directory / "model.safetensors"
-    if not weights.is_file():
-        raise ConfigError(f"{run_dir}: the target stage has not finished training, or was pruned from the stage "
-                          f"cache ({weights} missing); run `crossling run` or `crossling train` first")
+    config, target, model, _ = load_run_model(run_dir)
     changes: dict[str, Any] = {}
     if languages:
         changes["eval_languages"] = tuple(languages)
     if split:
         changes["eval_split"] = split
     data = dataclasses.replace(target.task, config=dataclasses.replace(target.task.config, **changes))
-    model = build_model(config.model, config.aggregation, data.spec)
-    load_model_weights(model, weights)
     tokenizer = load_tokenizer(config.model)
     precision = resolve_mixed_precision(config.training.mixed_precision)
     split_name = data.config.eval_split

@@ -10,14 +10,14 @@ from typing import Any
 
 import torch
 
-from crossling.config.loader import to_dict
 from crossling.config.schema import ExperimentConfig, TaskConfig, TrainingConfig
 from crossling.data.batching import PaddingCollator
 from crossling.errors import ConfigError
 from crossling.evaluation.logits import logits_path, write_logits
 from crossling.evaluation.predict import predict_logits
 from crossling.models.encoder import load_tokenizer, resolve_model_path
-from crossling.models.model import CrossLingualModel, build_model
+from crossling.models.model import AGGREGATOR_PREFIX, CrossLingualModel, build_model
+from crossling.pipelines.layer_choice import aggregation_entry, manifest_entry, resolve_layer
 from crossling.pipelines.preflight import check_before_training, check_directories
 from crossling.pipelines.retrieval import evaluate_retrieval
 from crossling.pipelines.rundir import check_config, claimed, finished_results, record_config, run_directory
@@ -113,7 +113,9 @@ def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, s
     stages (only a target may fine-tune nothing, ``crossling.tasks.stages``). The aggregation
     module is rebuilt per stage (it adapts to each task, as the method intends). ``stages``
     are those of ``checked_stages`` when the caller has them (their records are read).
+    ``aggregation.layer: auto`` is resolved first (``crossling.pipelines.layer_choice``).
     """
+    config = resolve_layer(config, run_dir)
     stages = stages or checked_stages(config, run_dir)
     trained = [stage for stage in stages if stage.task.spec.kind_plugin.fine_tunes]
     encoder = None
@@ -131,6 +133,7 @@ def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, s
                 dev_scorer=_dev_scorer(stage, tokenizer, config.evaluation.batch_size, stage.training.mixed_precision),
                 stage_name=f"stage {stage.index + 1}/{len(trained)}: {stage.task.spec.name}",
                 show_progress=show_progress, stop_after_steps=stop_after_steps if stage is trained[-1] else None,
+                lr_multipliers={AGGREGATOR_PREFIX: config.aggregation.lr_multiplier},
             )
         results.append(result)
         encoder = model.encoder
@@ -238,7 +241,7 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, digest: str, stages: 
         "metric": spec.metric,
         "eval_split": target.task.config.eval_split,
         "model": config.model.name_or_path,
-        "aggregation": to_dict(config.aggregation),
+        "aggregation": aggregation_entry(config, run_dir),
         "intermediate": [s.task.spec.name for s in stages[:-1]],
         "train_languages": list(target.task.config.train_languages),
         "languages": per_language,
@@ -261,6 +264,7 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, digest: str, stages: 
         fingerprints.update(stage.task.fingerprints)
     atomic_write_json(run_dir / "manifest.json", build_manifest(
         seed=config.seed, data_fingerprints=fingerprints, mixed_precision=precision,
-        model_path=resolve_model_path(config.model.name_or_path)))
+        model_path=resolve_model_path(config.model.name_or_path),
+        extra=manifest_entry(config, run_dir)))
     atomic_write_json(results_path, results)
     return results
