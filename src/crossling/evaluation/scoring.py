@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from crossling.evaluation.example_stats import ExampleStats
 from crossling.tasks.registry import TaskKind, TaskSpec
 from crossling.utils.imports import resolve
 
@@ -21,11 +22,14 @@ class LanguageScore:
         predictions: What the prediction file holds: one entry per example in the split's
             order (classification, tagging), or ``{id: answer}`` (QA).
         count: Number of scored examples.
+        examples: Per-example statistics of the primary metric (``crossling.evaluation.example_stats``),
+            for intervals; ``None`` where the metric has no per-example decomposition.
     """
 
     metrics: dict[str, float]
     predictions: Any
     count: int
+    examples: ExampleStats | None = None
 
 
 #: Scorer (task, logits per feature row, features, records) -> LanguageScore. Scorers of kinds whose

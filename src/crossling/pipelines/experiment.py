@@ -15,6 +15,7 @@ from crossling.config.loader import dump_config, load_raw, to_dict
 from crossling.config.schema import ExperimentConfig, TaskConfig, TrainingConfig
 from crossling.data.loading import TaskData
 from crossling.errors import ConfigError
+from crossling.evaluation.example_stats import examples_path, write_example_stats
 from crossling.evaluation.predict import predict_logits
 from crossling.evaluation.scoring import prediction_file, score
 from crossling.models.encoder import load_tokenizer, resolve_model_path
@@ -170,11 +171,13 @@ def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, s
 
 def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any, *, batch_size: int,
                        mixed_precision: str, predictions_dir: Path | None,
-                       show_progress: bool = False, logits_dir: Path | None = None) -> dict[str, dict[str, Any]]:
+                       show_progress: bool = False, logits_dir: Path | None = None,
+                       examples_dir: Path | None = None) -> dict[str, dict[str, Any]]:
     """Zero-shot scores in every evaluation language (a progress bar per language); writes XTREME-format prediction files.
 
     With ``logits_dir`` (a run directory) every row's logits are saved too, for ensembles
-    (``crossling.analysis.ensembles``).
+    (``crossling.analysis.ensembles``); with ``examples_dir`` (a run directory) the per-example
+    statistics of the metric, for a study's intervals (``examples/<task>/<split>-<lang>.safetensors``).
     """
     per_language: dict[str, dict[str, Any]] = {}
     collator = _collator(tokenizer, data.spec.kind)
@@ -190,6 +193,8 @@ def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any,
         result = score(data.spec, logits, features, data.records(language, split), language=language)
         per_language[language] = {**result.metrics, "count": result.count,
                                   "seconds": round(time.perf_counter() - started, 3)}
+        if examples_dir is not None and result.examples is not None:
+            write_example_stats(examples_path(examples_dir, data.spec.name, split, language), result.examples)
         if predictions_dir is not None:
             extension, text = prediction_file(data.spec, result.predictions)
             atomic_write_text(predictions_dir / data.spec.name / f"{split}-{language}.{extension}", text)
@@ -257,7 +262,8 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
         per_language = evaluate_languages(model, stages[-1].task, tokenizer, batch_size=config.evaluation.batch_size,
                                           mixed_precision=precision, predictions_dir=predictions_dir,
                                           show_progress=show_progress,
-                                          logits_dir=run_dir if config.evaluation.save_logits else None)
+                                          logits_dir=run_dir if config.evaluation.save_logits else None,
+                                          examples_dir=run_dir)
     target = stages[-1]
     eval_seconds = time.perf_counter() - started
     spec = target.task.spec
