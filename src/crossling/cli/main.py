@@ -7,7 +7,7 @@ import logging
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -112,7 +112,10 @@ def _interrupted() -> None:
 def run(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
         output_dir: Annotated[Path | None, typer.Option(help="Root directory of the run (overrides the config's output_dir).")] = None,
         quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False,
-        executor: ExecutorOpt = None, address: AddressOpt = None, workers: WorkersOpt = None) -> None:
+        executor: ExecutorOpt = None, address: AddressOpt = None, workers: WorkersOpt = None,
+        seeds: Annotated[int | None, typer.Option(
+            help="A study with N seeds (seed .. seed+N-1): every system runs once per seed, then intervals and "
+                 "paired tests in study.json / study.md.", min=1)] = None) -> None:
     """Train (intermediate stages, then the target task) and evaluate zero-shot on every language."""
     _setup_logging(not quiet)
     from crossling.config import load_config
@@ -124,6 +127,11 @@ def run(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
         cfg = load_config(config, [*(set_ or []), *_executor_overrides(executor, address, workers)])
         if output_dir is not None:
             cfg = dataclasses.replace(cfg, output_dir=output_dir)
+        if seeds is not None:
+            cfg = dataclasses.replace(cfg, seeds=tuple(range(cfg.seed, cfg.seed + seeds)))
+        if cfg.seeds:
+            _run_study(cfg, quiet=quiet, force=force)
+            return
         results = run_sweep(cfg, show_progress=not quiet, force=force)
         console.print(rich_table(results, title=cfg.name))
         if cfg.is_sweep:
@@ -131,6 +139,17 @@ def run(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
             console.print(f"report: {path}")
     except CrosslingError as exc:
         _fail(exc)
+
+
+def _run_study(cfg: Any, *, quiet: bool, force: bool) -> None:
+    """Run a study (every system x seed), write study.json and study.md, print the Markdown."""
+    from crossling.pipelines.study import run_study
+    from crossling.reports.study_markdown import write_study_markdown
+
+    study, path = run_study(cfg, show_progress=not quiet, force=force)
+    markdown = write_study_markdown(study, path.parent)
+    console.print(markdown.read_text(), markup=False, highlight=False)
+    console.print(f"study: {path}  table: {markdown}")
 
 
 @app.command()
@@ -284,18 +303,17 @@ def demo(quick: Annotated[bool, typer.Option(help="A few minutes: smaller data, 
          output_dir: Annotated[Path, typer.Option(help="Root directory of the demo run.")] = Path("runs"),
          set_: SetOpt = None,
          quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False) -> None:
-    """Offline demo: e5 fine-tuned on English template NLI, zero-shot in 12 languages, last vs DLFA, report."""
+    """Offline demo study: e5 fine-tuned on English template NLI, 3 systems x 3 seeds, zero-shot in 12 languages, intervals."""
     _setup_logging(not quiet)
     from crossling.pipelines.demo import demo_config, run_demo
-    from crossling.reports.tables import rich_table
 
     try:
         config = demo_config(quick=quick, output_dir=output_dir, overrides=set_)
-        results, report_path = run_demo(config, show_progress=not quiet, progress=lambda m: err.print(m))
+        _, markdown = run_demo(config, show_progress=not quiet, progress=lambda m: err.print(m))
     except CrosslingError as exc:
         _fail(exc)
-    console.print(rich_table(results, title=config.name))
-    console.print(f"report: {report_path}")
+    console.print(markdown.read_text(), markup=False, highlight=False)
+    console.print(f"study: {markdown.parent / 'study.json'}  table: {markdown}  report: {markdown.parent / 'report.md'}")
 
 
 app.command("probe")(probe_command)

@@ -393,6 +393,29 @@ class ExecutorConfig:
 
 
 @dataclass(frozen=True)
+class StudyConfig:
+    """How a study (``seeds:``) compares its systems (``crossling.analysis.stats``).
+
+    Args:
+        baseline: The system every other one is compared with; default the first variant (or sweep member).
+        resamples: Replicates of the paired hierarchical bootstrap behind every interval.
+        permutations: Random swaps of each paired permutation test behind every p-value.
+    """
+
+    baseline: str | None = _help(
+        "System every other one is compared with (a variant or sweep member name); default: the first one.", default=None)
+    resamples: int = _help("Bootstrap replicates (seeds and test examples resampled) behind every 95% interval.",
+                           default=2000)
+    permutations: int = _help("Random swaps of the paired permutation test behind every p-value.", default=2999)
+
+    def __post_init__(self) -> None:
+        if self.resamples < 100:
+            raise ConfigError(f"study.resamples: expected at least 100 bootstrap replicates, got {self.resamples}")
+        if self.permutations < 99:
+            raise ConfigError(f"study.permutations: expected at least 99, got {self.permutations}")
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """One experiment: encoder + aggregation, optional intermediate stages, the target task, evaluation.
 
@@ -411,6 +434,8 @@ class ExperimentConfig:
         sweep: Grid of dotted keys to value lists; each combination is a run in a sub-directory.
         variants: Named override sets (systems to compare), crossed with the grid.
         executor: Where the runs execute (not part of any run's identity).
+        seeds: A study's seeds: every system runs once per seed, then intervals and tests.
+        study: How a study compares its systems.
     """
 
     name: str = _help("Run name (directory under output_dir).", default="experiment")
@@ -436,9 +461,18 @@ class ExperimentConfig:
     )
     executor: ExecutorConfig = _help("Where the runs execute: local, processes, ray or slurm.",
                                      default_factory=ExecutorConfig)
+    seeds: tuple[int, ...] = _help(
+        "A study: run every variant / sweep member once per seed (run dirs <name>/<system>,seed=<s>) and write "
+        "study.json and study.md with 95% intervals over seeds and test examples, and paired tests against the "
+        "baseline (`crossling run --seeds N`: seeds seed .. seed+N-1).", default=())
+    study: StudyConfig = _help("How a study compares its systems (baseline, resampling).", default_factory=StudyConfig)
 
     def __post_init__(self) -> None:
         check_run_name("name", self.name)
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(f"seeds: expected distinct seeds, got {list(self.seeds)}")
+        if self.seeds and "seed" in self.sweep:
+            raise ConfigError("sweep.seed: a study's seeds are set by `seeds:`; remove seed from the sweep grid")
         for key, values in self.sweep.items():
             if not isinstance(values, list) or not values:
                 raise ConfigError(f"sweep.{key}: expected a non-empty list of values")
@@ -449,5 +483,5 @@ class ExperimentConfig:
 
     @property
     def is_sweep(self) -> bool:
-        """True if the config describes several runs (a grid and/or variants)."""
-        return bool(self.sweep or self.variants)
+        """True if the config describes several runs (a grid, variants and/or seeds)."""
+        return bool(self.sweep or self.variants or self.seeds)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from crossling.data.records import QAExample
+from crossling.errors import DataError
 from crossling.evaluation import squad
 from crossling.evaluation.metrics import average_precision_at_k, qa_references
+from crossling.utils.io import atomic_path
 
 
 def _ratio(sums: np.ndarray) -> np.ndarray:
@@ -102,6 +107,9 @@ def ids_digest(ids: Sequence[str]) -> str:
 
 
 def _stats(metric: str, statistic: ExampleStatistic, rows: Sequence[Sequence[float]], ids: Sequence[Any]) -> ExampleStats:
+    ids = list(ids)
+    if len(ids) != len(rows):
+        raise ValueError(f"{metric}: {len(rows)} per-example rows for {len(ids)} example ids")
     array = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(statistic.columns))
     return ExampleStats(metric, statistic, array, tuple(str(i) for i in ids))
 
@@ -153,6 +161,20 @@ def qa_stats(predictions: Mapping[str, str], references: Sequence[QAExample], *,
     return _stats(metric, MEAN, rows, list(golds))
 
 
+#: QA metrics' answer normalization, given the answer language (``squad`` ignores it).
+QA_NORMALIZATION: dict[str, Callable[[str | None], Callable[[str], str]]] = {
+    "squad": lambda language: squad.normalize_squad,
+    "mlqa": lambda language: functools.partial(squad.normalize_mlqa, language=language),
+}
+
+
+def qa_metric_stats(metric: str, predictions: Mapping[str, str], references: Sequence[QAExample], *,
+                    language: str | None = None) -> ExampleStats | None:
+    """Per-question F1 rows of a QA metric (``QA_NORMALIZATION``; ``language``: the answer language), else ``None``."""
+    normalization = QA_NORMALIZATION.get(metric)
+    return qa_stats(predictions, references, metric=metric, normalize=normalization(language)) if normalization else None
+
+
 def map_stats(rankings: Sequence[Sequence[Any]], relevant: Sequence[Collection[Any]], ids: Sequence[Any], *,
               k: int = 20, metric: str = "map_at_20") -> ExampleStats:
     """``(AP@k, 1)`` per query: the column sums give mAP@k."""
@@ -175,3 +197,63 @@ def bucc_stats(predictions: Sequence[tuple[str, str]], references: Sequence[tupl
             raise ValueError(f"pair {pair!r} names a source sentence that is not in the split")
         row[0 if pair in pred and pair in gold else 1 if pair in pred else 2] += 1
     return _stats("bucc_f1", COUNTS_F1, list(counts.values()), list(counts))
+
+
+#: Per-example statistics of the metrics scored on parallel lists (predictions, references): metric -> function.
+LIST_STATISTICS: dict[str, Callable[..., ExampleStats]] = {
+    "accuracy": accuracy_stats,
+    "tatoeba_accuracy": lambda p, r, ids: accuracy_stats(p, r, ids, metric="tatoeba_accuracy"),
+    "f1": seqeval_stats,
+    "seqeval_f1": lambda p, r, ids: seqeval_stats(p, r, ids, metric="seqeval_f1"),
+    "pos_accuracy": pos_accuracy_stats,
+}
+
+
+def list_stats(metric: str, predictions: Sequence[Any], references: Sequence[Any], ids: Sequence[Any]) -> ExampleStats | None:
+    """Per-example statistics of ``metric`` on parallel lists (``LIST_STATISTICS``); ``None`` for other metrics."""
+    function = LIST_STATISTICS.get(metric)
+    return function(predictions, references, ids) if function else None
+
+
+def examples_path(run_dir: Path, task: str, split: str, language: str) -> Path:
+    """Where a run writes the per-example statistics of one language."""
+    return run_dir / "examples" / task / f"{split}-{language}.safetensors"
+
+
+def write_example_stats(path: Path, stats: ExampleStats) -> None:
+    """Save ``stats`` as tensor ``stats`` (float64 [N, S]) with metric, aggregate, columns and ids hash as metadata."""
+    from safetensors.numpy import save_file
+
+    metadata = {"metric": stats.metric, "aggregate": stats.statistic.aggregate,
+                "columns": json.dumps(list(stats.statistic.columns)), "ids_sha256": stats.ids_hash()}
+    with atomic_path(path) as tmp:
+        save_file({"stats": np.ascontiguousarray(stats.stats, dtype=np.float64)}, str(tmp), metadata=metadata)
+
+
+@dataclass(frozen=True)
+class StoredStats:
+    """Per-example statistics read back from a run: the rows, the metric, the rule and the ids hash."""
+
+    metric: str
+    statistic: ExampleStatistic
+    stats: np.ndarray
+    ids_sha256: str
+
+
+def read_example_stats(path: Path) -> StoredStats:
+    """The statistics written by :func:`write_example_stats` (``DataError`` naming the file if absent or malformed)."""
+    from safetensors import safe_open
+
+    if not path.is_file():
+        raise DataError(f"{path}: no per-example statistics; the run was evaluated by an older crossling "
+                        "(re-evaluate it with `crossling evaluate`)")
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            meta = handle.metadata() or {}
+            array = handle.get_tensor("stats")
+        statistic = ExampleStatistic(meta["aggregate"], tuple(json.loads(meta["columns"])))
+    except (KeyError, ValueError, OSError) as exc:
+        raise DataError(f"{path}: not a per-example statistics file ({exc})") from None
+    if array.ndim != 2 or array.shape[1] != len(statistic.columns):
+        raise DataError(f"{path}: stats of shape {array.shape} for columns {list(statistic.columns)}")
+    return StoredStats(meta["metric"], statistic, array, meta["ids_sha256"])

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from crossling.evaluation.example_stats import ExampleStats
+
 
 @dataclass
 class LanguageScore:
@@ -16,11 +18,14 @@ class LanguageScore:
         predictions: What the prediction file holds: one entry per example in the split's
             order (classification, tagging), or ``{id: answer}`` (QA).
         count: Number of scored examples.
+        examples: Per-example statistics of the primary metric (``crossling.evaluation.example_stats``),
+            for intervals; ``None`` where the metric has no per-example decomposition.
     """
 
     metrics: dict[str, float]
     predictions: Any
     count: int
+    examples: ExampleStats | None = None
 
 
 #: Scorer (task, logits per feature row, features, records) -> LanguageScore: the functions of

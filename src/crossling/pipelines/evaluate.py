@@ -63,7 +63,8 @@ def _evaluate_unlocked(run_dir: Path, *, languages: list[str] | None, split: str
     per_language = evaluate_languages(model, data, tokenizer, batch_size=config.evaluation.batch_size,
                                       mixed_precision=precision, predictions_dir=run_dir / f"predictions-{split_name}",
                                       show_progress=show_progress,
-                                      logits_dir=run_dir if save_logits or config.evaluation.save_logits else None)
+                                      logits_dir=run_dir if save_logits or config.evaluation.save_logits else None,
+                                      examples_dir=run_dir)
     result = {
         "schema": RESULTS_SCHEMA, "name": config.name, "task": data.spec.name, "kind": str(data.spec.kind),
         "metric": data.spec.metric, "eval_split": split_name, "model": config.model.name_or_path,

@@ -13,6 +13,7 @@ import torch
 from crossling.config.schema import ExperimentConfig, TaskConfig, TrainingConfig
 from crossling.data.batching import PaddingCollator
 from crossling.errors import ConfigError
+from crossling.evaluation.example_stats import examples_path, write_example_stats
 from crossling.evaluation.logits import logits_path, write_logits
 from crossling.evaluation.predict import predict_logits
 from crossling.models.encoder import load_tokenizer, resolve_model_path
@@ -142,11 +143,13 @@ def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, s
 
 def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any, *, batch_size: int,
                        mixed_precision: str, predictions_dir: Path | None,
-                       show_progress: bool = False, logits_dir: Path | None = None) -> dict[str, dict[str, Any]]:
+                       show_progress: bool = False, logits_dir: Path | None = None,
+                       examples_dir: Path | None = None) -> dict[str, dict[str, Any]]:
     """Zero-shot scores in every evaluation language (a progress bar per language); writes XTREME-format prediction files.
 
     With ``logits_dir`` (a run directory) every row's logits are saved too, for ensembles
-    (``crossling.pipelines.ensemble``).
+    (``crossling.pipelines.ensemble``); with ``examples_dir`` (a run directory) the per-example
+    statistics of the metric, for a study's intervals (``examples/<task>/<split>-<lang>.safetensors``).
     """
     per_language: dict[str, dict[str, Any]] = {}
     plugin = data.spec.fine_tuned_kind()
@@ -163,6 +166,8 @@ def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any,
         result = plugin.score(data.spec, logits, features, data.records(language, split), language=language)
         per_language[language] = {**result.metrics, "count": result.count,
                                   "seconds": round(time.perf_counter() - started, 3)}
+        if examples_dir is not None and result.examples is not None:
+            write_example_stats(examples_path(examples_dir, data.spec.name, split, language), result.examples)
         if predictions_dir is not None:
             extension, text = plugin.prediction_file(data.spec, result.predictions)
             atomic_write_text(predictions_dir / data.spec.name / f"{split}-{language}.{extension}", text)
@@ -225,7 +230,8 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, digest: str, stages: 
         per_language = evaluate_languages(model, target.task, tokenizer, batch_size=config.evaluation.batch_size,
                                           mixed_precision=precision, predictions_dir=predictions_dir,
                                           show_progress=show_progress,
-                                          logits_dir=run_dir if config.evaluation.save_logits else None)
+                                          logits_dir=run_dir if config.evaluation.save_logits else None,
+                                          examples_dir=run_dir)
     else:
         # Retrieval trains nothing itself: it scores the encoder the intermediate stages trained, if any.
         per_language = evaluate_retrieval(config, target.task, tokenizer, predictions_dir=predictions_dir,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from crossling.config.loader import replace_dotted
-from crossling.config.schema import ExecutorConfig, ExperimentConfig
+from crossling.config.schema import ExecutorConfig, ExperimentConfig, StudyConfig
 from crossling.errors import ConfigError
 from crossling.pipelines.executors import describe, plan_jobs, run_jobs
 from crossling.pipelines.experiment import run_directory, run_experiment
@@ -26,17 +26,10 @@ def _value_name(value: Any) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text)
 
 
-def expand(config: ExperimentConfig) -> list[ExperimentConfig]:
-    """One config per (variant, grid point), named ``<variant>`` / ``<key>=<value>,...``, under the sweep's directory.
-
-    Raises ConfigError naming the member whose overrides do not validate, or whose stages may
-    not follow each other (``crossling.tasks.stages.MAY_PRECEDE``), before any member runs.
-    """
-    if not config.is_sweep:
-        check_stages(config)
-        return [_without_executor(config)]
+def _grid(config: ExperimentConfig) -> list[ExperimentConfig]:
+    """One config per (variant, grid point), named ``<variant>`` / ``<key>=<value>,...``, under the sweep's directory."""
     parent = run_directory(config)
-    base = dataclasses.replace(config, sweep={}, variants={})
+    base = dataclasses.replace(config, sweep={}, variants={}, seeds=(), study=StudyConfig())
     variants = list(config.variants.items()) or [("", {})]
     keys = list(config.sweep)
     members = []
@@ -57,6 +50,40 @@ def expand(config: ExperimentConfig) -> list[ExperimentConfig]:
     if len(set(names)) != len(names):
         raise ConfigError(f"sweep members have clashing names: {names}")
     return members
+
+
+def systems(config: ExperimentConfig) -> dict[str, dict[int, ExperimentConfig]]:
+    """``{system: {seed: member}}``: every variant x grid member once per seed of ``config.seeds``.
+
+    A study's member of system ``S`` with seed ``s`` is named ``S,seed=s`` (the sweep's naming)
+    and runs in ``<output_dir>/<name>/S,seed=s``; a study without variants or grid has the one
+    system ``<name>``, its runs named ``seed=s``. Without ``seeds`` each system has its own seed.
+    """
+    if not config.seeds:
+        return {member.name: {member.seed: member} for member in expand(config)}
+    if config.sweep or config.variants:
+        grid = {member.name: (member, f"{member.name},") for member in _grid(config)}
+    else:
+        single = dataclasses.replace(config, seeds=(), study=StudyConfig(), output_dir=run_directory(config))
+        grid = {config.name: (_without_executor(single), "")}
+    return {system: {seed: dataclasses.replace(member, name=f"{prefix}seed={seed}", seed=seed) for seed in config.seeds}
+            for system, (member, prefix) in grid.items()}
+
+
+def expand(config: ExperimentConfig) -> list[ExperimentConfig]:
+    """Every run of a config: itself, or one per (variant, grid point), times a study's seeds.
+
+    Members are named ``<variant>`` / ``<key>=<value>,...`` (``...,seed=<s>`` in a study, see
+    ``systems``) and run under the sweep's directory. Raises ConfigError naming the member whose
+    overrides do not validate, or whose stages may not follow each other
+    (``crossling.tasks.stages.MAY_PRECEDE``), before any member runs.
+    """
+    if not config.is_sweep:
+        check_stages(config)
+        return [_without_executor(config)]
+    if not config.seeds:
+        return _grid(config)
+    return [member for by_seed in systems(config).values() for member in by_seed.values()]
 
 
 def _without_executor(config: ExperimentConfig) -> ExperimentConfig:

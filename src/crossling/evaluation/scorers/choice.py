@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from crossling.evaluation.example_stats import list_stats
 from crossling.evaluation.metrics import get_metric
 from crossling.evaluation.scoring import LanguageScore
 from crossling.taskspec import TaskSpec
@@ -17,7 +18,8 @@ def score_choices(task: TaskSpec, logits: Sequence[np.ndarray], features: Any,
     """Predicted choice = argmax of the C scores of each example; the task's metric on choice indices."""
     predicted = [int(np.argmax(row)) for row in logits]
     gold = [int(label) for label in features["labels"]]
-    return LanguageScore(get_metric(task.metric)(predicted, gold), predicted, len(gold))
+    return LanguageScore(get_metric(task.metric)(predicted, gold), predicted, len(gold),
+                         list_stats(task.metric, predicted, gold, [record.id for record in records]))
 
 
 def choice_lines(task: TaskSpec, predictions: Sequence[int]) -> str:

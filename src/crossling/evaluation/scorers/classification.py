@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from crossling.evaluation.example_stats import list_stats
 from crossling.evaluation.metrics import get_metric
 from crossling.evaluation.scoring import LanguageScore
 from crossling.taskspec import TaskSpec
@@ -17,7 +18,8 @@ def score_classification(task: TaskSpec, logits: Sequence[np.ndarray], features:
     """Predicted class = argmax of the logits; scored with the task's metric on label names."""
     predicted = [task.labels[int(np.argmax(row))] for row in logits]
     gold = [task.labels[i] for i in features["labels"]]
-    return LanguageScore(get_metric(task.metric)(predicted, gold), predicted, len(gold))
+    return LanguageScore(get_metric(task.metric)(predicted, gold), predicted, len(gold),
+                         list_stats(task.metric, predicted, gold, [record.id for record in records]))
 
 
 def label_lines(task: TaskSpec, predictions: Sequence[Any]) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from crossling.evaluation.example_stats import list_stats
 from crossling.evaluation.metrics import get_metric
 from crossling.evaluation.scoring import LanguageScore
 from crossling.taskspec import TaskSpec
@@ -25,4 +26,5 @@ def score_image_text(task: TaskSpec, logits: Sequence[np.ndarray], features: Any
     scenes /= np.linalg.norm(scenes, axis=1, keepdims=True).clip(min=1e-12)
     predicted = (text @ scenes.T).argmax(axis=1).tolist()
     gold = list(range(len(predicted)))
-    return LanguageScore(get_metric(task.metric)(predicted, gold), predicted, len(gold))
+    return LanguageScore(get_metric(task.metric)(predicted, gold), predicted, len(gold),
+                         list_stats(task.metric, predicted, gold, [record.id for record in records]))

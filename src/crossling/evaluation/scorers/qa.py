@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from crossling.data.qa_sources import answer_language
+from crossling.evaluation.example_stats import qa_metric_stats
 from crossling.evaluation.metrics import get_metric
 from crossling.evaluation.scoring import LanguageScore
 from crossling.taskspec import TaskSpec
@@ -96,7 +97,8 @@ def score_qa(task: TaskSpec, logits: Sequence[np.ndarray], features: Any, record
         raise ValueError(f"{task.name} ({language}): no question has a gold answer; nothing to score")
     options = {"language": answer_language(language)} if task.metric in LANGUAGE_METRICS else {}
     scores = get_metric(task.metric)(predictions, labelled, **options)
-    return LanguageScore({**scores, task.metric: scores["f1"]}, predictions, len(labelled))
+    examples = qa_metric_stats(task.metric, predictions, labelled, language=answer_language(language))
+    return LanguageScore({**scores, task.metric: scores["f1"]}, predictions, len(labelled), examples)
 
 
 def answers_json(task: TaskSpec, predictions: Mapping[str, str]) -> str:

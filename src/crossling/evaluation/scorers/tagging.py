@@ -9,6 +9,7 @@ import numpy as np
 
 from crossling.data.formats.conllu_pos import UPOS_TAGS
 from crossling.errors import DataError
+from crossling.evaluation.example_stats import list_stats
 from crossling.evaluation.metrics import get_metric
 from crossling.evaluation.scoring import LanguageScore
 from crossling.taskspec import TaskSpec
@@ -81,7 +82,8 @@ def score_tagging(task: TaskSpec, logits: Sequence[np.ndarray], features: Any, r
     """
     predicted = merge_word_predictions(task, logits, features, records)
     gold = [list(record.tags) for record in records]
-    return LanguageScore(tagging_metrics(task, predicted, gold), predicted, len(records))
+    return LanguageScore(tagging_metrics(task, predicted, gold), predicted, len(records),
+                         list_stats(task.metric, predicted, gold, [record.id for record in records]))
 
 
 def tag_lines(task: TaskSpec, predictions: Sequence[Sequence[str]]) -> str:
