@@ -11,19 +11,40 @@ from crossling.reports.tables import markdown_table
 from crossling.utils.io import atomic_write_text, read_json
 
 
-def load_results(paths: list[Path]) -> dict[str, dict[str, Any]]:
-    """Results of run directories (or of every member of a sweep directory), keyed by run name."""
-    out: dict[str, dict[str, Any]] = {}
+def unique_labels(paths: list[Path]) -> list[str]:
+    """The shortest path suffix that tells each run directory apart (``a/experiment`` vs ``b/experiment``)."""
+    parts = [Path(p).resolve().parts for p in paths]
+    depth = [1] * len(parts)
+    while True:
+        labels = ["/".join(p[-d:]) for p, d in zip(parts, depth, strict=True)]
+        clashing = {label for label in labels if labels.count(label) > 1}
+        grown = [d + 1 if label in clashing and d < len(p) else d
+                 for p, d, label in zip(parts, depth, labels, strict=True)]
+        if grown == depth:
+            return labels
+        depth = grown
+
+
+def run_directories(paths: list[Path]) -> list[Path]:
+    """Run directories of ``paths``: each run itself, or every member of a sweep directory (its ``sweep.json``)."""
+    out: list[Path] = []
     for path in paths:
         if (path / "sweep.json").is_file():
-            for name, results_file in read_json(path / "sweep.json")["members"].items():
-                out[name] = read_json(results_file)
+            out += [Path(results_file).parent for results_file in read_json(path / "sweep.json")["members"].values()]
         elif (path / "results.json").is_file():
-            result = read_json(path / "results.json")
-            out[result["name"]] = result
+            out.append(path)
         else:
             raise FileNotFoundError(f"{path}: neither results.json nor sweep.json")
     return out
+
+
+def load_results(paths: list[Path]) -> dict[str, dict[str, Any]]:
+    """Results of run directories (or of every member of a sweep directory), keyed by a unique path suffix.
+
+    Keyed by path, not by run name: two runs may share a name (the default name is ``experiment``).
+    """
+    runs = run_directories(paths)
+    return {label: read_json(run / "results.json") for label, run in zip(unique_labels(runs), runs, strict=True)}
 
 
 def write_report(results: Mapping[str, Mapping[str, Any]], directory: Path, *, title: str,
