@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -17,6 +18,7 @@ from crossling.data.loading import TaskData
 from crossling.errors import ConfigError
 from crossling.evaluation.predict import predict_logits
 from crossling.evaluation.scoring import prediction_file, score
+from crossling.evaluation.store import STORE_NAME, flatten, record_run
 from crossling.models.encoder import load_tokenizer, resolve_model_path
 from crossling.models.model import CrossLingualModel, build_model
 from crossling.pipelines.preflight import check_before_training, check_directories
@@ -25,10 +27,12 @@ from crossling.tasks.registry import TaskKind, get_task
 from crossling.training.batching import PaddingCollator
 from crossling.training.loop import (
     StageResult,
+    make_accelerator,
     resolve_mixed_precision,
     seed_everything,
     train_stage,
 )
+from crossling.training.tracking import Tracking, log_final_metrics, tracking_for
 from crossling.utils.imports import resolve
 from crossling.utils.io import (
     atomic_write_json,
@@ -51,23 +55,13 @@ def run_directory(config: ExperimentConfig) -> Path:
     return config.output_dir / config.name
 
 
-def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
-    """``{dotted key: leaf value}`` of nested dicts."""
-    if not isinstance(value, dict):
-        return {prefix: value}
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        out.update(_flat(item, f"{prefix}.{key}" if prefix else str(key)))
-    return out
-
-
 def _differences(recorded: Path, config: ExperimentConfig, limit: int = 4) -> str:
     """``"; differs in: a.b (x -> y), ..."`` between a recorded config.yaml and ``config`` (empty if unreadable)."""
     try:
-        before = _flat(load_raw(recorded))
+        before = flatten(load_raw(recorded))
     except (OSError, ConfigError, ValueError):
         return ""
-    after = _flat(to_dict(config))
+    after = flatten(to_dict(config))
     keys = sorted(k for k in set(before) | set(after) if k != "output_dir" and before.get(k, "<absent>") != after.get(k, "<absent>"))
     if not keys:
         return ""
@@ -77,9 +71,10 @@ def _differences(recorded: Path, config: ExperimentConfig, limit: int = 4) -> st
 
 
 def config_hash(config: ExperimentConfig) -> str:
-    """Hash of the resolved config, ignoring where the run is written."""
+    """Hash of the resolved config, ignoring where the run is written and where metrics are tracked."""
     data = to_dict(config)
     data.pop("output_dir", None)
+    data.pop("tracking", None)  # where metrics are also sent does not change the run
     return sha256_json(data)
 
 
@@ -161,11 +156,18 @@ def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, s
             dev_scorer=_dev_scorer(stage, tokenizer, config.evaluation.batch_size, stage.training.mixed_precision),
             stage_name=f"stage {stage.index + 1}/{len(stages)}: {stage.task.spec.name}", show_progress=show_progress,
             stop_after_steps=stop_after_steps if stage is stages[-1] else None,
+            tracking=_tracking(config, run_dir, prefix=f"stage{stage.index + 1}-{stage.task.spec.name}"),
         )
         results.append(result)
         encoder = model.encoder
     assert model is not None
     return model, stages, results
+
+
+def _tracking(config: ExperimentConfig, run_dir: Path, *, prefix: str) -> Tracking | None:
+    """The run's trackers (``tracking.report_to``; None when off), naming metrics under ``prefix``."""
+    tracking = tracking_for(config.tracking, run_dir, config.name, flatten(to_dict(config)))
+    return dataclasses.replace(tracking, prefix=prefix) if tracking else None
 
 
 def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any, *, batch_size: int,
@@ -230,7 +232,7 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
                               "choose another name, or pass --force to overwrite it")
         if results_path.is_file():
             logger.info("%s: already finished; results in %s", config.name, results_path)
-            return read_json(results_path)
+            return _recorded(config, run_dir, read_json(results_path))
     stages = checked_stages(config, run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(recorded, dump_config(config))
@@ -295,4 +297,13 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
         seed=config.seed, data_fingerprints=fingerprints, mixed_precision=precision,
         model_path=resolve_model_path(config.model.name_or_path)))
     atomic_write_json(results_path, results)
+    if tracking := _tracking(config, run_dir, prefix="test"):
+        log_final_metrics(tracking, make_accelerator("no", tracking=tracking), per_language, results["summary"],
+                          step=last.global_steps if last else 0)
+    return _recorded(config, run_dir, results)
+
+
+def _recorded(config: ExperimentConfig, run_dir: Path, results: dict[str, Any]) -> dict[str, Any]:
+    """``results``, after recording them in the results store of the run's output directory (idempotent)."""
+    record_run(config.output_dir / STORE_NAME, run_dir, results, to_dict(config))
     return results
