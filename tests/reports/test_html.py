@@ -78,7 +78,7 @@ def test_report_html_shows_the_answer_first_then_intervals_and_embedded_charts(t
     page = (study / "report.html").read_text()
     assert page.index("Answer") < page.index("Per language") < page.index("Dev curves")
     assert "72.0 [68.3, 75.7]" in page and "+10.0" not in page.split("Per language")[1].split("minus")[0]
-    assert "10.0 [6.2, 13.8]" in page and "Hierarchical bootstrap" in page
+    assert "+10.0 [6.2, 13.8]" in page and "+1.0 [-1.5, 3.5]" in page and "Hierarchical bootstrap" in page
     assert len(re.findall(r'src="data:image/png;base64,', page)) == 2
     assert "report.html" in (study / "report.md").read_text()
 

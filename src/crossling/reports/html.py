@@ -34,9 +34,9 @@ def _num(value: float | None, digits: int = 1) -> str:
 
 
 def _interval(cell: Mapping[str, Any]) -> str:
-    """``mean [low, high]`` (or ``diff [low, high]``)."""
-    point = cell.get("mean", cell.get("diff"))
-    return f"{_num(point)} [{_num(cell.get('low'))}, {_num(cell.get('high'))}]"
+    """``mean [low, high]``, or ``+diff [low, high]`` (signed) for a comparison."""
+    point = _num(cell["mean"]) if "mean" in cell else _signed(cell["diff"])
+    return f"{point} [{_num(cell.get('low'))}, {_num(cell.get('high'))}]"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, caption: str = "",

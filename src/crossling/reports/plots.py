@@ -89,6 +89,7 @@ def dev_curves_png(curves: Mapping[str, list[tuple[float, float]]], *, metric: s
     fig, ax = plt.subplots(figsize=(6.0, 3.4))
     for label, points in curves.items():
         ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+    ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"dev {metric}")
     ax.set_title(title)
