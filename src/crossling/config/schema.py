@@ -260,6 +260,21 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True)
+class TrackingConfig:
+    """Experiment tracking through accelerate's trackers (like HF Trainer's ``report_to``), off by default.
+
+    Args:
+        report_to: Trackers to send train loss, learning rate, dev scores and the final
+            per-language metrics to: ``tensorboard``, ``mlflow``, ``wandb`` (each needs its package).
+        logging_dir: Where TensorBoard event files (and MLflow's local store) go; default ``<run>/tracking``.
+    """
+
+    report_to: tuple[Literal["tensorboard", "mlflow", "wandb"], ...] = _help(
+        "Trackers for loss, learning rate, dev and final scores: tensorboard, mlflow, wandb (default: none).", default=())
+    logging_dir: Path | None = _help("Directory of tracker logs (default: <run directory>/tracking).", default=None)
+
+
+@dataclass(frozen=True)
 class RetrievalConfig:
     """Sentence vectors and scoring of retrieval tasks (Tatoeba, BUCC, LAReQA, Mewsli-X), which are not fine-tuned.
 
@@ -431,6 +446,7 @@ class ExperimentConfig:
         evaluation: Evaluation settings.
         retrieval: Sentence vectors and scoring of retrieval tasks (no fine-tuning).
         probe: Parallel data of the layer probe (``crossling probe``, ``aggregation.layer: auto``).
+        tracking: Experiment trackers (TensorBoard, MLflow, W&B); not part of the config hash.
         sweep: Grid of dotted keys to value lists; each combination is a run in a sub-directory.
         variants: Named override sets (systems to compare), crossed with the grid.
         executor: Where the runs execute (not part of any run's identity).
@@ -450,6 +466,8 @@ class ExperimentConfig:
     retrieval: RetrievalConfig = _help("Sentence vectors and scoring of retrieval tasks.", default_factory=RetrievalConfig)
     probe: ProbeConfig = _help("Parallel data of the layer probe (crossling probe, aggregation.layer: auto).",
                                default_factory=ProbeConfig)
+    tracking: TrackingConfig = _help("Experiment tracking (report_to: tensorboard, mlflow, wandb).",
+                                     default_factory=TrackingConfig)
     sweep: dict[str, list[Any]] = _help(
         "Grid: dotted key -> list of values (e.g. aggregation.strategy: [last, dlfa]); one run per combination.",
         default_factory=dict,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,11 @@ from crossling.pipelines.layer_choice import resolve_layer
 from crossling.pipelines.rundir import claimed, recorded_config, require_run_directory
 from crossling.reports.results import RESULTS_SCHEMA, summarize
 from crossling.training.checkpoint import load_model_weights
-from crossling.utils.io import atomic_write_json
+from crossling.utils.io import atomic_write_json, sha256_file, sha256_json
 from crossling.utils.precision import resolve_mixed_precision
+
+#: Splits ``evaluate`` scores; the training split is refused (a score on it says nothing about transfer).
+EVALUATION_SPLITS = ("test", "dev")
 
 
 def load_run_model(run_dir: Path) -> tuple[ExperimentConfig, Stage, CrossLingualModel, Path]:
@@ -38,9 +42,14 @@ def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: st
                  show_progress: bool = False, save_logits: bool = False) -> dict[str, Any]:
     """Score the run's final model on ``languages``/``split`` (defaults: the recorded config's).
 
-    Writes ``evaluation-<split>.json`` and prediction files under ``predictions-<split>/``; with
-    ``save_logits`` (or the run's ``evaluation.save_logits``) also ``logits/<task>/<split>-<lang>.safetensors``.
+    Every evaluation is kept: ``evaluations/<UTC time>-<split>-<hash>.json`` (the hash covers languages,
+    split and checkpoint digest), with an ``evaluation`` record of what was scored; prediction files go
+    under ``predictions-<split>/``; with ``save_logits`` (or the run's ``evaluation.save_logits``) also
+    ``logits/<task>/<split>-<lang>.safetensors``.
     """
+    if split is not None and split not in EVALUATION_SPLITS:
+        raise ConfigError(f"--split {split!r}: evaluate scores a held-out split ({' or '.join(EVALUATION_SPLITS)}), "
+                          "not the training split")
     require_run_directory(run_dir)  # before the lock, which would create the directory
     with claimed(run_dir):
         return _evaluate_unlocked(run_dir, languages=languages, split=split, show_progress=show_progress,
@@ -50,7 +59,7 @@ def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: st
 def _evaluate_unlocked(run_dir: Path, *, languages: list[str] | None, split: str | None, show_progress: bool,
                        save_logits: bool) -> dict[str, Any]:
     """``evaluate_run``'s body, run while holding the run directory's lock."""
-    config, target, model, _ = load_run_model(run_dir)
+    config, target, model, weights = load_run_model(run_dir)
     changes: dict[str, Any] = {}
     if languages:
         changes["eval_languages"] = tuple(languages)
@@ -71,5 +80,15 @@ def _evaluate_unlocked(run_dir: Path, *, languages: list[str] | None, split: str
         "aggregation": to_dict(config.aggregation), "train_languages": list(data.config.train_languages),
         "languages": per_language, "summary": summarize(per_language, data.spec.metric, data.config.train_languages),
     }
-    atomic_write_json(run_dir / f"evaluation-{split_name}.json", result)
+    result["evaluation"] = _evaluation_record(run_dir, weights, split_name, list(per_language))
+    atomic_write_json(run_dir / "evaluations" / f"{result['evaluation']['id']}.json", result)
     return result
+
+
+def _evaluation_record(run_dir: Path, weights: Path, split: str, languages: list[str]) -> dict[str, Any]:
+    """What an evaluation scored: split, languages, the checkpoint file and its SHA-256, when; and its id."""
+    when = datetime.datetime.now(datetime.UTC)
+    record = {"split": split, "languages": languages, "checkpoint": str(weights),
+              "checkpoint_sha256": sha256_file(weights), "created": when.isoformat(timespec="seconds")}
+    record["id"] = f"{when:%Y%m%dT%H%M%S%fZ}-{split}-{sha256_json(record)[:8]}"
+    return record

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -10,12 +11,14 @@ from typing import Any
 
 import torch
 
+from crossling.config.loader import to_dict
 from crossling.config.schema import ExperimentConfig, TaskConfig, TrainingConfig
 from crossling.data.batching import PaddingCollator
 from crossling.errors import ConfigError
 from crossling.evaluation.example_stats import examples_path, write_example_stats
 from crossling.evaluation.logits import logits_path, write_logits
 from crossling.evaluation.predict import predict_logits
+from crossling.evaluation.store import STORE_NAME, flatten, record_run
 from crossling.models.encoder import load_tokenizer, resolve_model_path
 from crossling.models.model import AGGREGATOR_PREFIX, CrossLingualModel, build_model
 from crossling.pipelines.layer_choice import aggregation_entry, manifest_entry, resolve_layer
@@ -27,7 +30,8 @@ from crossling.reports.results import RESULTS_SCHEMA, build_manifest, summarize
 from crossling.tasks.loading import TaskData
 from crossling.tasks.stages import check_stages
 from crossling.taskspec import TaskSpec
-from crossling.training.loop import StageResult, seed_everything, train_stage
+from crossling.training.loop import StageResult, make_accelerator, seed_everything, train_stage
+from crossling.training.tracking import Tracking, log_final_metrics, tracking_for
 from crossling.utils.io import (
     atomic_write_json,
     atomic_write_text,
@@ -135,10 +139,17 @@ def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, s
                 stage_name=f"stage {stage.index + 1}/{len(trained)}: {stage.task.spec.name}",
                 show_progress=show_progress, stop_after_steps=stop_after_steps if stage is trained[-1] else None,
                 lr_multipliers={AGGREGATOR_PREFIX: config.aggregation.lr_multiplier},
+                tracking=_tracking(config, run_dir, prefix=f"stage{stage.index + 1}-{stage.task.spec.name}"),
             )
         results.append(result)
         encoder = model.encoder
     return model, stages, results
+
+
+def _tracking(config: ExperimentConfig, run_dir: Path, *, prefix: str) -> Tracking | None:
+    """The run's trackers (``tracking.report_to``; None when off), naming metrics under ``prefix``."""
+    tracking = tracking_for(config.tracking, run_dir, config.name, flatten(to_dict(config)))
+    return dataclasses.replace(tracking, prefix=prefix) if tracking else None
 
 
 def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any, *, batch_size: int,
@@ -191,7 +202,7 @@ def run_experiment(config: ExperimentConfig, *, show_progress: bool = True, stop
         digest = check_config(config, run_dir, force=force)
         if not force and (done := finished_results(run_dir, digest)) is not None:
             logger.info("%s: already finished; results in %s", config.name, run_dir / "results.json")
-            return done
+            return _recorded(config, run_dir, done)
         stages = checked_stages(config, run_dir)
         record_config(config, run_dir, digest)
         return _run_unlocked(config, run_dir, digest, stages, show_progress=show_progress,
@@ -273,4 +284,13 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, digest: str, stages: 
         model_path=resolve_model_path(config.model.name_or_path),
         extra=manifest_entry(config, run_dir)))
     atomic_write_json(results_path, results)
+    if tracking := _tracking(config, run_dir, prefix="test"):
+        log_final_metrics(tracking, make_accelerator("no", tracking=tracking), per_language, results["summary"],
+                          step=last.global_steps if last else 0)
+    return _recorded(config, run_dir, results)
+
+
+def _recorded(config: ExperimentConfig, run_dir: Path, results: dict[str, Any]) -> dict[str, Any]:
+    """``results``, after recording them in the results store of the run's output directory (idempotent)."""
+    record_run(config.output_dir / STORE_NAME, run_dir, results, to_dict(config))
     return results

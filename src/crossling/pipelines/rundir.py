@@ -29,9 +29,10 @@ def run_directory(config: ExperimentConfig) -> Path:
 
 
 def config_hash(config: ExperimentConfig) -> str:
-    """Hash of the resolved config, ignoring where the run is written."""
+    """Hash of the resolved config, ignoring where the run is written and where its metrics are also tracked."""
     data = to_dict(config)
     data.pop("output_dir", None)
+    data.pop("tracking", None)  # where metrics are also sent does not change the run
     return sha256_json(data)
 
 

@@ -1,7 +1,8 @@
-"""Plots of results: grouped bar chart of a metric per language and system (matplotlib, PNG)."""
+"""Plots of results: per-language bars (with 95% interval whiskers where known) and per-epoch dev curves (matplotlib, PNG)."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,22 +15,63 @@ from crossling.utils.io import atomic_path
 def per_language_bars(results: Mapping[str, Mapping[str, Any]], path: Path, *, title: str = "",
                       chance: float | None = None) -> Path:
     """Grouped bars: x = language, one bar per system; an optional dashed line at chance level."""
+    metric = next(iter(results.values()))["metric"]
+    values = {system: {lang: (scores.get(metric, np.nan), None, None) for lang, scores in result["languages"].items()}
+              for system, result in results.items()}
+    fig = _bars(values, metric=metric, title=title, chance=chance)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    _pyplot().close(fig)
+    return path
+
+
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the non-interactive Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    systems = list(results)
+    return plt
+
+
+def _png(fig: Any) -> bytes:
+    """The figure as PNG bytes (closed afterwards)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    _pyplot().close(fig)
+    return buffer.getvalue()
+
+
+def interval_bars_png(values: Mapping[str, Mapping[str, tuple[float, float | None, float | None]]], *,
+                      metric: str, title: str = "") -> bytes:
+    """Grouped bars per language and system with 95% interval whiskers; PNG bytes.
+
+    ``values[system][language] = (mean, low, high)``; ``None`` bounds draw no whisker (one seed).
+    """
+    return _png(_bars(values, metric=metric, title=title))
+
+
+def _bars(values: Mapping[str, Mapping[str, tuple[float, float | None, float | None]]], *, metric: str,
+          title: str, chance: float | None = None) -> Any:
+    """The grouped-bar figure of ``interval_bars_png`` (whiskers where bounds are given, chance line if given)."""
+    plt = _pyplot()
+    systems = list(values)
     languages: list[str] = []
-    for result in results.values():
-        languages += [lang for lang in result["languages"] if lang not in languages]
-    metric = results[systems[0]]["metric"]
+    for per_language in values.values():
+        languages += [lang for lang in per_language if lang not in languages]
     width = 0.8 / max(len(systems), 1)
     x = np.arange(len(languages))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(languages) * max(1, len(systems) / 2)), 3.6))
     for i, system in enumerate(systems):
-        values = [results[system]["languages"].get(lang, {}).get(metric, np.nan) for lang in languages]
-        ax.bar(x + (i - (len(systems) - 1) / 2) * width, values, width, label=system)
+        cells = [values[system].get(lang, (np.nan, None, None)) for lang in languages]
+        means = np.array([c[0] for c in cells], dtype=float)
+        lows = np.array([c[1] if c[1] is not None else c[0] for c in cells], dtype=float)
+        highs = np.array([c[2] if c[2] is not None else c[0] for c in cells], dtype=float)
+        whiskers = any(c[1] is not None for c in cells)
+        ax.bar(x + (i - (len(systems) - 1) / 2) * width, means, width, label=system,
+               yerr=np.vstack([means - lows, highs - means]) if whiskers else None, capsize=2,
+               error_kw={"linewidth": 0.8})
     if chance is not None:
         ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set_xticks(x, languages)
@@ -38,7 +80,19 @@ def per_language_bars(results: Mapping[str, Mapping[str, Any]], path: Path, *, t
     ax.set_title(title)
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))  # outside: never hides a bar
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
-    return path
+    return fig
+
+
+def dev_curves_png(curves: Mapping[str, list[tuple[float, float]]], *, metric: str, title: str = "") -> bytes:
+    """Dev score after each epoch, one line per run: ``curves[run] = [(epoch, score), ...]``; PNG bytes."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.0, 3.4))
+    for label, points in curves.items():
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+    ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"dev {metric}")
+    ax.set_title(title)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return _png(fig)

@@ -33,6 +33,7 @@ from crossling.training.checkpoint import (
     save_checkpoint,
     save_model_weights,
 )
+from crossling.training.tracking import Tracking
 from crossling.utils.io import atomic_write_json, read_json
 from crossling.utils.precision import resolve_mixed_precision
 
@@ -75,10 +76,12 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def make_accelerator(mixed_precision: str, gradient_accumulation_steps: int = 1) -> Accelerator:
-    """A fresh Accelerator (its process-wide state is reset so stages may differ in precision)."""
+def make_accelerator(mixed_precision: str, gradient_accumulation_steps: int = 1,
+                     tracking: Tracking | None = None) -> Accelerator:
+    """A fresh Accelerator (its process-wide state is reset so stages may differ in precision), with trackers if given."""
     AcceleratorState._reset_state()
-    return Accelerator(mixed_precision=resolve_mixed_precision(mixed_precision))
+    return Accelerator(mixed_precision=resolve_mixed_precision(mixed_precision),
+                       **(tracking.accelerator_kwargs() if tracking else {}))
 
 
 def parameter_groups(model: torch.nn.Module, weight_decay: float, learning_rate: float,
@@ -139,6 +142,7 @@ def train_stage(
     show_progress: bool = True,
     stop_after_steps: int | None = None,
     lr_multipliers: Mapping[str, float] | None = None,
+    tracking: Tracking | None = None,
 ) -> StageResult:
     """Fine-tune ``model`` on ``train_features`` (an Arrow dataset with a ``length`` column), resumably.
 
@@ -148,6 +152,7 @@ def train_stage(
     resumes from its newest intact checkpoint and ends with the same weights as an
     uninterrupted run. ``stop_after_steps`` simulates an interruption (tests, benchmarks).
     ``lr_multipliers`` scales the learning rate of parameters by name prefix (``parameter_groups``).
+    With ``tracking``, train loss, learning rate and dev scores go to its trackers.
     """
     done_marker = work_dir / "stage.json"
     final_weights = work_dir / "model.safetensors"
@@ -157,7 +162,9 @@ def train_stage(
         return StageResult(**read_json(done_marker))
 
     seed_everything(seed)
-    accelerator = make_accelerator(config.mixed_precision)
+    accelerator = make_accelerator(config.mixed_precision, tracking=tracking)
+    if tracking:
+        tracking.start(accelerator)
     lengths = train_features["length"]
     batches_per_epoch = math.ceil(len(lengths) / config.batch_size)
     steps_per_epoch = math.ceil(batches_per_epoch / config.gradient_accumulation_steps)
@@ -217,6 +224,9 @@ def train_stage(
                     state.global_step += 1
                     if show_progress:
                         progress.update(bar, advance=1, loss=loss.item())
+                    if tracking:
+                        tracking.log(accelerator, {"train_loss": loss.item(), "learning_rate": scheduler.get_last_lr()[0]},
+                                     state.global_step)
                     if state.global_step >= total_steps:
                         break
                     if config.checkpoint_every_steps and state.global_step % config.checkpoint_every_steps == 0:
@@ -229,6 +239,8 @@ def train_stage(
                     score = dev_scorer(unwrapped)
                     state.dev_history.append([state.global_step, state.epoch + 1, score])
                     logger.info("%s: epoch %d step %d dev %.2f", stage_name, state.epoch + 1, state.global_step, score)
+                    if tracking:
+                        tracking.log(accelerator, {"dev_score": score}, state.global_step)
                     if state.best_metric is None or score > state.best_metric:
                         state.best_metric, state.best_step = score, state.global_step
                         save_model_weights(unwrapped, best_path)
@@ -250,6 +262,8 @@ def train_stage(
         train_seconds=round(time.perf_counter() - started, 3), mixed_precision=accelerator.mixed_precision,
     )
     atomic_write_json(done_marker, asdict(result))
+    if tracking:
+        accelerator.end_training()  # flushes and closes the trackers
     shutil.rmtree(checkpoints, ignore_errors=True)
     best_path.unlink(missing_ok=True)
     return result
