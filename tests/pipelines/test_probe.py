@@ -9,6 +9,7 @@ from tiny import WORDS, LanguageCopyEncoder, toy_parallel_sentences, train_token
 from crossling.analysis.probe_data import ParallelText
 from crossling.config import build_config
 from crossling.models.aggregation import build_aggregator
+from crossling.models.sentence_encoder import SentenceEncoder
 from crossling.pipelines.probe import (
     ProbeTarget,
     layer_vectors,
@@ -17,7 +18,6 @@ from crossling.pipelines.probe import (
     score_layers,
     write_probe,
 )
-from crossling.pipelines.retrieval import SentenceEncoder
 from crossling.utils.paths import crossling_home
 
 SEEDS = (0, 1, 2)

@@ -7,7 +7,8 @@ from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
 
 from crossling.config import build_config
 from crossling.errors import ConfigError
-from crossling.pipelines.experiment import config_hash, run_experiment
+from crossling.pipelines.experiment import run_experiment
+from crossling.pipelines.rundir import config_hash
 
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator",
                                         reason="tensorboard is not installed (pip install 'crossling[tracking]')")
