@@ -1,7 +1,8 @@
-"""Atomic writes: the files they publish have the mode a plain open() would give them (group-readable results)."""
+"""Tests of crossling.utils.io: atomic writes keep the umask's mode (group-readable results); sha256_file."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 
@@ -9,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from crossling.utils.io import atomic_directory, atomic_path, atomic_write_json
+from crossling.utils.io import atomic_directory, atomic_path, atomic_write_json, sha256_file
 
 
 def _mode(path) -> int:
@@ -35,3 +36,20 @@ def test_atomic_writes_respect_the_umask_like_a_plain_open(tmp_path, umask):
         assert _mode(tmp_path / path) == 0o666 & ~umask, path
     for path in ("checkpoint", "checkpoint/sub"):
         assert _mode(tmp_path / path) == 0o777 & ~umask, path
+
+
+def test_sha256_file_matches_the_published_test_vectors(tmp_path):
+    # FIPS 180-2 test vectors: "abc" and the empty message.
+    abc = tmp_path / "abc.txt"
+    abc.write_bytes(b"abc")
+    empty = tmp_path / "empty.bin"
+    empty.write_bytes(b"")
+    assert sha256_file(abc) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert sha256_file(empty) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def test_sha256_file_reads_files_larger_than_one_chunk(tmp_path):
+    payload = bytes(range(256)) * 20_000  # 5 MB: several of file_digest's read chunks
+    path = tmp_path / "big.bin"
+    path.write_bytes(payload)
+    assert sha256_file(str(path)) == hashlib.sha256(payload).hexdigest()

@@ -184,7 +184,7 @@ def train_stage(
 
         started = time.perf_counter()
         progress = _progress_bar()
-        with progress if show_progress else _NullContext():
+        with progress if show_progress else contextlib.nullcontext():
             bar = progress.add_task(stage_name, total=total_steps, completed=state.global_step, loss=float("nan"))
             while state.global_step < total_steps:
                 batches = training_batches(lengths, config.batch_size, seed=seed, epoch=state.epoch,
@@ -285,11 +285,3 @@ def _out_of_memory_as_error(stage_name: str, state: TrainState, config: Training
             f"training.gradient_accumulation_steps to keep the effective batch of {effective} "
             "(or lower task.max_length)"
         ) from None
-
-
-class _NullContext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
