@@ -5,7 +5,7 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.crossling-installed
 
-.PHONY: install test soak demo demo-quick bench clean
+.PHONY: install lint test soak demo demo-quick bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-test: $(STAMP)
-	$(PY) -m pytest -q
+# ruff's settings are in pyproject.toml ([tool.ruff]).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+# -rs: every skipped test is listed with its reason.
+test: lint
+	$(PY) -m pytest -q -rs
 
 soak: $(STAMP)
 	$(PY) -m pytest -q -m "soak or slow"

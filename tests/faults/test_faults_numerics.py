@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 from accelerate import Accelerator
+from faultkit import assert_one_line_error, invoke_run
 
 from crossling.config.schema import TrainingConfig
 from crossling.models.model import CrossLingualModel
 from crossling.training.checkpoint import list_checkpoints, verify_checkpoint
-from faultkit import assert_one_line_error, invoke_run
 
 
 def fault_at_training_step(monkeypatch, step: int, fault) -> None:

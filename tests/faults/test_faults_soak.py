@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
+from faultkit import base_config, comparable, predictions, write_yaml
 
 from crossling.config import load_config
 from crossling.pipelines.experiment import config_hash, run_experiment
-from faultkit import base_config, comparable, predictions, write_yaml
 
 pytestmark = pytest.mark.soak
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from faultkit import assert_one_line_error, base_config, invoke_run, write_yaml
 from safetensors.torch import load_file
 
 from crossling.config.schema import ModelConfig
 from crossling.models.encoder import load_encoder
-from faultkit import assert_one_line_error, base_config, invoke_run, write_yaml
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "crossling"
 
@@ -155,25 +155,27 @@ def _opens_for_writing(call: ast.Call) -> bool:
     return any(isinstance(m, ast.Constant) and isinstance(m.value, str) and set(m.value) & set("wax") for m in modes)
 
 
+def _unsafe_writes(relative: str, node: ast.AST, function: str = "<module>", safe: bool = False) -> list[str]:
+    """The file writes at or below ``node`` that are neither inside an atomic context nor in ALLOWED."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        function = node.name
+    if isinstance(node, (ast.With, ast.AsyncWith)) and any(
+            isinstance(item.context_expr, ast.Call) and _call_name(item.context_expr) in SAFE_CONTEXTS
+            for item in node.items):
+        safe = True
+    problems = []
+    writes = isinstance(node, ast.Call) and not safe and (_call_name(node) in WRITERS or _opens_for_writing(node))
+    if writes and (relative, function) not in ALLOWED and not (_call_name(node) == "dump" and _is_string_dump(node)):
+        problems.append(f"{relative}:{node.lineno} ({function}): {_call_name(node)} outside atomic writes")
+    for child in ast.iter_child_nodes(node):
+        problems += _unsafe_writes(relative, child, function, safe)
+    return problems
+
+
 def test_every_file_write_in_src_is_atomic():
     problems = []
     for path, tree in _sources():
-        relative = path.relative_to(SRC).as_posix()
-
-        def visit(node: ast.AST, function: str, safe: bool) -> None:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                function = node.name
-            if isinstance(node, (ast.With, ast.AsyncWith)) and any(
-                    isinstance(item.context_expr, ast.Call) and _call_name(item.context_expr) in SAFE_CONTEXTS
-                    for item in node.items):
-                safe = True
-            if isinstance(node, ast.Call) and not safe and (_call_name(node) in WRITERS or _opens_for_writing(node)):
-                if (relative, function) not in ALLOWED and not (_call_name(node) == "dump" and _is_string_dump(node)):
-                    problems.append(f"{relative}:{node.lineno} ({function}): {_call_name(node)} outside atomic writes")
-            for child in ast.iter_child_nodes(node):
-                visit(child, function, safe)
-
-        visit(tree, "<module>", False)
+        problems += _unsafe_writes(path.relative_to(SRC).as_posix(), tree)
     assert not problems, "\n".join(problems)
 
 

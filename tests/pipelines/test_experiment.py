@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
 
 from crossling.config import build_config
 from crossling.errors import ConfigError
 from crossling.pipelines.experiment import run_experiment
-from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_pair_task_is_learned_and_every_language_is_reported(toy, tmp_path, stra
     lines = (run_dir / "predictions" / "pawsx" / "test-en.tsv").read_text().splitlines()
     gold = [row.split("\t")[2] for row in (toy[0] / "test-en.tsv").read_text().splitlines()]
     assert len(lines) == len(gold)
-    assert 100 * sum(p == g for p, g in zip(lines, gold)) / len(gold) == results["languages"]["en"]["accuracy"]
+    assert 100 * sum(p == g for p, g in zip(lines, gold, strict=True)) / len(gold) == results["languages"]["en"]["accuracy"]
     assert not (run_dir / "stages" / "00-pawsx" / "checkpoints").exists()
 
 

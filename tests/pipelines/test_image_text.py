@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny import make_tiny_model_dir
 
 from crossling.config import build_config
 from crossling.data.sources import SourceOptions
@@ -11,7 +12,6 @@ from crossling.models.heads import AlignmentHead
 from crossling.pipelines.experiment import run_experiment
 from crossling.tasks import get_task
 from crossling.training.batching import PaddingCollator
-from tiny import make_tiny_model_dir
 
 
 def test_alignment_loss_is_lowest_for_matching_pairs():

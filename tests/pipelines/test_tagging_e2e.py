@@ -7,10 +7,10 @@ import random
 from pathlib import Path
 
 import pytest
+from tiny import make_tiny_model_dir
 
 from crossling.config import build_config
 from crossling.pipelines.experiment import run_experiment
-from tiny import make_tiny_model_dir
 
 #: Word class of every word: the tag is a function of the word alone, so a tiny model can learn it.
 LEXICON = {
@@ -85,6 +85,6 @@ def test_pos_task_is_learned_with_windows_and_every_language_is_reported(toy, tm
         assert max(len(s) for s in gold) > 24  # some sentences did need windows
         assert predicted_text.endswith("\n") and not predicted_text.endswith("\n\n")
         if language == "en":
-            pairs = [(p, g.split("\t")[1]) for ps, gs in zip(predicted, gold) for p, g in zip(ps, gs)]
+            pairs = [(p, g.split("\t")[1]) for ps, gs in zip(predicted, gold, strict=True) for p, g in zip(ps, gs, strict=True)]
             accuracy = 100 * sum(p == g for p, g in pairs) / len(pairs)
             assert accuracy == pytest.approx(english["pos_accuracy"])
