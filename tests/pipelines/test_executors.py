@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 import yaml
+from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
 
 from crossling.config import load_config
 from crossling.pipelines.executors import plan_jobs
 from crossling.pipelines.sweep import expand, run_sweep
 from crossling.training.checkpoint import list_checkpoints
 from crossling.utils.io import read_json
-from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
 
 
 @pytest.fixture(autouse=True, scope="module")
