@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from report_fixtures import fake_results
 
 from crossling.evaluation.store import STORE_NAME, example_count, record_run, score_rows, system_name
-from report_fixtures import fake_results
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
 from typer.testing import CliRunner
 
 from crossling.cli.main import app
@@ -13,7 +14,6 @@ from crossling.config import build_config
 from crossling.config.loader import load_raw
 from crossling.evaluation.store import STORE_NAME, score_rows
 from crossling.pipelines.experiment import run_experiment
-from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
 
 runner = CliRunner()
 

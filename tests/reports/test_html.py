@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from report_fixtures import write_run
 from typer.testing import CliRunner
 
 from crossling.cli.main import app
 from crossling.reports.html import answer_sentences
-from report_fixtures import write_run
 
 runner = CliRunner()
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

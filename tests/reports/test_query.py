@@ -6,13 +6,13 @@ import csv
 
 import pyarrow.parquet as pq
 import pytest
+from report_fixtures import fake_results, write_run
 from scipy import stats
 from typer.testing import CliRunner
 
 from crossling.cli.main import app
 from crossling.evaluation.store import STORE_NAME, record_run
 from crossling.reports.query import cell
-from report_fixtures import fake_results, write_run
 
 runner = CliRunner()
 SCORES = {  # system -> seed -> (en, de)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from report_fixtures import write_run
 from typer.testing import CliRunner
 
 from crossling.cli.main import app
 from crossling.reports.report import load_results
-from report_fixtures import write_run
 
 runner = CliRunner()
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
 
 from crossling.config import build_config
 from crossling.errors import ConfigError
 from crossling.pipelines.experiment import config_hash, run_experiment
-from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
 
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator",
                                         reason="tensorboard is not installed (pip install 'crossling[tracking]')")
