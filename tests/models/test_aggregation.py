@@ -490,7 +490,62 @@ def test_every_strategy_documents_args_and_declares_options():
         assert set(cls.required_options) <= set(cls.options)
         for option in cls.options:
             assert option in cls.__doc__, f"{name} does not document option {option}"
-    assert DLFA.options == ("layer", "reduction", "conv_order", "norm", "fusion", "iterative", "dropout")
+    assert DLFA.options == ("layer", "reduction", "conv_order", "norm", "fusion", "iterative", "dropout", "gate")
     assert DLFA.required_options == ("layer",)
     assert DLFA.option_defaults()["reduction"] == 4
     assert AGGREGATORS["scalar_mix"].option_defaults() == {"layer": 0}
+
+
+# --- DLFA that starts from the baseline (gate) -----------------------------------------------
+
+
+@pytest.mark.parametrize("gate", ["scalar", "channel"])
+@pytest.mark.parametrize("options", [{}, {"iterative": True, "fusion": "aff"}, {"norm": "batchnorm"}])
+def test_gated_dlfa_equals_the_last_layer_exactly_at_initialisation(gate, options):
+    states, mask = make_inputs()
+    gated = build("dlfa", {"layer": 1, "gate": gate, **options})
+    last = build("last", {})
+    assert torch.equal(gated(states, mask), last(states, mask))
+    assert gated.gate is not None and gated.gate.shape == ((1,) if gate == "scalar" else (HIDDEN,))
+
+
+def test_ungated_dlfa_differs_from_the_last_layer():
+    states, mask = make_inputs()
+    assert not torch.equal(build("dlfa", {"layer": 1})(states, mask), states[NUM_LAYERS])
+    assert build("dlfa", {"layer": 1}).gate is None
+
+
+@pytest.mark.parametrize("gate", ["scalar", "channel"])
+def test_gradient_reaches_the_gate_and_then_the_attention_branches(gate):
+    states, mask = make_inputs()
+    target = torch.randn(BATCH, TOKENS, HIDDEN, generator=torch.Generator().manual_seed(5))
+    gated = build("dlfa", {"layer": 1, "gate": gate})
+    loss = ((gated(states, mask) - target) ** 2 * mask.unsqueeze(-1)).sum()
+    loss.backward()
+    # dZ/dg = fusion - X at g = 0: nonzero; the branches' effect is scaled by tanh(0) = 0.
+    assert gated.gate.grad is not None and bool((gated.gate.grad != 0).all())
+    assert all(p.grad is None or not p.grad.any() for p in gated.attention.parameters())
+    optimizer = torch.optim.SGD(gated.parameters(), lr=0.1)
+    optimizer.step()
+    optimizer.zero_grad()
+    moved = gated(states, mask)
+    assert not torch.equal(moved, states[NUM_LAYERS])
+    ((moved - target) ** 2 * mask.unsqueeze(-1)).sum().backward()
+    assert any(p.grad is not None and p.grad.any() for p in gated.attention.parameters())
+
+
+def test_gated_dlfa_follows_the_formula_for_a_nonzero_gate():
+    states, mask = make_inputs()
+    gated = build("dlfa", {"layer": 1, "gate": "channel"})
+    plain = build("dlfa", {"layer": 1})
+    plain.load_state_dict({k: v for k, v in gated.state_dict().items() if k != "gate"})
+    with torch.no_grad():
+        gated.gate.copy_(torch.linspace(-2.0, 2.0, HIDDEN))
+    x = states[NUM_LAYERS]
+    expected = x + torch.tanh(gated.gate) * (plain(states, mask) - x)
+    torch.testing.assert_close(gated(states, mask), expected)
+
+
+def test_unknown_gate_is_rejected_with_the_choices():
+    with pytest.raises(ValueError, match="gate='zero'.*'none', 'scalar', 'channel'"):
+        build("dlfa", {"layer": 1, "gate": "zero"})

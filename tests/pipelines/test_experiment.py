@@ -88,3 +88,20 @@ def test_finished_run_is_not_redone_and_a_changed_config_is_refused(toy, tmp_pat
     changed = _config(toy, tmp_path, "last", epochs=2)
     with pytest.raises(ConfigError, match=r"different config .*differs in: training\.epochs \(1 -> 2\)"):
         run_experiment(changed, show_progress=False)
+
+
+def test_gated_dlfa_with_a_faster_aggregation_lr_trains_end_to_end_and_its_gate_opens(toy, tmp_path):
+    from safetensors.torch import load_file
+
+    data, model = toy
+    config = build_config({
+        "name": "toy-gated", "output_dir": str(tmp_path / "runs"), "model": {"name_or_path": str(model)},
+        "aggregation": {"strategy": "dlfa", "layer": 1, "gate": "channel", "lr_multiplier": 10.0},
+        "task": {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en"]},
+        "training": {"max_steps": 6, "batch_size": 16, "learning_rate": 1e-3, "warmup_ratio": 0.0},
+    })
+    results = run_experiment(config, show_progress=False)
+    assert results["aggregation"]["gate"] == "channel" and results["aggregation"]["lr_multiplier"] == 10.0
+    assert results["stages"][0]["global_steps"] == 6
+    weights = load_file(tmp_path / "runs" / "toy-gated" / "stages" / "00-pawsx" / "model.safetensors")
+    assert weights["aggregator.gate"].shape == (64,) and bool(weights["aggregator.gate"].abs().gt(0).all())

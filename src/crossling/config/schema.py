@@ -85,6 +85,11 @@ class AggregationConfig:
         fusion: DLFA fusion formula.
         iterative: DLFA second attention pass (iAFF).
         dropout: DLFA dropout after the ReLU of each attention bottleneck.
+        gate: DLFA that starts from the baseline: ``scalar`` / ``channel`` add a gate g initialised
+            to 0, ``Z = H_L + tanh(g) * (fusion - H_L)``, so that Z equals the last layer at
+            initialisation; ``none`` (default) is the plain fusion.
+        lr_multiplier: The aggregation module's learning rate is ``training.learning_rate`` times
+            this (a randomly initialised module trained at the encoder's 2e-5 may stay near its start).
     """
 
     strategy: str = _help("Aggregation strategy: last, layer, mean, scalar_mix, concat or dlfa.", default="last")
@@ -99,10 +104,17 @@ class AggregationConfig:
     fusion: Literal["convex", "aff"] = _help("DLFA: Z = A*X + (1-A)*Y (convex) or 2*A*X + 2*(1-A)*Y (aff).", default="convex")
     iterative: bool = _help("DLFA: a second attention pass on the first fusion (iAFF).", default=False)
     dropout: float = _help("DLFA: dropout after the ReLU of each attention bottleneck.", default=0.0)
+    gate: Literal["none", "scalar", "channel"] = _help(
+        "DLFA: a gate g initialised to 0, Z = H_L + tanh(g) * (fusion - H_L), one scalar or one per channel, "
+        "so training starts from the last layer exactly; none = the plain fusion.", default="none")
+    lr_multiplier: float = _help(
+        "Learning rate of the aggregation module's parameters = training.learning_rate x this.", default=1.0)
 
     def __post_init__(self) -> None:
         if self.reduction < 1:
             raise ConfigError(f"aggregation.reduction: expected an integer >= 1, got {self.reduction}")
+        if not self.lr_multiplier > 0:
+            raise ConfigError(f"aggregation.lr_multiplier: expected a number > 0, got {self.lr_multiplier}")
 
 
 @dataclass(frozen=True)

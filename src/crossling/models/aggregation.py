@@ -14,6 +14,8 @@ from torch import Tensor, nn
 CONV_ORDERS = ("compress-expand", "expand-compress")
 NORMS = ("layernorm", "batchnorm", "none")
 FUSIONS = ("convex", "aff")
+#: DLFA gates: ``none`` (the fusion as is) or a zero-initialised gate of one scalar / one value per channel.
+GATES = ("none", "scalar", "channel")
 
 
 def _resolve_layer(layer: Any, num_layers: int, *, below_last: bool, strategy: str) -> int:
@@ -366,6 +368,13 @@ class DLFA(LayerAggregator):
         iterative: iAFF: a second AIF (own weights) computes ``A2`` from the first fused
             result ``Z1`` and ``Z = fusion(A2, X, Y)``.
         dropout: dropout probability after the ReLU of each bottleneck.
+        gate: "none" (default): Z is the fusion above; "scalar" or "channel": DLFA that
+            starts from the baseline, ``Z = X + tanh(g) * (fusion(X, Y) - X)`` with a learned
+            gate g (one scalar, or one value per channel, E) initialised to 0, so that Z equals
+            the last layer X exactly at initialisation and the lower layer enters as g moves
+            away from 0. At g = 0 the gradient reaches g (``dZ/dg = fusion - X``) but not the
+            attention branches (their effect is scaled by tanh(g) = 0); they train from the
+            first step on which g is nonzero (the ReZero / zero-init residual recipe).
     """
 
     def __init__(
@@ -380,12 +389,14 @@ class DLFA(LayerAggregator):
         fusion: str = "convex",
         iterative: bool = False,
         dropout: float = 0.0,
+        gate: str = "none",
     ) -> None:
         super().__init__(num_layers, hidden_size)
         self.layer = _resolve_layer(layer, num_layers, below_last=True, strategy="dlfa")
         _check_choice("conv_order", conv_order, CONV_ORDERS)
         _check_choice("norm", norm, NORMS)
         _check_choice("fusion", fusion, FUSIONS)
+        _check_choice("gate", gate, GATES)
         if isinstance(reduction, bool) or not isinstance(reduction, int) or reduction < 1:
             raise ValueError(f"dlfa: reduction must be a positive integer, got {reduction!r}")
         if hidden_size // reduction < 1:
@@ -406,6 +417,9 @@ class DLFA(LayerAggregator):
         self.inner_size = inner
         self.attention = _AttentionalWeights(hidden_size, inner, norm, float(dropout))
         self.second_attention = _AttentionalWeights(hidden_size, inner, norm, float(dropout)) if iterative else None
+        self.gate_kind = gate
+        gate_size = {"none": 0, "scalar": 1, "channel": hidden_size}[gate]
+        self.gate = nn.Parameter(torch.zeros(gate_size)) if gate_size else None
 
     @property
     def layers_used(self) -> tuple[int, ...]:
@@ -434,7 +448,10 @@ class DLFA(LayerAggregator):
 
     def _aggregate(self, hidden_states: Sequence[Tensor], mask: Tensor) -> Tensor:
         x, y = hidden_states[self.num_layers], hidden_states[self.layer]
-        return self._fuse(self._weights(x, y, mask), x, y)
+        fused = self._fuse(self._weights(x, y, mask), x, y)
+        if self.gate is None:
+            return fused
+        return x + torch.tanh(self.gate).to(fused.dtype) * (fused - x)
 
     def _check_batchnorm_batch(self, mask: Tensor) -> None:
         # Say why here instead of letting BatchNorm1d fail with a bare channel-count message.
@@ -448,7 +465,7 @@ class DLFA(LayerAggregator):
         """The base description plus the AIF options."""
         return (
             f"{super().extra_repr()}, reduction={self.reduction}, conv_order={self.conv_order!r}, "
-            f"norm={self.norm!r}, fusion={self.fusion!r}, iterative={self.iterative}"
+            f"norm={self.norm!r}, fusion={self.fusion!r}, iterative={self.iterative}, gate={self.gate_kind!r}"
         )
 
 

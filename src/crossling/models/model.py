@@ -15,6 +15,10 @@ from crossling.models.heads import build_head
 from crossling.tasks.registry import TaskSpec
 
 
+#: Aggregation keys that are not options of a strategy's constructor (the model and the training read them).
+NOT_STRATEGY_OPTIONS = ("strategy", "lr_multiplier")
+
+
 def aggregator_options(config: AggregationConfig) -> dict[str, Any]:
     """Options of ``config`` that its strategy accepts; a changed option it ignores is a ConfigError."""
     if config.strategy not in AGGREGATORS:
@@ -23,7 +27,7 @@ def aggregator_options(config: AggregationConfig) -> dict[str, Any]:
     defaults = AggregationConfig()
     options = {}
     for field in dataclasses.fields(config):
-        if field.name == "strategy":
+        if field.name in NOT_STRATEGY_OPTIONS:
             continue
         value = getattr(config, field.name)
         if field.name in accepted:
@@ -35,6 +39,10 @@ def aggregator_options(config: AggregationConfig) -> dict[str, Any]:
                 f"(it accepts: {', '.join(accepted) or 'no options'})"
             )
     return options
+
+
+#: Name prefix of the aggregation module's parameters in ``CrossLingualModel.named_parameters()``.
+AGGREGATOR_PREFIX = "aggregator."
 
 
 class CrossLingualModel(nn.Module):
@@ -90,5 +98,8 @@ def build_model(model_config: ModelConfig, aggregation: AggregationConfig, task:
                                       **aggregator_options(aggregation))
     except ValueError as exc:
         raise ConfigError(f"aggregation: {exc}") from None
+    if aggregation.lr_multiplier != 1.0 and not any(p.requires_grad for p in aggregator.parameters()):
+        raise ConfigError(f"aggregation.lr_multiplier has no effect with strategy {aggregation.strategy!r} "
+                          "(it has no trainable parameters)")
     head = build_head(task.kind, hidden, task.num_labels, pooling=model_config.pooling, dropout=model_config.head_dropout)
     return CrossLingualModel(encoder, aggregator, head)

@@ -20,7 +20,7 @@ from crossling.evaluation.predict import predict_logits
 from crossling.evaluation.scoring import prediction_file, score
 from crossling.evaluation.store import STORE_NAME, flatten, record_run
 from crossling.models.encoder import load_tokenizer, resolve_model_path
-from crossling.models.model import CrossLingualModel, build_model
+from crossling.models.model import AGGREGATOR_PREFIX, CrossLingualModel, build_model
 from crossling.pipelines.preflight import check_before_training, check_directories
 from crossling.reports.results import RESULTS_SCHEMA, build_manifest, summarize
 from crossling.tasks.registry import TaskKind, get_task
@@ -157,6 +157,7 @@ def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, s
             stage_name=f"stage {stage.index + 1}/{len(stages)}: {stage.task.spec.name}", show_progress=show_progress,
             stop_after_steps=stop_after_steps if stage is stages[-1] else None,
             tracking=_tracking(config, run_dir, prefix=f"stage{stage.index + 1}-{stage.task.spec.name}"),
+            lr_multipliers={AGGREGATOR_PREFIX: config.aggregation.lr_multiplier},
         )
         results.append(result)
         encoder = model.encoder

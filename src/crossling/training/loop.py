@@ -8,7 +8,7 @@ import math
 import random
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -91,14 +91,32 @@ def make_accelerator(mixed_precision: str, gradient_accumulation_steps: int = 1,
                        **(tracking.accelerator_kwargs() if tracking else {}))
 
 
-def _parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    # No decay for biases and normalisation weights, as in BERT's original recipe.
-    decay, no_decay = [], []
+def parameter_groups(model: torch.nn.Module, weight_decay: float, learning_rate: float,
+                     lr_multipliers: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
+    """AdamW groups: decay / no decay, each split by learning rate.
+
+    Biases and normalisation weights get no decay (BERT's recipe). A trainable parameter
+    whose name starts with a key of ``lr_multipliers`` trains at ``learning_rate`` times its
+    value; the others at ``learning_rate``. Empty groups are left out.
+    """
+    multipliers = {prefix: m for prefix, m in (lr_multipliers or {}).items() if m != 1.0}
+    groups: dict[tuple[float, bool], list[torch.nn.Parameter]] = {(1.0, True): [], (1.0, False): []}
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
-        (no_decay if param.ndim < 2 or "norm" in name.lower() else decay).append(param)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        multiplier = next((m for prefix, m in multipliers.items() if name.startswith(prefix)), 1.0)
+        decays = not (param.ndim < 2 or "norm" in name.lower())
+        groups.setdefault((multiplier, decays), []).append(param)
+    return [{"params": params, "weight_decay": weight_decay if decays else 0.0, "lr": learning_rate * multiplier}
+            for (multiplier, decays), params in groups.items() if params]
+
+
+def build_optimizer(model: torch.nn.Module, config: TrainingConfig, total_steps: int,
+                    lr_multipliers: Mapping[str, float] | None = None) -> tuple[torch.optim.Optimizer, Any]:
+    """AdamW over ``parameter_groups`` and the linear warm-up/decay schedule (each group keeps its own peak lr)."""
+    optimizer = torch.optim.AdamW(parameter_groups(model, config.weight_decay, config.learning_rate, lr_multipliers),
+                                  lr=config.learning_rate, fused=fused_adamw_supported(model))
+    return optimizer, get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
 
 
 def fused_adamw_supported(model: torch.nn.Module) -> bool:
@@ -131,6 +149,7 @@ def train_stage(
     show_progress: bool = True,
     stop_after_steps: int | None = None,
     tracking: Tracking | None = None,
+    lr_multipliers: Mapping[str, float] | None = None,
 ) -> StageResult:
     """Fine-tune ``model`` on ``train_features`` (an Arrow dataset with a ``length`` column), resumably.
 
@@ -140,6 +159,7 @@ def train_stage(
     resumes from its newest intact checkpoint and ends with the same weights as an
     uninterrupted run. ``stop_after_steps`` simulates an interruption (tests, benchmarks).
     With ``tracking``, train loss, learning rate and dev scores go to its trackers.
+    ``lr_multipliers`` scales the learning rate of parameters by name prefix (``parameter_groups``).
     """
     done_marker = work_dir / "stage.json"
     final_weights = work_dir / "model.safetensors"
@@ -160,9 +180,7 @@ def train_stage(
 
     pad_ids = [collator.pad_token_id] if isinstance(getattr(collator, "pad_token_id", None), int) else []
     with active_vocabulary(model, train_features, extra_ids=pad_ids, enabled=config.active_vocabulary) as compact:
-        optimizer = torch.optim.AdamW(_parameter_groups(model, config.weight_decay), lr=config.learning_rate,
-                                      fused=fused_adamw_supported(model))
-        scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
+        optimizer, scheduler = build_optimizer(model, config, total_steps, lr_multipliers)
         checkpoints = work_dir / "checkpoints"
         state = TrainState(dev_history=[])
         resume_from = latest_valid_checkpoint(checkpoints)
