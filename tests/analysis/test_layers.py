@@ -91,7 +91,7 @@ def test_choose_layer_needs_a_lower_transformer_layer():
 
 def test_probe_result_round_trips_through_json_and_renders(tmp_path):
     result = _result([10.0, 40.0, 70.0])
-    assert ProbeResult.from_json(result.to_json()) == result
+    assert ProbeResult.from_dict(result.as_dict()) == result
     table = markdown_table(result).splitlines()
     assert len(table) == 2 + 3
     assert table[3].startswith("| 1 | 40.0 | 50.0 ± 1.0 | 0.500 | 40.0 / 40.0 |")

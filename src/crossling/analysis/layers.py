@@ -146,7 +146,7 @@ class ProbeResult:
         """L: the index of the last hidden state."""
         return len(self.layers) - 1
 
-    def to_json(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         """JSON-ready data: the per-layer views, their means, and the inputs."""
         return {
             "model": self.model, "data": self.data, "seeds": list(self.seeds),
@@ -154,8 +154,8 @@ class ProbeResult:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ProbeResult:
-        """The inverse of ``to_json``."""
+    def from_dict(cls, data: Mapping[str, Any]) -> ProbeResult:
+        """The inverse of ``as_dict``."""
         layers = tuple(
             LayerScores(layer=entry["layer"], retrieval=entry["retrieval"], cka=entry["cka"],
                         language_id=LanguageIdResult(entry["language_id"]["mean"], entry["language_id"]["std"],
