@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import random
+import types
 from pathlib import Path
+
+import torch
 
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
@@ -27,8 +30,6 @@ def train_tokenizer(texts: list[str], vocab_size: int = 200) -> PreTrainedTokeni
 
 def make_tiny_model_dir(path: Path, texts: list[str], *, hidden: int = 64, layers: int = 3, seed: int = 0) -> Path:
     """Save a randomly initialised tiny BERT (safetensors) and a tokenizer trained on ``texts`` into ``path``."""
-    import torch
-
     tokenizer = train_tokenizer(texts)
     torch.manual_seed(seed)
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=4,
@@ -78,3 +79,56 @@ def write_pawsx_layout(directory: Path, *, train: int = 600, dev: int = 100, tes
         rows = toy_pair_rows(lang, n, seed=seed + 1)
         (directory / f"{split}-{lang}.tsv").write_text("".join(f"{a}\t{b}\t{y}\n" for a, b, y in rows), encoding="utf-8")
     return directory
+
+
+
+
+class LanguageCopyEncoder(torch.nn.Module):
+    """A hand-built 2-layer "encoder" over ``WORDS`` whose hidden states are known exactly (for the layer probe).
+
+    * ``H_0``: a fixed random vector per *meaning*: a word and its translation (same index in
+      ``WORDS["en"]`` and ``WORDS["xx"]``) get the same vector, so the sentence vectors of
+      translations are identical and carry no language signal;
+    * ``H_1 = H_0 + 10 * (language code)``: the last two channels are one-hot en / xx, a
+      copy of the language ID, so a linear probe identifies the language exactly;
+    * ``H_2``: a fixed random vector per *token id* (language-specific, unrelated to meaning).
+
+    Special tokens are zeros in every layer. It has the ``config.num_hidden_layers`` /
+    ``hidden_size`` and the ``forward`` signature crossling reads from an encoder.
+    """
+
+    def __init__(self, tokenizer: PreTrainedTokenizerFast, hidden: int = 16, seed: int = 0) -> None:
+        super().__init__()
+        generator = torch.Generator().manual_seed(seed)
+        meaning, language, token = (torch.zeros(len(tokenizer), hidden) for _ in range(3))
+        meanings = torch.randn(len(WORDS["en"]), hidden - 2, generator=generator)
+        for code, words in enumerate(WORDS.values()):
+            for index, word in enumerate(words):
+                ids = tokenizer(word, add_special_tokens=False)["input_ids"]
+                if len(ids) != 1:
+                    raise ValueError(f"toy word {word!r} is not one token: {ids}")
+                meaning[ids[0], : hidden - 2] = meanings[index]
+                language[ids[0], hidden - 2 + code] = 10.0
+                token[ids[0]] = torch.randn(hidden, generator=generator)
+        self.config = types.SimpleNamespace(num_hidden_layers=2, hidden_size=hidden, model_type="toy")
+        self.anchor = torch.nn.Parameter(torch.zeros(()))  # gives the module a device
+        self.register_buffer("meaning", meaning)
+        self.register_buffer("language", language)
+        self.register_buffer("token", token)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **_: object) -> types.SimpleNamespace:
+        """``hidden_states``: the three B x T x E states described above."""
+        h0 = self.meaning[input_ids]
+        states = (h0, h0 + self.language[input_ids], self.token[input_ids])
+        return types.SimpleNamespace(hidden_states=states, last_hidden_state=states[-1])
+
+
+def toy_parallel_sentences(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    """``(xx sentences, their English translations)``: n distinct 3-word sets, the same word order on both sides."""
+    rng = random.Random(seed)
+    chosen: list[tuple[int, ...]] = []
+    while len(chosen) < n:
+        words = tuple(sorted(rng.sample(range(len(WORDS["en"])), 3)))
+        if words not in chosen:
+            chosen.append(words)
+    return ([" ".join(WORDS["xx"][i] for i in c) for c in chosen], [" ".join(WORDS["en"][i] for i in c) for c in chosen])

@@ -15,6 +15,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from crossling.cli.results import results as results_command
+from crossling.cli.probe import probe as probe_command
 from crossling.errors import CrosslingError, environment_fault
 
 console = Console()
@@ -286,6 +287,7 @@ def demo(quick: Annotated[bool, typer.Option(help="A few minutes: smaller data, 
 
 
 app.command("results")(results_command)
+app.command("probe")(probe_command)
 
 
 def main() -> None:

@@ -78,7 +78,9 @@ class AggregationConfig:
 
     Args:
         strategy: One of ``last``, ``layer``, ``mean``, ``scalar_mix``, ``concat``, ``dlfa``.
-        layer: Lower layer k (index into hidden states: 0 = embeddings, negative counts from the end).
+        layer: Lower layer k (index into hidden states: 0 = embeddings, negative counts from the end),
+            or ``auto``: chosen before training from the layer probe on the ``probe`` section's data
+            (docs/layers.md states the rule).
         reduction: DLFA bottleneck ratio r.
         conv_order: DLFA convolution order.
         norm: DLFA normalisation inside the attention branches.
@@ -93,9 +95,10 @@ class AggregationConfig:
     """
 
     strategy: str = _help("Aggregation strategy: last, layer, mean, scalar_mix, concat or dlfa.", default="last")
-    layer: int | None = _help(
-        "Lower layer k for layer/mean/scalar_mix/concat/dlfa (0 = embeddings, -2 = second to last).", default=None
-    )
+    layer: int | Literal["auto"] | None = _help(
+        "Lower layer k for layer/mean/scalar_mix/concat/dlfa (0 = embeddings, -2 = second to last), or auto: "
+        "the lower layer that retrieves best in the layer probe on the probe section's data (docs/layers.md).",
+        default=None)
     reduction: int = _help("DLFA: reduction ratio r of the two-convolution bottleneck.", default=4)
     conv_order: Literal["compress-expand", "expand-compress"] = _help(
         "DLFA: compress then expand (SENet) or expand then compress.", default="compress-expand"
@@ -309,6 +312,39 @@ class RetrievalConfig:
 
 
 @dataclass(frozen=True)
+class ProbeConfig:
+    """Parallel data of the layer probe (``crossling probe``, ``aggregation.layer: auto``).
+
+    Args:
+        task: A task whose records pair each sentence with its English translation (``tatoeba``,
+            ``tmpl-retrieval``) or whose split is parallel across languages (``xnli``, ``pawsx``
+            dev files, ``tmpl-nli``: the first sentence of example i in xx and in English).
+        source: Its data source (default: the task's).
+        data_dir: Directory of its local files.
+        split: The split read; ``aggregation.layer: auto`` never reads the target task's evaluated split.
+        languages: Languages compared with English (empty: all of the task's but English).
+        max_sentences: First N sentences per language.
+        seeds: Number of seeds (0, 1, ...) of the language-identification probe's split and fit.
+    """
+
+    task: str = _help("Parallel task of the probe: tmpl-retrieval, tatoeba, xnli, pawsx, tmpl-nli, ...",
+                      default="tmpl-retrieval")
+    source: str | None = _help("Data source of the probe task (default: the task's).", default=None)
+    data_dir: Path | None = _help("Directory with the probe task's local files.", default=None)
+    split: Literal["dev", "test"] = _help("Split of the probe task that is read.", default="dev")
+    languages: tuple[str, ...] = _help("Languages compared with English; empty = all of the task's.", default=())
+    max_sentences: int = _help("Use the first N sentences of each language.", default=500)
+    seeds: int = _help("Seeds of the language-identification probe (held-out split and fit per seed).", default=3)
+
+    def __post_init__(self) -> None:
+        check_language_codes("probe.languages", self.languages)
+        if self.max_sentences < 8:
+            raise ConfigError(f"probe.max_sentences: expected an integer >= 8, got {self.max_sentences}")
+        if self.seeds < 1:
+            raise ConfigError(f"probe.seeds: expected an integer >= 1, got {self.seeds}")
+
+
+@dataclass(frozen=True)
 class StageConfig:
     """An intermediate fine-tuning stage run before the target task (its encoder weights carry over).
 
@@ -379,6 +415,7 @@ class ExperimentConfig:
         evaluation: Evaluation settings.
         retrieval: Sentence vectors and scoring of retrieval tasks (no fine-tuning).
         tracking: Experiment trackers (TensorBoard, MLflow, W&B); not part of the config hash.
+        probe: Parallel data of the layer probe (``crossling probe``, ``aggregation.layer: auto``).
         sweep: Grid of dotted keys to value lists; each combination is a run in a sub-directory.
         variants: Named override sets (systems to compare), crossed with the grid.
         executor: Where the runs execute (not part of any run's identity).
@@ -396,6 +433,8 @@ class ExperimentConfig:
     retrieval: RetrievalConfig = _help("Sentence vectors and scoring of retrieval tasks.", default_factory=RetrievalConfig)
     tracking: TrackingConfig = _help("Experiment tracking (report_to: tensorboard, mlflow, wandb).",
                                      default_factory=TrackingConfig)
+    probe: ProbeConfig = _help("Parallel data of the layer probe (crossling probe, aggregation.layer: auto).",
+                               default_factory=ProbeConfig)
     sweep: dict[str, list[Any]] = _help(
         "Grid: dotted key -> list of values (e.g. aggregation.strategy: [last, dlfa]); one run per combination.",
         default_factory=dict,

@@ -38,6 +38,9 @@ def aggregator_options(config: AggregationConfig) -> dict[str, Any]:
                 f"aggregation.{field.name} has no effect with strategy {config.strategy!r} "
                 f"(it accepts: {', '.join(accepted) or 'no options'})"
             )
+    if options.get("layer") == "auto":
+        raise ConfigError("aggregation.layer: auto is resolved by crossling run/train before the model is built "
+                          "(crossling.pipelines.layer_choice); set an integer layer here")
     return options
 
 

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from crossling.config.loader import load_config, to_dict
+from crossling.config.schema import ExperimentConfig
 from crossling.errors import ConfigError
 from crossling.models.encoder import load_tokenizer
-from crossling.models.model import build_model
-from crossling.pipelines.experiment import evaluate_languages, plan_stages
+from crossling.models.model import CrossLingualModel, build_model
+from crossling.pipelines.experiment import Stage, evaluate_languages, plan_stages
+from crossling.pipelines.layer_choice import resolve_layer
 from crossling.reports.results import RESULTS_SCHEMA, summarize
 from crossling.training.checkpoint import load_model_weights
 from crossling.training.loop import resolve_mixed_precision
@@ -19,6 +21,22 @@ from crossling.utils.io import atomic_write_json, sha256_file, sha256_json
 
 #: Splits ``evaluate`` scores; the training split is refused (a score on it says nothing about transfer).
 EVALUATION_SPLITS = ("test", "dev")
+
+
+def load_run_model(run_dir: Path) -> tuple[ExperimentConfig, Stage, CrossLingualModel, Path]:
+    """A run's recorded config (``layer: auto`` resolved), target stage, fine-tuned model and its weights file."""
+    config_path = run_dir / "config.yaml"
+    if not config_path.is_file():
+        raise ConfigError(f"{run_dir}: not a run directory (no config.yaml)")
+    config = resolve_layer(load_config(config_path), run_dir)
+    target = plan_stages(config, run_dir)[-1]
+    weights = target.directory / "model.safetensors"
+    if not weights.is_file():
+        raise ConfigError(f"{run_dir}: the target stage has not finished training ({weights} missing); "
+                          "run `crossling run` or `crossling train` first")
+    model = build_model(config.model, config.aggregation, target.task.spec)
+    load_model_weights(model, weights)
+    return config, target, model, weights
 
 
 def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: str | None = None,
@@ -33,23 +51,13 @@ def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: st
     if split is not None and split not in EVALUATION_SPLITS:
         raise ConfigError(f"--split {split!r}: evaluate scores a held-out split ({' or '.join(EVALUATION_SPLITS)}), "
                           "not the training split")
-    config_path = run_dir / "config.yaml"
-    if not config_path.is_file():
-        raise ConfigError(f"{run_dir}: not a run directory (no config.yaml)")
-    config = load_config(config_path)
-    target = plan_stages(config, run_dir)[-1]
-    weights = target.directory / "model.safetensors"
-    if not weights.is_file():
-        raise ConfigError(f"{run_dir}: the target stage has not finished training ({weights} missing); "
-                          "run `crossling run` or `crossling train` first")
+    config, target, model, weights = load_run_model(run_dir)
     changes: dict[str, Any] = {}
     if languages:
         changes["eval_languages"] = tuple(languages)
     if split:
         changes["eval_split"] = split
     data = dataclasses.replace(target.task, config=dataclasses.replace(target.task.config, **changes))
-    model = build_model(config.model, config.aggregation, data.spec)
-    load_model_weights(model, weights)
     tokenizer = load_tokenizer(config.model)
     precision = resolve_mixed_precision(config.training.mixed_precision)
     split_name = data.config.eval_split

@@ -21,6 +21,7 @@ from crossling.evaluation.scoring import prediction_file, score
 from crossling.evaluation.store import STORE_NAME, flatten, record_run
 from crossling.models.encoder import load_tokenizer, resolve_model_path
 from crossling.models.model import AGGREGATOR_PREFIX, CrossLingualModel, build_model
+from crossling.pipelines.layer_choice import aggregation_entry, manifest_entry, resolve_layer
 from crossling.pipelines.preflight import check_before_training, check_directories
 from crossling.reports.results import RESULTS_SCHEMA, build_manifest, summarize
 from crossling.tasks.registry import TaskKind, get_task
@@ -141,7 +142,9 @@ def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, s
 
     The aggregation module is rebuilt per stage (it adapts to each task, as the method intends).
     ``stages`` are those of ``checked_stages`` when the caller has them (their records are read).
+    ``aggregation.layer: auto`` is resolved first (``crossling.pipelines.layer_choice``).
     """
+    config = resolve_layer(config, run_dir)
     stages = stages or checked_stages(config, run_dir)
     encoder = None
     model = None
@@ -273,7 +276,7 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
         "metric": spec.metric,
         "eval_split": target.task.config.eval_split,
         "model": config.model.name_or_path,
-        "aggregation": to_dict(config.aggregation),
+        "aggregation": aggregation_entry(config, run_dir),
         "intermediate": [s.task.spec.name for s in stages[:-1]],
         "train_languages": list(target.task.config.train_languages),
         "languages": per_language,
@@ -296,7 +299,8 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
         fingerprints.update(stage.task.fingerprints)
     atomic_write_json(run_dir / "manifest.json", build_manifest(
         seed=config.seed, data_fingerprints=fingerprints, mixed_precision=precision,
-        model_path=resolve_model_path(config.model.name_or_path)))
+        model_path=resolve_model_path(config.model.name_or_path),
+        extra=manifest_entry(config, run_dir)))
     atomic_write_json(results_path, results)
     if tracking := _tracking(config, run_dir, prefix="test"):
         log_final_metrics(tracking, make_accelerator("no", tracking=tracking), per_language, results["summary"],
