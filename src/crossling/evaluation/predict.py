@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from crossling.training.batching import evaluation_batches
-from crossling.training.loop import resolve_mixed_precision
+from crossling.training.precision import resolve_mixed_precision
 
 
 def autocast_context(model: torch.nn.Module, mixed_precision: str) -> contextlib.AbstractContextManager:

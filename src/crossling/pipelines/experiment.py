@@ -26,13 +26,8 @@ from crossling.pipelines.preflight import check_before_training, check_directori
 from crossling.reports.results import RESULTS_SCHEMA, build_manifest, summarize
 from crossling.tasks.registry import TaskKind, get_task
 from crossling.training.batching import PaddingCollator
-from crossling.training.loop import (
-    StageResult,
-    make_accelerator,
-    resolve_mixed_precision,
-    seed_everything,
-    train_stage,
-)
+from crossling.training.loop import StageResult, make_accelerator, seed_everything, train_stage
+from crossling.training.precision import choose_precision, pretrained_hidden_size
 from crossling.training.tracking import Tracking, log_final_metrics, tracking_for
 from crossling.utils.imports import resolve
 from crossling.utils.io import (
@@ -243,7 +238,10 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
     atomic_write_text(run_dir / "config_hash", digest + "\n")
 
     tokenizer = load_tokenizer(config.model)
-    precision = resolve_mixed_precision(config.training.mixed_precision)
+    model_path = resolve_model_path(config.model.name_or_path)
+    precision_choice = choose_precision(config.training.mixed_precision,
+                                        pretrained_hidden_size(model_path, revision=config.model.revision))
+    precision = precision_choice.precision
     predictions_dir = run_dir / "predictions" if config.evaluation.write_predictions else None
     started = time.perf_counter()
     target_kind = get_task(config.task.name).kind
@@ -298,9 +296,8 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
     for stage in stages:
         fingerprints.update(stage.task.fingerprints)
     atomic_write_json(run_dir / "manifest.json", build_manifest(
-        seed=config.seed, data_fingerprints=fingerprints, mixed_precision=precision,
-        model_path=resolve_model_path(config.model.name_or_path),
-        extra=manifest_entry(config, run_dir)))
+        seed=config.seed, data_fingerprints=fingerprints, mixed_precision=precision, model_path=model_path,
+        extra={**manifest_entry(config, run_dir), "precision_choice": precision_choice.as_manifest()}))
     atomic_write_json(results_path, results)
     if tracking := _tracking(config, run_dir, prefix="test"):
         log_final_metrics(tracking, make_accelerator("no", tracking=tracking), per_language, results["summary"],
