@@ -195,7 +195,8 @@ def pretrained_hidden_size(name_or_path: str, *, revision: str | None = None, de
     from transformers import AutoConfig
 
     try:
-        config = AutoConfig.from_pretrained(name_or_path, revision=revision)
+        # Never custom code (nor transformers' interactive prompt about it) just to read a size.
+        config = AutoConfig.from_pretrained(name_or_path, revision=revision, trust_remote_code=False)
     except (OSError, ValueError):
         return default
     return int(getattr(config, "hidden_size", None) or getattr(config, "d_model", None) or default)
