@@ -34,6 +34,9 @@ def _model_dir(tmp_path, dropout=0.1):
                         intermediate_size=64, max_position_embeddings=64, pad_token_id=PAD,
                         hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
     BertModel(config).save_pretrained(tmp_path / "bert")
+    # A WordPiece vocabulary of the model's size: crossling refuses a model directory without tokenizer files.
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"w{i}" for i in range(5, VOCAB)]
+    (tmp_path / "bert" / "vocab.txt").write_text("\n".join(tokens) + "\n")
     return tmp_path / "bert"
 
 
