@@ -116,7 +116,7 @@ def test_training_equals_dense_adamw_and_unused_rows_only_decay(tmp_path, mode):
     assert (weight[5:30] - initial[5:30] * factor).abs().max() > 1e-3
 
 
-def _fp16_accelerator_on_cpu(mixed_precision: str, hidden_size: int = 768) -> Accelerator:
+def _fp16_accelerator_on_cpu(mixed_precision: str, hidden_size: int = 768, tracking: object = None) -> Accelerator:
     """What accelerate builds for fp16 on a GPU (fp16 autocast, a gradient scaler), here on the CPU."""
     AcceleratorState._reset_state()
     accelerator = Accelerator(mixed_precision="fp16", cpu=True)
