@@ -52,6 +52,8 @@ def test_pair_task_is_learned_and_every_language_is_reported(toy, tmp_path, stra
     assert on_disk["languages"] == results["languages"]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["seed"] == 42 and manifest["packages"]["torch"]
+    choice = manifest["precision_choice"]  # training.mixed_precision: auto, resolved with its reason
+    assert choice["setting"] == "auto" and choice["precision"] == manifest["mixed_precision"] and choice["reason"]
     assert any(key.startswith("pawsx/de/test") for key in manifest["data_fingerprints"])
     # Prediction files: one label per line, as many lines as test examples, the scored labels.
     lines = (run_dir / "predictions" / "pawsx" / "test-en.tsv").read_text().splitlines()

@@ -7,6 +7,8 @@ import random
 
 import pytest
 import torch
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState
 from datasets import Dataset
 from torch import nn
 from transformers import BertConfig, BertModel, T5Config, T5EncoderModel
@@ -15,6 +17,7 @@ from crossling.config.schema import AggregationConfig, ModelConfig, TrainingConf
 from crossling.data.batching import PaddingCollator
 from crossling.models.model import build_model
 from crossling.tasks.registry import get_task
+from crossling.training import loop
 from crossling.training.active_vocabulary import (
     ActiveRowsEmbedding,
     active_vocabulary,
@@ -31,6 +34,9 @@ def _model_dir(tmp_path, dropout=0.1):
                         intermediate_size=64, max_position_embeddings=64, pad_token_id=PAD,
                         hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
     BertModel(config).save_pretrained(tmp_path / "bert")
+    # A WordPiece vocabulary of the model's size: crossling refuses a model directory without tokenizer files.
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"w{i}" for i in range(5, VOCAB)]
+    (tmp_path / "bert" / "vocab.txt").write_text("\n".join(tokens) + "\n")
     return tmp_path / "bert"
 
 
@@ -44,39 +50,120 @@ def _features(n=48, seed=0):
     return Dataset.from_list(rows)
 
 
-def _train(model_dir, features, tmp_path, *, active: bool):
+def _train(model_dir, features, work, *, active: bool, prepare=None, stop=None, **settings):
+    """Train a fresh model for 3 epochs of batch 8 (``settings`` override the TrainingConfig); returns it.
+
+    ``prepare(model)`` runs before training; ``stop`` interrupts after that many steps.
+    """
     torch.manual_seed(0)
     model = build_model(ModelConfig(name_or_path=str(model_dir)), AggregationConfig(), get_task("pawsx"))
-    config = TrainingConfig(epochs=3, batch_size=8, learning_rate=5e-3, weight_decay=0.1, mixed_precision="no",
-                            checkpoint_every_steps=4, select_best=False, active_vocabulary=active)
-    train_stage(model, features, config=config, seed=1, work_dir=tmp_path / f"stage-{active}",
-                collator=PaddingCollator(PAD), show_progress=False)
+    if prepare is not None:
+        prepare(model)
+    config = TrainingConfig(**{"epochs": 3, "batch_size": 8, "learning_rate": 5e-3, "weight_decay": 0.1,
+                               "mixed_precision": "no", "checkpoint_every_steps": 4, "select_best": False,
+                               "active_vocabulary": active, **settings})
+    train_stage(model, features, config=config, seed=1, work_dir=work, collator=PaddingCollator(PAD),
+                show_progress=False, stop_after_steps=stop)
     return model
 
 
-def test_training_equals_dense_adamw_and_unused_rows_only_decay(tmp_path):
-    model_dir = _model_dir(tmp_path)
-    features = _features()
-    initial = BertModel.from_pretrained(model_dir).embeddings.word_embeddings.weight.detach().clone()
-    dense = _train(model_dir, features, tmp_path, active=False)
-    sparse = _train(model_dir, features, tmp_path, active=True)
+def _decay_factor(positions: list[int], total: int, warmup: int, lr: float = 5e-3, wd: float = 0.1) -> float:
+    """prod_t (1 - lr * lambda(t) * wd) over the scheduler positions t of the steps that were taken."""
+    def lam(t: int) -> float:
+        return t / warmup if t < warmup else (total - t) / (total - warmup)
 
-    assert type(sparse.encoder.get_input_embeddings()) is nn.Embedding  # put back after the stage
+    return math.prod(1 - lr * lam(t) * wd for t in positions)
+
+
+def _assert_same_weights(dense, sparse, rtol, atol):
     dense_state, sparse_state = dense.state_dict(), sparse.state_dict()
     assert dense_state.keys() == sparse_state.keys()
     for key, value in dense_state.items():
-        torch.testing.assert_close(sparse_state[key], value, rtol=1e-4, atol=1e-6, msg=key)
+        torch.testing.assert_close(sparse_state[key], value, rtol=rtol, atol=atol, msg=key)
+
+
+# (settings, optimiser steps, rtol): 48 rows are 6 batches of 8 an epoch, 3 epochs (accumulation:
+# 12 batches of 4, 2 per step). fp32 differs from dense training only in the summation order of the
+# embedding gradient; under bf16 autocast a last-bit difference can flip a bf16 rounding (2^-8
+# relative), hence the wider bound there.
+EQUIVALENCE = {
+    "fp32": ({}, 18, 1e-4),
+    "no-warmup": ({"warmup_ratio": 0.0}, 18, 1e-4),
+    "accumulate-2": ({"gradient_accumulation_steps": 2, "batch_size": 4}, 18, 1e-4),
+    "bf16": ({"mixed_precision": "bf16"}, 18, 2e-2),
+}
+
+
+@pytest.mark.parametrize("mode", list(EQUIVALENCE))
+def test_training_equals_dense_adamw_and_unused_rows_only_decay(tmp_path, mode):
+    settings, total, rtol = EQUIVALENCE[mode]
+    model_dir = _model_dir(tmp_path)
+    features = _features()
+    initial = BertModel.from_pretrained(model_dir).embeddings.word_embeddings.weight.detach().clone()
+    dense = _train(model_dir, features, tmp_path / "dense", active=False, **settings)
+    sparse = _train(model_dir, features, tmp_path / "sparse", active=True, **settings)
+
+    assert type(sparse.encoder.get_input_embeddings()) is nn.Embedding  # put back after the stage
+    _assert_same_weights(dense, sparse, rtol=rtol, atol=1e-6 if rtol < 1e-3 else 1e-3)
 
     weight = sparse.encoder.get_input_embeddings().weight.detach()
-    # Never-seen rows (and the padding row) only decayed: 18 steps of w *= 1 - lr_t * wd, linear schedule.
-    total, warmup = 18, int(0.1 * 18)
-    schedule = [t / warmup if t < warmup else (total - t) / (total - warmup) for t in range(total)]
-    factor = math.prod(1 - 5e-3 * lam * 0.1 for lam in schedule)
+    # Never-seen rows (and the padding row) only decayed: w *= 1 - lr_t * wd at each step, linear schedule.
+    factor = _decay_factor(list(range(total)), total, int(settings.get("warmup_ratio", 0.1) * total))
     torch.testing.assert_close(weight[30:], initial[30:] * factor, rtol=1e-5, atol=1e-7)
     torch.testing.assert_close(weight[PAD], initial[PAD] * factor, rtol=1e-5, atol=1e-7)
     assert factor < 0.9999
     # Seen rows were trained (they moved by far more than the decay).
     assert (weight[5:30] - initial[5:30] * factor).abs().max() > 1e-3
+
+
+def _fp16_accelerator_on_cpu(mixed_precision: str, hidden_size: int = 768, tracking: object = None) -> Accelerator:
+    """What accelerate builds for fp16 on a GPU (fp16 autocast, a gradient scaler), here on the CPU."""
+    AcceleratorState._reset_state()
+    accelerator = Accelerator(mixed_precision="fp16", cpu=True)
+    # Scale 1: no natural overflow in fp16 (grads < 65504), so only the forced step is skipped.
+    accelerator.scaler = torch.amp.GradScaler("cpu", init_scale=1.0)
+    accelerator.native_amp = True
+    return accelerator
+
+
+def _overflow_on_backward(call: int):
+    """A ``prepare`` hook: the head's last parameter gets an inf gradient on the ``call``-th backward pass."""
+    def prepare(model):
+        calls = []
+
+        def poison(grad):
+            calls.append(1)
+            return torch.full_like(grad, float("inf")) if len(calls) == call else grad
+
+        [p for p in model.parameters() if p.requires_grad][-1].register_hook(poison)
+
+    return prepare
+
+
+def test_fp16_steps_the_gradient_scaler_skips_apply_no_decay(tmp_path, monkeypatch):
+    monkeypatch.setattr(loop, "make_accelerator", _fp16_accelerator_on_cpu)
+    model_dir = _model_dir(tmp_path)
+    features = _features()
+    initial = BertModel.from_pretrained(model_dir).embeddings.word_embeddings.weight.detach().clone()
+    dense = _train(model_dir, features, tmp_path / "dense", active=False, prepare=_overflow_on_backward(3))
+    sparse = _train(model_dir, features, tmp_path / "sparse", active=True, prepare=_overflow_on_backward(3))
+    _assert_same_weights(dense, sparse, rtol=2e-2, atol=1e-3)
+
+    # Step 3 was skipped: 17 steps decayed, and the schedule did not advance on the skipped one.
+    factor = _decay_factor(list(range(17)), 18, 1)
+    for model in (dense, sparse):
+        weight = model.encoder.get_input_embeddings().weight.detach()
+        torch.testing.assert_close(weight[30:], initial[30:] * factor, rtol=1e-6, atol=1e-8)
+    every_step = _decay_factor(list(range(18)), 18, 1)
+    assert not torch.allclose(weight[30:], initial[30:] * every_step, rtol=1e-7, atol=0)
+
+    # Interrupted after step 5 (past the skipped step 3) and resumed: the checkpoint's decay and
+    # scaler state continue the run to the uninterrupted weights, bit for bit.
+    with pytest.raises(KeyboardInterrupt):
+        _train(model_dir, features, tmp_path / "cut", active=True, prepare=_overflow_on_backward(3), stop=5)
+    resumed = _train(model_dir, features, tmp_path / "cut", active=True)
+    for key, value in sparse.state_dict().items():
+        assert torch.equal(resumed.state_dict()[key], value), key
 
 
 def test_resume_from_a_checkpoint_gives_the_same_weights(tmp_path):

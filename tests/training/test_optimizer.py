@@ -68,10 +68,11 @@ def test_frozen_parameters_are_left_out_of_every_group():
 
 
 def test_a_multiplier_for_a_strategy_without_parameters_is_a_config_error(tmp_path):
-    model_dir = tmp_path / "m"
-    BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                         intermediate_size=32)).save_pretrained(model_dir)
+    from tiny import WORDS, make_tiny_model_dir
+
     from crossling.config.schema import ModelConfig
+
+    model_dir = make_tiny_model_dir(tmp_path / "m", [" ".join(words) for words in WORDS.values()] * 10, layers=2)
 
     with pytest.raises(ConfigError, match="lr_multiplier has no effect with strategy 'last'"):
         build_model(ModelConfig(name_or_path=str(model_dir)), AggregationConfig(lr_multiplier=5.0), get_task("tmpl-nli"))

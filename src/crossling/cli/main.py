@@ -323,6 +323,7 @@ app.command("probe")(probe_command)
 
 
 app.command("results")(results_command)
+app.command("probe")(probe_command)
 
 
 def main() -> None:

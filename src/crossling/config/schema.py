@@ -194,7 +194,9 @@ class TrainingConfig:
         weight_decay: AdamW weight decay (not applied to biases and norms).
         warmup_ratio: Fraction of steps with linear warm-up, then linear decay to 0.
         max_grad_norm: Gradient clipping norm (0 disables it).
-        mixed_precision: ``auto`` uses bf16 autocast where the device supports it.
+        mixed_precision: ``auto`` uses bf16 autocast on a GPU that supports it (else fp16), and on a CPU
+            with native bf16 instructions (AMX, AVX512-BF16, Arm BF16) or where a short cached probe
+            measured bf16 matmuls faster than fp32; else fp32. The manifest records the choice and why.
         group_by_length: Batch examples of similar length (dynamic padding wastes less).
         checkpoint_every_steps: Save a resumable checkpoint every N optimiser steps (0: only at epoch ends).
         select_best: Keep the checkpoint that scores best on the dev split (else the last one).
@@ -213,7 +215,8 @@ class TrainingConfig:
     warmup_ratio: float = _help("Fraction of optimiser steps of linear warm-up.", default=0.1)
     max_grad_norm: float = _help("Gradient clipping max norm; 0 disables clipping.", default=1.0)
     mixed_precision: Literal["auto", "bf16", "fp16", "no"] = _help(
-        "Mixed precision: auto = bf16 autocast where supported, else fp32.", default="auto"
+        "Mixed precision: auto = bf16 on a bf16 GPU (else fp16) or a CPU with native bf16 (AMX/AVX512-BF16) "
+        "or a measured bf16 speed-up, else fp32 (the manifest says which and why).", default="auto"
     )
     group_by_length: bool = _help("Group examples of similar length into batches (dynamic padding).", default=True)
     checkpoint_every_steps: int = _help("Save a resumable checkpoint every N optimiser steps (0: epoch ends only).", default=200)
@@ -447,6 +450,7 @@ class ExperimentConfig:
         retrieval: Sentence vectors and scoring of retrieval tasks (no fine-tuning).
         probe: Parallel data of the layer probe (``crossling probe``, ``aggregation.layer: auto``).
         tracking: Experiment trackers (TensorBoard, MLflow, W&B); not part of the config hash.
+        probe: Parallel data of the layer probe (``crossling probe``, ``aggregation.layer: auto``).
         sweep: Grid of dotted keys to value lists; each combination is a run in a sub-directory.
         variants: Named override sets (systems to compare), crossed with the grid.
         executor: Where the runs execute (not part of any run's identity).
@@ -468,6 +472,8 @@ class ExperimentConfig:
                                default_factory=ProbeConfig)
     tracking: TrackingConfig = _help("Experiment tracking (report_to: tensorboard, mlflow, wandb).",
                                      default_factory=TrackingConfig)
+    probe: ProbeConfig = _help("Parallel data of the layer probe (crossling probe, aggregation.layer: auto).",
+                               default_factory=ProbeConfig)
     sweep: dict[str, list[Any]] = _help(
         "Grid: dotted key -> list of values (e.g. aggregation.strategy: [last, dlfa]); one run per combination.",
         default_factory=dict,

@@ -17,6 +17,10 @@ from crossling.taskspec import TaskSpec
 NOT_STRATEGY_OPTIONS = ("strategy", "lr_multiplier")
 
 
+#: Aggregation keys that are not options of a strategy's constructor (the model and the training read them).
+NOT_STRATEGY_OPTIONS = ("strategy", "lr_multiplier")
+
+
 def aggregator_options(config: AggregationConfig) -> dict[str, Any]:
     """Options of ``config`` that its strategy accepts; a changed option it ignores is a ConfigError."""
     if config.strategy not in AGGREGATORS:

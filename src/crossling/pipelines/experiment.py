@@ -36,7 +36,7 @@ from crossling.utils.io import (
     atomic_write_json,
     atomic_write_text,
 )
-from crossling.utils.precision import resolve_mixed_precision
+from crossling.utils.precision import choose_precision, pretrained_hidden_size
 from crossling.utils.progress import progress
 
 logger = logging.getLogger(__name__)
@@ -228,7 +228,10 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, digest: str, stages: 
     """``run_experiment``'s body, run while holding the run directory's lock with the config recorded."""
     results_path = run_dir / "results.json"
     tokenizer = load_tokenizer(config.model)
-    precision = resolve_mixed_precision(config.training.mixed_precision)
+    model_path = resolve_model_path(config.model.name_or_path)
+    precision_choice = choose_precision(config.training.mixed_precision,
+                                        pretrained_hidden_size(model_path, revision=config.model.revision))
+    precision = precision_choice.precision
     predictions_dir = run_dir / "predictions" if config.evaluation.write_predictions else None
     started = time.perf_counter()
     model, stages, stage_results = train_pipeline(config, run_dir, tokenizer, show_progress=show_progress,
@@ -280,9 +283,8 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, digest: str, stages: 
     for stage in stages:
         fingerprints.update(stage.task.fingerprints)
     atomic_write_json(run_dir / "manifest.json", build_manifest(
-        seed=config.seed, data_fingerprints=fingerprints, mixed_precision=precision,
-        model_path=resolve_model_path(config.model.name_or_path),
-        extra=manifest_entry(config, run_dir)))
+        seed=config.seed, data_fingerprints=fingerprints, mixed_precision=precision, model_path=model_path,
+        extra={**manifest_entry(config, run_dir), "precision_choice": precision_choice.as_manifest()}))
     atomic_write_json(results_path, results)
     if tracking := _tracking(config, run_dir, prefix="test"):
         log_final_metrics(tracking, make_accelerator("no", tracking=tracking), per_language, results["summary"],

@@ -33,7 +33,10 @@ class ActiveRowsEmbedding(nn.Module):
     one. ``state_dict`` uses the replaced ``nn.Embedding``'s layout (one ``weight`` of V x H),
     so checkpoints and weight files are unchanged; ``load_state_dict`` reads the active rows
     from it (resuming the same stage). The frozen table is never modified before
-    :meth:`write_back`, so where a stage is interrupted does not change its rounding.
+    :meth:`write_back`, so where a stage is interrupted does not change its rounding; ``d`` itself
+    is saved with each checkpoint (``TrainState.embedding_decay``). A step the fp16 gradient scaler
+    skips (overflowed gradients) applies no decay, in dense AdamW as here: the loop then does not
+    call :meth:`after_optimizer_step`.
 
     Args:
         embedding: The ``nn.Embedding`` to replace; its weight tensor becomes the frozen table
@@ -97,20 +100,6 @@ class ActiveRowsEmbedding(nn.Module):
         """Accrue the frozen rows' decay for the step just taken (call before ``scheduler.step()``)."""
         group = self._group(optimizer)
         self.decay *= 1.0 - float(group["lr"]) * float(group.get("weight_decay", 0.0))
-
-    def replay_decay(self, optimizer: torch.optim.Optimizer, scheduler: Any, steps: int) -> None:
-        """Set ``d`` to its value after ``steps`` optimiser steps of a ``LambdaLR`` schedule (on resume).
-
-        The same float operations as :meth:`after_optimizer_step`, so a resumed stage holds
-        the same ``d`` as an uninterrupted one, bit for bit.
-        """
-        group = self._group(optimizer)
-        index = next(i for i, g in enumerate(optimizer.param_groups) if g is group)
-        base, factor = scheduler.base_lrs[index], scheduler.lr_lambdas[index]
-        decay = 1.0
-        for step in range(steps):
-            decay *= 1.0 - float(base * factor(step)) * float(group.get("weight_decay", 0.0))
-        self.decay = decay
 
     def _group(self, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
         # Looked up each time: loading a state dict (accelerate's prepare does) replaces the group dicts.

@@ -32,6 +32,8 @@ class TrainState:
         best_metric: Best dev score so far (``None`` before the first evaluation).
         best_step: Step of the best dev score.
         dev_history: ``[step, epoch, score]`` for every dev evaluation.
+        embedding_decay: The active vocabulary's running decay ``d`` of its frozen rows (1.0 without one).
+        grad_scaler: The fp16 gradient scaler's state (scale, growth tracker), None without one.
     """
 
     global_step: int = 0
@@ -40,6 +42,8 @@ class TrainState:
     best_metric: float | None = None
     best_step: int | None = None
     dev_history: list[list[float]] | None = None
+    embedding_decay: float = 1.0
+    grad_scaler: dict[str, Any] | None = None
 
 
 def model_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:

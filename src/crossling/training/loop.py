@@ -23,7 +23,7 @@ from transformers import get_linear_schedule_with_warmup
 from crossling.config.schema import TrainingConfig
 from crossling.data.batching import training_batches
 from crossling.errors import TrainingError
-from crossling.training.active_vocabulary import active_vocabulary
+from crossling.training.active_vocabulary import ActiveRowsEmbedding, active_vocabulary
 from crossling.training.checkpoint import (
     TrainState,
     latest_valid_checkpoint,
@@ -35,7 +35,7 @@ from crossling.training.checkpoint import (
 )
 from crossling.training.tracking import Tracking
 from crossling.utils.io import atomic_write_json, read_json
-from crossling.utils.precision import resolve_mixed_precision
+from crossling.utils.precision import hidden_size_of, resolve_mixed_precision
 
 logger = logging.getLogger(__name__)
 
@@ -76,11 +76,13 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def make_accelerator(mixed_precision: str, gradient_accumulation_steps: int = 1,
-                     tracking: Tracking | None = None) -> Accelerator:
-    """A fresh Accelerator (its process-wide state is reset so stages may differ in precision), with trackers if given."""
+def make_accelerator(mixed_precision: str, hidden_size: int = 768, tracking: Tracking | None = None) -> Accelerator:
+    """A fresh Accelerator (its process-wide state is reset so stages may differ in precision), with trackers if given.
+
+    ``auto`` is resolved by :func:`crossling.utils.precision.choose_precision` at ``hidden_size``.
+    """
     AcceleratorState._reset_state()
-    return Accelerator(mixed_precision=resolve_mixed_precision(mixed_precision),
+    return Accelerator(mixed_precision=resolve_mixed_precision(mixed_precision, hidden_size),
                        **(tracking.accelerator_kwargs() if tracking else {}))
 
 
@@ -123,7 +125,13 @@ def fused_adamw_supported(model: torch.nn.Module) -> bool:
 
 
 def _progress_bar() -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(), transient=True)
@@ -162,7 +170,7 @@ def train_stage(
         return StageResult(**read_json(done_marker))
 
     seed_everything(seed)
-    accelerator = make_accelerator(config.mixed_precision, tracking=tracking)
+    accelerator = make_accelerator(config.mixed_precision, hidden_size_of(model), tracking=tracking)
     if tracking:
         tracking.start(accelerator)
     lengths = train_features["length"]
@@ -179,8 +187,7 @@ def train_stage(
         resume_from = latest_valid_checkpoint(checkpoints)
         if resume_from is not None:
             state = load_checkpoint(resume_from, model=model, optimizer=optimizer, scheduler=scheduler)
-            if compact is not None:
-                compact.replay_decay(optimizer, scheduler, state.global_step)
+            _restore_step_state(state, compact, accelerator)
             logger.info("%s: resuming from %s (step %d)", stage_name, resume_from.name, state.global_step)
         model, optimizer = accelerator.prepare(model, optimizer)
         unwrapped = accelerator.unwrap_model(model)
@@ -191,6 +198,7 @@ def train_stage(
         def checkpoint() -> None:
             # accelerate wraps the optimizer; its state lives in the inner one.
             inner = getattr(optimizer, "optimizer", optimizer)
+            _record_step_state(state, compact, accelerator)
             save_checkpoint(checkpoints, model=unwrapped, optimizer=inner, scheduler=scheduler, state=state)
 
         started = time.perf_counter()
@@ -216,10 +224,14 @@ def train_stage(
                         continue
                     if config.max_grad_norm > 0:
                         accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                    scale_before = _loss_scale(accelerator)
                     optimizer.step()
-                    if compact is not None:
-                        compact.after_optimizer_step(optimizer)  # before the scheduler changes the lr
-                    scheduler.step()
+                    # fp16: a step whose gradients overflowed is skipped by the scaler; dense AdamW then
+                    # applies no decay, and the schedule waits (as HF Trainer's does).
+                    if not _loss_scale(accelerator) < scale_before:
+                        if compact is not None:
+                            compact.after_optimizer_step(optimizer)  # before the scheduler changes the lr
+                        scheduler.step()
                     optimizer.zero_grad(set_to_none=True)
                     state.global_step += 1
                     if show_progress:
@@ -275,6 +287,30 @@ def _non_finite_loss(stage_name: str, loss: float, state: TrainState, checkpoint
     where = f"the last good checkpoint is kept: {kept[-1]}" if kept else "no checkpoint had been written yet"
     return TrainingError(f"{stage_name}: loss is {loss} at step {state.global_step + 1} (epoch {state.epoch + 1}); "
                          f"{where}. Lower training.learning_rate or check the data.")
+
+
+def _loss_scale(accelerator: Accelerator) -> float:
+    """The fp16 gradient scaler's current scale (0.0 without one).
+
+    The scaler lowers it exactly when it skips a step for overflowed gradients. accelerate's
+    ``optimizer_step_was_skipped`` cannot tell: with fused AdamW the scaler hands ``found_inf``
+    to the fused kernel, which skips the update itself, so the step looks taken.
+    """
+    return accelerator.scaler.get_scale() if accelerator.scaler is not None else 0.0
+
+
+def _record_step_state(state: TrainState, compact: ActiveRowsEmbedding | None, accelerator: Accelerator) -> None:
+    """Put what a checkpoint needs beyond the tensors into ``state``: the frozen rows' decay, the fp16 scaler."""
+    state.embedding_decay = compact.decay if compact is not None else 1.0
+    state.grad_scaler = accelerator.scaler.state_dict() if accelerator.scaler is not None else None
+
+
+def _restore_step_state(state: TrainState, compact: ActiveRowsEmbedding | None, accelerator: Accelerator) -> None:
+    """Inverse of :func:`_record_step_state` on resume (JSON floats round-trip exactly, so ``d`` is bit-identical)."""
+    if compact is not None:
+        compact.decay = state.embedding_decay
+    if accelerator.scaler is not None and state.grad_scaler:
+        accelerator.scaler.load_state_dict(state.grad_scaler)
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
