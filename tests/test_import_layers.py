@@ -12,8 +12,23 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "crossling"
 
 #: The declared order, lowest first: a package may import only packages listed before it. A new
 #: top-level package or module must be placed here (the test fails until it is).
-LAYERS = ("errors", "utils", "taskspec", "config", "data", "convert", "models", "training", "evaluation", "tasks",
-          "analysis", "reports", "pipelines", "cli", "__main__")
+LAYERS = (
+    "errors",
+    "utils",
+    "taskspec",
+    "config",
+    "data",
+    "convert",
+    "models",
+    "training",
+    "evaluation",
+    "tasks",
+    "analysis",
+    "reports",
+    "pipelines",
+    "cli",
+    "__main__",
+)
 RANK = {name: rank for rank, name in enumerate(LAYERS)}
 
 
@@ -72,7 +87,7 @@ def find_cycle(edges: dict[tuple[str, str], str]) -> list[str] | None:
         path.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         path.pop()
@@ -87,13 +102,19 @@ def find_cycle(edges: dict[tuple[str, str], str]) -> list[str] | None:
 
 def upward_imports(edges: dict[tuple[str, str], str]) -> list[str]:
     """``"a -> b (file:line)"`` for every import of a package at or above the importer's place in ``LAYERS``."""
-    return [f"{source} -> {target} ({where})" for (source, target), where in sorted(edges.items())
-            if RANK[target] >= RANK[source]]
+    return [
+        f"{source} -> {target} ({where})"
+        for (source, target), where in sorted(edges.items())
+        if RANK[target] >= RANK[source]
+    ]
 
 
 def test_every_top_level_package_has_a_place_in_the_declared_order():
-    names = {p.stem if p.is_file() else p.name for p in SRC.iterdir()
-             if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()}
+    names = {
+        p.stem if p.is_file() else p.name
+        for p in SRC.iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()
+    }
     assert names - set(LAYERS) == set(), "add the new package to LAYERS in tests/test_import_layers.py"
 
 
@@ -114,18 +135,29 @@ def _write(root: Path, files: dict[str, str]) -> Path:
 
 
 def test_a_lazy_import_inside_a_function_closes_a_cycle(tmp_path):
-    root = _write(tmp_path, {"__init__.py": "", "data/__init__.py": "", "tasks/__init__.py": "",
-                             "data/features.py": "def f():\n    from crossling.tasks.registry import get_task\n",
-                             "tasks/registry.py": "from crossling.data import features\n"})
+    root = _write(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "data/__init__.py": "",
+            "tasks/__init__.py": "",
+            "data/features.py": "def f():\n    from crossling.tasks.registry import get_task\n",
+            "tasks/registry.py": "from crossling.data import features\n",
+        },
+    )
     edges = package_edges(root)
     assert edges[("data", "tasks")] == "crossling/data/features.py:2"
     assert find_cycle(edges) == ["data", "tasks", "data"]
     assert upward_imports(edges) == ["data -> tasks (crossling/data/features.py:2)"]
 
 
-@pytest.mark.parametrize("statement", ["from ..tasks import registry", "from .. import tasks", "import crossling.tasks",
-                                       "from crossling import tasks"])
+@pytest.mark.parametrize(
+    "statement",
+    ["from ..tasks import registry", "from .. import tasks", "import crossling.tasks", "from crossling import tasks"],
+)
 def test_every_import_form_counts(tmp_path, statement):
-    root = _write(tmp_path, {"__init__.py": "", "data/__init__.py": "", "tasks/__init__.py": "",
-                             "data/features.py": statement + "\n"})
+    root = _write(
+        tmp_path,
+        {"__init__.py": "", "data/__init__.py": "", "tasks/__init__.py": "", "data/features.py": statement + "\n"},
+    )
     assert set(package_edges(root)) == {("data", "tasks")}

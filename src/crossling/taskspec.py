@@ -71,8 +71,9 @@ class FineTunedKind(KindPlugin):
         return {}
 
     @abc.abstractmethod
-    def featurize(self, records: Sequence[Any], labels: tuple[str, ...], tokenizer: Any, max_length: int,
-                  **options: Any) -> dict[str, list]:
+    def featurize(
+        self, records: Sequence[Any], labels: tuple[str, ...], tokenizer: Any, max_length: int, **options: Any
+    ) -> dict[str, list]:
         """Feature columns of ``records``: the model inputs, ``labels`` and ``length`` (plus kind-specific columns).
 
         ``labels`` are the task's label names (a label's class id is its index); errors are
@@ -84,8 +85,9 @@ class FineTunedKind(KindPlugin):
         """A new head (``torch.nn.Module`` with ``forward(features, attention_mask)`` and ``loss(logits, labels)``)."""
 
     @abc.abstractmethod
-    def score(self, task: TaskSpec, logits: Sequence[Any], features: Any, records: Sequence[Any], *,
-              language: str) -> Any:
+    def score(
+        self, task: TaskSpec, logits: Sequence[Any], features: Any, records: Sequence[Any], *, language: str
+    ) -> Any:
         """``LanguageScore`` of one language from the logits of every feature row (``language``: its code)."""
 
     @abc.abstractmethod
@@ -182,12 +184,16 @@ class TaskSpec:
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind_plugin, KindPlugin):
-            raise TypeError(f"task {self.name!r}: kind_plugin must be a KindPlugin (crossling.tasks.kinds), "
-                            f"got {self.kind_plugin!r}")
+            raise TypeError(
+                f"task {self.name!r}: kind_plugin must be a KindPlugin (crossling.tasks.kinds), "
+                f"got {self.kind_plugin!r}"
+            )
         if not self.sources:
             raise ValueError(f"task {self.name!r} declares no data source")
         if self.default_source and self.default_source not in self.sources:
-            raise ValueError(f"task {self.name!r}: default_source {self.default_source!r} is not one of {sorted(self.sources)}")
+            raise ValueError(
+                f"task {self.name!r}: default_source {self.default_source!r} is not one of {sorted(self.sources)}"
+            )
         if len(set(self.labels)) != len(self.labels):
             raise ValueError(f"task {self.name!r} has duplicate labels: {self.labels}")
 
@@ -204,8 +210,9 @@ class TaskSpec:
     def fine_tuned_kind(self) -> FineTunedKind:
         """The kind plugin of a task that is fine-tuned; ``ConfigError`` for a kind that is not (retrieval)."""
         if not isinstance(self.kind_plugin, FineTunedKind):
-            raise ConfigError(f"task {self.name!r} ({self.kind}) is scored without fine-tuning: it has no features, "
-                              "head or logits")
+            raise ConfigError(
+                f"task {self.name!r} ({self.kind}) is scored without fine-tuning: it has no features, head or logits"
+            )
         return self.kind_plugin
 
     def label_to_id(self, label: str) -> int:
@@ -217,8 +224,10 @@ class TaskSpec:
         if source not in self.sources:
             near = difflib.get_close_matches(source, list(self.sources), n=1)
             hint = f"; did you mean {near[0]!r}?" if near else ""
-            raise ConfigError(f"task.source: task {self.name!r} has no data source {source!r}{hint} "
-                              f"(available: {', '.join(sorted(self.sources))})")
+            raise ConfigError(
+                f"task.source: task {self.name!r} has no data source {source!r}{hint} "
+                f"(available: {', '.join(sorted(self.sources))})"
+            )
         return self.sources[source](options)
 
     def all_languages(self, benchmark: str = "xtreme") -> tuple[str, ...]:

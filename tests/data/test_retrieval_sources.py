@@ -48,8 +48,10 @@ def test_hub_tatoeba_maps_test_to_the_validation_split_of_google_xtreme(monkeypa
 
     def fake_load_dataset(name, config, split, revision=None):
         calls.append((name, config, split))
-        return [{"source_sentence": "Hallo.", "target_sentence": "Hello.", "source_lang": "deu", "target_lang": "eng"},
-                {"source_sentence": "Danke.", "target_sentence": "Thanks.", "source_lang": "deu", "target_lang": "eng"}]
+        return [
+            {"source_sentence": "Hallo.", "target_sentence": "Hello.", "source_lang": "deu", "target_lang": "eng"},
+            {"source_sentence": "Danke.", "target_sentence": "Thanks.", "source_lang": "deu", "target_lang": "eng"},
+        ]
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
     pairs = HubTatoebaSource(SourceOptions()).load("de", "test")
@@ -60,8 +62,13 @@ def test_hub_tatoeba_maps_test_to_the_validation_split_of_google_xtreme(monkeypa
 def test_hub_tatoeba_refuses_non_english_targets(monkeypatch):
     import datasets
 
-    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: [
-        {"source_sentence": "Hello.", "target_sentence": "Hallo.", "source_lang": "eng", "target_lang": "deu"}])
+    monkeypatch.setattr(
+        datasets,
+        "load_dataset",
+        lambda *a, **k: [
+            {"source_sentence": "Hello.", "target_sentence": "Hallo.", "source_lang": "eng", "target_lang": "deu"}
+        ],
+    )
     with pytest.raises(DataError, match="expected English targets"):
         HubTatoebaSource(SourceOptions()).load("de", "test")
 
@@ -78,8 +85,10 @@ def test_bucc_source_reads_xtreme_and_bucc_split_names(tmp_path):
     source = LocalBuccSource(SourceOptions(data_dir=tmp_path))
     queries = source.load("de", "dev")
     assert [q.id for q in queries] == ["de-000001", "de-000002"] and source.candidates("de", "dev")[2].text == "Noise"
-    assert {(q.id, target) for q in queries for target in q.relevant} == {("de-000001", "en-000002"),
-                                                                          ("de-000002", "en-000001")}
+    assert {(q.id, target) for q in queries for target in q.relevant} == {
+        ("de-000001", "en-000002"),
+        ("de-000002", "en-000001"),
+    }
     assert source.candidates("de", "dev") is source.candidates("de", "dev")
 
 

@@ -43,8 +43,9 @@ def test_force_with_a_changed_training_config_trains_anew(make_config):
     first = results_of(config)
     assert first["stages"][0]["global_steps"] == STEPS_PER_EPOCH
 
-    forced = crossling("run", config, "--quiet", "--set", "training.epochs=2", "--set", "training.learning_rate=5e-3",
-                       "--force")
+    forced = crossling(
+        "run", config, "--quiet", "--set", "training.epochs=2", "--set", "training.learning_rate=5e-3", "--force"
+    )
     assert forced.returncode == 0, output(forced)
     second = results_of(config)
     assert second["stages"][0]["global_steps"] == 2 * STEPS_PER_EPOCH
@@ -88,12 +89,18 @@ def _damage_train_line(data_dir: Path) -> None:
     (data_dir / "train-en.tsv").write_text("\n".join(lines) + "\n")
 
 
-@pytest.mark.parametrize(("fault", "fix"), [
-    (["--set", "aggregation.strategy=dlfa", "--set", "aggregation.layer=99"],
-     ["--set", "aggregation.strategy=dlfa", "--set", "aggregation.layer=2"]),
-    (["--set", "aggregation.strategy=bogus"], []),
-    ("malformed-line", ["--set", "task.skip_bad_lines=true"]),
-], ids=["layer-99", "unknown-strategy", "malformed-line"])
+@pytest.mark.parametrize(
+    ("fault", "fix"),
+    [
+        (
+            ["--set", "aggregation.strategy=dlfa", "--set", "aggregation.layer=99"],
+            ["--set", "aggregation.strategy=dlfa", "--set", "aggregation.layer=2"],
+        ),
+        (["--set", "aggregation.strategy=bogus"], []),
+        ("malformed-line", ["--set", "task.skip_bad_lines=true"]),
+    ],
+    ids=["layer-99", "unknown-strategy", "malformed-line"],
+)
 def test_a_config_error_does_not_poison_the_run_directory(make_config, data_copy, fault, fix):
     config = make_config(task={"data_dir": str(data_copy)}, training={"max_steps": 2})
     if fault == "malformed-line":
@@ -155,8 +162,13 @@ def test_evaluate_refuses_a_config_edited_after_training(make_config):
 
 def newest_checkpoint_step(*roots: Path) -> int:
     """The highest step of any checkpoint directory under ``roots`` (-1 if none)."""
-    steps = [int(p.name.split("-")[-1]) for root in roots if root.is_dir() for p in root.rglob("checkpoint-*")
-             if p.is_dir() and not p.name.endswith(".tmp")]
+    steps = [
+        int(p.name.split("-")[-1])
+        for root in roots
+        if root.is_dir()
+        for p in root.rglob("checkpoint-*")
+        if p.is_dir() and not p.name.endswith(".tmp")
+    ]
     return max(steps, default=-1)
 
 
@@ -164,8 +176,13 @@ def test_sigint_prints_the_command_that_resumes_and_exits_130(make_config):
     config = make_config(training={"epochs": 4, "checkpoint_every_steps": 2})
     run_dir = config.parent / "runs" / "fault"
     args = ["run", str(config), "--quiet", "--set", "training.epochs=3"]
-    process = subprocess.Popen([str(CROSSLING), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "COLUMNS": "400"})
+    process = subprocess.Popen(
+        [str(CROSSLING), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "400"},
+    )
     deadline = time.monotonic() + 300
     while newest_checkpoint_step(run_dir, crossling_home() / "stages") < 4:
         assert process.poll() is None, process.communicate()

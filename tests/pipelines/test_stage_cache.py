@@ -41,8 +41,12 @@ def _task(data: Path, **extra) -> dict:
 def _base(toy, out: Path, name: str = "study") -> dict:
     data, model = toy
     return {
-        "name": name, "output_dir": str(out), "seed": 1, "model": {"name_or_path": str(model)},
-        "task": _task(data), "training": {"max_steps": 2, "batch_size": 16, "mixed_precision": "no"},
+        "name": name,
+        "output_dir": str(out),
+        "seed": 1,
+        "model": {"name_or_path": str(model)},
+        "task": _task(data),
+        "training": {"max_steps": 2, "batch_size": 16, "mixed_precision": "no"},
         "evaluation": {"batch_size": 32},
     }
 
@@ -50,10 +54,18 @@ def _base(toy, out: Path, name: str = "study") -> dict:
 def _study(toy, out: Path) -> dict:
     """2 intermediate setups x 2 targets x 2 seeds = 8 runs."""
     data, _ = toy
-    intermediate = {f"inter-{lr}": {"intermediate": [{"task": _task(data), "training": {
-        "max_steps": 2, "batch_size": 16, "learning_rate": lr, "mixed_precision": "no"}}]} for lr in (1e-3, 3e-3)}
-    return {**_base(toy, out), "variants": intermediate,
-            "sweep": {"seed": [1, 2], "task.max_train_examples": [32, 48]}}
+    intermediate = {
+        f"inter-{lr}": {
+            "intermediate": [
+                {
+                    "task": _task(data),
+                    "training": {"max_steps": 2, "batch_size": 16, "learning_rate": lr, "mixed_precision": "no"},
+                }
+            ]
+        }
+        for lr in (1e-3, 3e-3)
+    }
+    return {**_base(toy, out), "variants": intermediate, "sweep": {"seed": [1, 2], "task.max_train_examples": [32, 48]}}
 
 
 def _count_training(monkeypatch) -> list[int]:
@@ -102,8 +114,12 @@ def test_an_incomplete_published_stage_is_trained_again_not_loaded(toy, tmp_path
 
 
 def test_an_interrupted_stage_stays_unpublished_and_resumes_from_its_checkpoints(toy, tmp_path, monkeypatch):
-    config = build_config({**_base(toy, tmp_path), "training": {"max_steps": 6, "batch_size": 16,
-                                                                "checkpoint_every_steps": 2, "mixed_precision": "no"}})
+    config = build_config(
+        {
+            **_base(toy, tmp_path),
+            "training": {"max_steps": 6, "batch_size": 16, "checkpoint_every_steps": 2, "mixed_precision": "no"},
+        }
+    )
     with pytest.raises(KeyboardInterrupt):
         run_experiment(config, show_progress=False, stop_after_steps=4)
     (stage,) = plan_stages(config, run_directory(config))
@@ -123,9 +139,16 @@ def test_two_processes_sharing_a_stage_train_it_once(toy, tmp_path):
     for name in ("first", "second"):
         paths.append(tmp_path / f"{name}.yaml")
         paths[-1].write_text(yaml.safe_dump(_base(toy, tmp_path / "runs", name=name)))
-    processes = [subprocess.Popen([sys.executable, "-m", "crossling", "run", str(path)], stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "400"})
-                 for path in paths]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "crossling", "run", str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "COLUMNS": "400"},
+        )
+        for path in paths
+    ]
     outputs = [process.communicate(timeout=600)[0] for process in processes]
     assert [p.returncode for p in processes] == [0, 0], outputs
     assert sum("already finished, loaded" in out for out in outputs) == 1, outputs
@@ -161,4 +184,3 @@ def test_prune_older_than_keeps_recent_stages_and_all_removes_every_one(toy, tmp
     assert "would free 0.0 MiB" in runner.invoke(app, ["cache", "prune", "--older-than", "1", "--dry-run"]).output
     assert runner.invoke(app, ["cache", "prune", "--all"]).exit_code == 0
     assert list_stages() == []
-

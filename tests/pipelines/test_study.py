@@ -28,18 +28,30 @@ def toy(tmp_path_factory) -> tuple[Path, Path]:
 
 def _study(toy, tmp_path: Path, **extra):
     data, model = toy
-    return build_config({
-        "name": "study", "output_dir": str(tmp_path / "runs"), "model": {"name_or_path": str(model)},
-        "task": {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en", "de"]},
-        "training": {"epochs": 1, "batch_size": 16, "learning_rate": 1e-3, "checkpoint_every_steps": 100},
-        "variants": {"last": {}, "dlfa": {"aggregation.strategy": "dlfa", "aggregation.layer": 1}},
-        "seeds": [1, 2], "study": {"resamples": 300, "permutations": 199}, **extra,
-    })
+    return build_config(
+        {
+            "name": "study",
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": str(model)},
+            "task": {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en", "de"]},
+            "training": {"epochs": 1, "batch_size": 16, "learning_rate": 1e-3, "checkpoint_every_steps": 100},
+            "variants": {"last": {}, "dlfa": {"aggregation.strategy": "dlfa", "aggregation.layer": 1}},
+            "seeds": [1, 2],
+            "study": {"resamples": 300, "permutations": 199},
+            **extra,
+        }
+    )
 
 
 def test_seeds_expand_every_system_into_seed_run_directories(tmp_path):
-    config = build_config({"name": "s", "output_dir": str(tmp_path), "seeds": [13, 14],
-                           "variants": {"last": {}, "dlfa": {"aggregation.strategy": "dlfa", "aggregation.layer": 6}}})
+    config = build_config(
+        {
+            "name": "s",
+            "output_dir": str(tmp_path),
+            "seeds": [13, 14],
+            "variants": {"last": {}, "dlfa": {"aggregation.strategy": "dlfa", "aggregation.layer": 6}},
+        }
+    )
     members = expand(config)
     assert [m.name for m in members] == ["last,seed=13", "last,seed=14", "dlfa,seed=13", "dlfa,seed=14"]
     assert {m.output_dir for m in members} == {tmp_path / "s"}
@@ -47,7 +59,9 @@ def test_seeds_expand_every_system_into_seed_run_directories(tmp_path):
     assert members[2].aggregation.strategy == "dlfa"
     assert {name: list(by_seed) for name, by_seed in systems(config).items()} == {"last": [13, 14], "dlfa": [13, 14]}
     single = build_config({"name": "one", "output_dir": str(tmp_path), "seeds": [1, 2, 3]})
-    assert [str(m.output_dir / m.name) for m in expand(single)] == [str(tmp_path / "one" / f"seed={s}") for s in (1, 2, 3)]
+    assert [str(m.output_dir / m.name) for m in expand(single)] == [
+        str(tmp_path / "one" / f"seed={s}") for s in (1, 2, 3)
+    ]
 
 
 def test_seeds_must_be_distinct_and_not_also_swept():
@@ -66,8 +80,10 @@ def test_study_runs_every_seed_and_writes_intervals_and_paired_tests(toy, tmp_pa
     assert study["schema"] == "crossling.study/1" and study["baseline"] == "last" and study["seeds"] == [1, 2]
     assert study["metric"] == "accuracy" and "bootstrap" in study["method"]
     for system in ("last", "dlfa"):
-        runs = [json.loads((tmp_path / "runs" / "study" / f"{system},seed={s}" / "results.json").read_text())
-                for s in (1, 2)]
+        runs = [
+            json.loads((tmp_path / "runs" / "study" / f"{system},seed={s}" / "results.json").read_text())
+            for s in (1, 2)
+        ]
         for lang in ("en", "de"):
             entry = study["systems"][system]["languages"][lang]
             assert entry["mean"] == pytest.approx(np.mean([r["languages"][lang]["accuracy"] for r in runs]))
@@ -77,14 +93,19 @@ def test_study_runs_every_seed_and_writes_intervals_and_paired_tests(toy, tmp_pa
         assert averages["transfer"]["mean"] == pytest.approx(study["systems"][system]["languages"]["de"]["mean"])
     comparison = study["comparisons"]["dlfa"]["languages"]["en"]
     assert set(comparison) == {"diff", "low", "high", "p", "p_holm", "significant"}
-    assert comparison["diff"] == pytest.approx(study["systems"]["dlfa"]["languages"]["en"]["mean"]
-                                               - study["systems"]["last"]["languages"]["en"]["mean"])
+    assert comparison["diff"] == pytest.approx(
+        study["systems"]["dlfa"]["languages"]["en"]["mean"] - study["systems"]["last"]["languages"]["en"]["mean"]
+    )
     assert 0 < comparison["p"] <= comparison["p_holm"] <= 1 and "last" not in study["comparisons"]
     stats_file = examples_path(tmp_path / "runs" / "study" / "dlfa,seed=1", "pawsx", "test", "de")
     with safe_open(str(stats_file), framework="numpy") as handle:
         assert handle.get_tensor("stats").shape == (60, 2) and handle.get_tensor("stats").dtype == np.float64
         meta = handle.metadata()
-    assert meta["metric"] == "accuracy" and meta["aggregate"] == "ratio" and json.loads(meta["columns"]) == ["value", "count"]
+    assert (
+        meta["metric"] == "accuracy"
+        and meta["aggregate"] == "ratio"
+        and json.loads(meta["columns"]) == ["value", "count"]
+    )
     assert len(meta["ids_sha256"]) == 64
     markdown = study_markdown(study)
     assert "| last |" in markdown and "Difference from last" in markdown and "- **dlfa** vs last:" in markdown
@@ -105,14 +126,37 @@ def test_baseline_must_be_a_system(toy, tmp_path):
 
 
 def test_readme_block_is_regenerated_from_study_json(tmp_path):
-    study = {"schema": "crossling.study/1", "metric": "accuracy", "baseline": "a", "seeds": [1, 2], "method": "M.",
-             "systems": {name: {"languages": {"en": {"mean": m, "low": m - 1, "high": m + 1, "n_seeds": 2}},
-                                "averages": {"overall": {"mean": m, "low": m - 1, "high": m + 1, "n_seeds": 2}}}
-                         for name, m in (("a", 50.0), ("b", 60.0))},
-             "comparisons": {"b": {"languages": {"en": {"diff": 10.0, "low": 8.0, "high": 12.0, "p": 0.001,
-                                                        "p_holm": 0.001, "significant": True}},
-                                   "averages": {"overall": {"diff": 10.0, "low": 8.0, "high": 12.0, "p": 0.001,
-                                                            "p_holm": 0.001, "significant": True}}}}}
+    study = {
+        "schema": "crossling.study/1",
+        "metric": "accuracy",
+        "baseline": "a",
+        "seeds": [1, 2],
+        "method": "M.",
+        "systems": {
+            name: {
+                "languages": {"en": {"mean": m, "low": m - 1, "high": m + 1, "n_seeds": 2}},
+                "averages": {"overall": {"mean": m, "low": m - 1, "high": m + 1, "n_seeds": 2}},
+            }
+            for name, m in (("a", 50.0), ("b", 60.0))
+        },
+        "comparisons": {
+            "b": {
+                "languages": {
+                    "en": {"diff": 10.0, "low": 8.0, "high": 12.0, "p": 0.001, "p_holm": 0.001, "significant": True}
+                },
+                "averages": {
+                    "overall": {
+                        "diff": 10.0,
+                        "low": 8.0,
+                        "high": 12.0,
+                        "p": 0.001,
+                        "p_holm": 0.001,
+                        "significant": True,
+                    }
+                },
+            }
+        },
+    }
     (tmp_path / "study.json").write_text(json.dumps(study))
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{BEGIN}\nold numbers\n{END}\noutro\n")

@@ -13,8 +13,9 @@ from crossling.taskspec import TaskKind
 
 
 def _config(target: str, *intermediate: str, **extra):
-    return build_config({"task": {"name": target},
-                         "intermediate": [{"task": {"name": name}} for name in intermediate], **extra})
+    return build_config(
+        {"task": {"name": target}, "intermediate": [{"task": {"name": name}} for name in intermediate], **extra}
+    )
 
 
 def test_only_kinds_that_fine_tune_may_be_intermediate_stages():

@@ -44,15 +44,24 @@ class _OneLineErrors(TyperGroup):
             _interrupted()
 
 
-app = typer.Typer(help="Zero-shot cross-lingual transfer experiments (XTREME tasks, DLFA layer aggregation).",
-                  cls=_OneLineErrors, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Zero-shot cross-lingual transfer experiments (XTREME tasks, DLFA layer aggregation).",
+    cls=_OneLineErrors,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 app.add_typer(cache_app, name="cache")
 
 ConfigArg = Annotated[Path, typer.Argument(help="Experiment config (YAML).", exists=False)]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a config key: KEY=VALUE (repeatable).")]
-ForceOpt = Annotated[bool, typer.Option(
-    help="Reuse a run directory that holds a different config: remove its results, predictions, logits and stage "
-         "references first (its stages are trained under the new config's ids). With the same config: evaluate again.")]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        help="Reuse a run directory that holds a different config: remove its results, predictions, logits and stage "
+        "references first (its stages are trained under the new config's ids). With the same config: evaluate again."
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -64,16 +73,23 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                help="Print the version and exit.")] = False) -> None:
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
     """Zero-shot cross-lingual transfer experiments (XTREME tasks, DLFA layer aggregation)."""
 
 
 def _setup_logging(verbose: bool) -> None:
     from rich.logging import RichHandler
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
-                        handlers=[RichHandler(console=err, show_path=False)], force=True)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False)],
+        force=True,
+    )
     for noisy in ("httpx", "datasets", "transformers", "accelerate"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     import datasets
@@ -87,10 +103,16 @@ def _setup_logging(verbose: bool) -> None:
     logging.getLogger("crossling").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
-ExecutorOpt = Annotated[str | None, typer.Option(
-    "--executor", help="Where the runs execute: local, processes, ray or slurm (overrides executor.kind).")]
-AddressOpt = Annotated[str | None, typer.Option(
-    "--address", help="Ray cluster address (auto, ray://host:10001); sets executor.ray_address.")]
+ExecutorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--executor", help="Where the runs execute: local, processes, ray or slurm (overrides executor.kind)."
+    ),
+]
+AddressOpt = Annotated[
+    str | None,
+    typer.Option("--address", help="Ray cluster address (auto, ray://host:10001); sets executor.ray_address."),
+]
 WorkersOpt = Annotated[int | None, typer.Option("--workers", help="Runs at a time (sets executor.max_workers).")]
 
 
@@ -104,19 +126,33 @@ def _interrupted() -> None:
     # Ctrl-C: no traceback, exit 130 (the shell's code for SIGINT), and the command that resumes the run.
     # A rerun holds the same config, so --force (which would re-evaluate) is left out.
     command = shlex.join(["crossling", *(arg for arg in sys.argv[1:] if arg != "--force")])
-    err.print(f"interrupted; checkpoints are kept. Resume with: {command}", soft_wrap=True, markup=False,
-              highlight=False)
+    err.print(
+        f"interrupted; checkpoints are kept. Resume with: {command}", soft_wrap=True, markup=False, highlight=False
+    )
     raise typer.Exit(code=130)
 
 
 @app.command()
-def run(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
-        output_dir: Annotated[Path | None, typer.Option(help="Root directory of the run (overrides the config's output_dir).")] = None,
-        quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False,
-        executor: ExecutorOpt = None, address: AddressOpt = None, workers: WorkersOpt = None,
-        seeds: Annotated[int | None, typer.Option(
+def run(
+    config: ConfigArg,
+    set_: SetOpt = None,
+    force: ForceOpt = False,
+    output_dir: Annotated[
+        Path | None, typer.Option(help="Root directory of the run (overrides the config's output_dir).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False,
+    executor: ExecutorOpt = None,
+    address: AddressOpt = None,
+    workers: WorkersOpt = None,
+    seeds: Annotated[
+        int | None,
+        typer.Option(
             help="A study with N seeds (seed .. seed+N-1): every system runs once per seed, then intervals and "
-                 "paired tests in study.json / study.md.", min=1)] = None) -> None:
+            "paired tests in study.json / study.md.",
+            min=1,
+        ),
+    ] = None,
+) -> None:
     """Train (intermediate stages, then the target task) and evaluate zero-shot on every language."""
     _setup_logging(not quiet)
     from crossling.config import load_config
@@ -154,8 +190,12 @@ def _run_study(cfg: Any, *, quiet: bool, force: bool) -> None:
 
 
 @app.command()
-def train(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
-          quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False) -> None:
+def train(
+    config: ConfigArg,
+    set_: SetOpt = None,
+    force: ForceOpt = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False,
+) -> None:
     """Train every stage of a config without evaluating (weights land in the stage cache, see `crossling cache`)."""
     _setup_logging(not quiet)
     from crossling.config import load_config
@@ -166,16 +206,20 @@ def train(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
         for member in expand(load_config(config, set_)):
             stages, results = train_experiment(member, show_progress=not quiet, force=force)
             for stage, result in zip(stages[: len(results)], results, strict=True):
-                console.print(f"{member.name}: {stage.task.spec.name}: {result.global_steps} steps, "
-                              f"kept {result.selection} (step {result.selected_step}) -> {stage.directory}")
+                console.print(
+                    f"{member.name}: {stage.task.spec.name}: {result.global_steps} steps, "
+                    f"kept {result.selection} (step {result.selected_step}) -> {stage.directory}"
+                )
     except CrosslingError as exc:
         _fail(exc)
 
 
 @app.command()
-def typology(target: Annotated[str, typer.Argument(help="Target language (ISO 639-1 as XTREME, or ISO 639-3).")],
-             candidates: Annotated[list[str], typer.Option("--candidate", "-c", help="Candidate languages (repeat).")],
-             features: Annotated[str, typer.Option(help="URIEL feature set: syntax, phonology or inventory.")] = "syntax") -> None:
+def typology(
+    target: Annotated[str, typer.Argument(help="Target language (ISO 639-1 as XTREME, or ISO 639-3).")],
+    candidates: Annotated[list[str], typer.Option("--candidate", "-c", help="Candidate languages (repeat).")],
+    features: Annotated[str, typer.Option(help="URIEL feature set: syntax, phonology or inventory.")] = "syntax",
+) -> None:
     """Rank candidate intermediate-task languages by URIEL typological distance to a target (nearest first)."""
     from rich.table import Table
 
@@ -195,9 +239,13 @@ def typology(target: Annotated[str, typer.Argument(help="Target language (ISO 63
 
 
 @app.command()
-def ensemble(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run directories of the same target task.")],
-             output_dir: Annotated[Path, typer.Option(help="Where results.json and the predictions go.")],
-             languages: Annotated[list[str] | None, typer.Option("--language", "-l", help="Languages (default: the runs').")] = None) -> None:
+def ensemble(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run directories of the same target task.")],
+    output_dir: Annotated[Path, typer.Option(help="Where results.json and the predictions go.")],
+    languages: Annotated[
+        list[str] | None, typer.Option("--language", "-l", help="Languages (default: the runs').")
+    ] = None,
+) -> None:
     """Score the ensemble of fine-tuned runs (mean of their probabilities; runs saved logits) and print the table."""
     _setup_logging(False)
     from crossling.pipelines.ensemble import ensemble_runs
@@ -211,28 +259,37 @@ def ensemble(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more ru
 
 
 @app.command()
-def evaluate(run_dir: Annotated[Path, typer.Argument(help="A run directory written by `crossling run`/`train`.")],
-             languages: Annotated[list[str] | None, typer.Option("--language", "-l", help="Languages (default: the config's).")] = None,
-             split: Annotated[str | None, typer.Option(help="Split to score (default: the config's eval_split).")] = None,
-             save_logits: Annotated[bool, typer.Option(help="Also save every row's logits (for `crossling ensemble`).")] = False,
-             quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False) -> None:
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `crossling run`/`train`.")],
+    languages: Annotated[
+        list[str] | None, typer.Option("--language", "-l", help="Languages (default: the config's).")
+    ] = None,
+    split: Annotated[str | None, typer.Option(help="Split to score (default: the config's eval_split).")] = None,
+    save_logits: Annotated[bool, typer.Option(help="Also save every row's logits (for `crossling ensemble`).")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+) -> None:
     """Evaluate a trained run zero-shot (again, or on other languages/splits) and print the table."""
     _setup_logging(False)
     from crossling.pipelines.evaluate import evaluate_run
     from crossling.reports.tables import rich_table
 
     try:
-        result = evaluate_run(run_dir, languages=languages or None, split=split, show_progress=not quiet,
-                              save_logits=save_logits)
+        result = evaluate_run(
+            run_dir, languages=languages or None, split=split, show_progress=not quiet, save_logits=save_logits
+        )
         console.print(rich_table({result["name"]: result}))
     except CrosslingError as exc:
         _fail(exc)
 
 
 @app.command()
-def report(run_dirs: Annotated[list[Path], typer.Argument(help="Run or sweep directories to compare.")],
-           out: Annotated[Path | None, typer.Option(help="Directory for report.md and the PNG (default: the first run dir).")] = None,
-           title: Annotated[str, typer.Option(help="Report title.")] = "crossling report") -> None:
+def report(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run or sweep directories to compare.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Directory for report.md and the PNG (default: the first run dir).")
+    ] = None,
+    title: Annotated[str, typer.Option(help="Report title.")] = "crossling report",
+) -> None:
     """Write report.md (table, bar chart) and a self-contained report.html (answer, intervals from study.json, dev curves)."""
     from crossling.reports.report import load_results, load_study, write_report
     from crossling.reports.tables import rich_table
@@ -258,8 +315,14 @@ def tasks() -> None:
         table.add_column(column, overflow="fold")
     for spec in list_tasks():
         labels = ",".join(spec.labels) if len(spec.labels) <= 3 else f"{len(spec.labels)} labels"
-        table.add_row(spec.name, str(spec.kind), spec.metric, labels or "-",
-                      f"{len(spec.languages)}: {' '.join(spec.languages)}", ", ".join(spec.sources))
+        table.add_row(
+            spec.name,
+            str(spec.kind),
+            spec.metric,
+            labels or "-",
+            f"{len(spec.languages)}: {' '.join(spec.languages)}",
+            ", ".join(spec.sources),
+        )
     console.print(table)
 
 
@@ -302,10 +365,12 @@ def convert(name: Annotated[str, typer.Argument(help="Offline model name.")] = "
 
 
 @app.command()
-def demo(quick: Annotated[bool, typer.Option(help="A few minutes: smaller data, 8 languages, fewer epochs.")] = False,
-         output_dir: Annotated[Path, typer.Option(help="Root directory of the demo run.")] = Path("runs"),
-         set_: SetOpt = None,
-         quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False) -> None:
+def demo(
+    quick: Annotated[bool, typer.Option(help="A few minutes: smaller data, 8 languages, fewer epochs.")] = False,
+    output_dir: Annotated[Path, typer.Option(help="Root directory of the demo run.")] = Path("runs"),
+    set_: SetOpt = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False,
+) -> None:
     """Offline demo study: e5 fine-tuned on English template NLI, 3 systems x 3 seeds, zero-shot in 12 languages, intervals."""
     _setup_logging(not quiet)
     from crossling.pipelines.demo import demo_config, run_demo
@@ -316,7 +381,9 @@ def demo(quick: Annotated[bool, typer.Option(help="A few minutes: smaller data, 
     except CrosslingError as exc:
         _fail(exc)
     console.print(markdown.read_text(), markup=False, highlight=False)
-    console.print(f"study: {markdown.parent / 'study.json'}  table: {markdown}  report: {markdown.parent / 'report.md'}")
+    console.print(
+        f"study: {markdown.parent / 'study.json'}  table: {markdown}  report: {markdown.parent / 'report.md'}"
+    )
 
 
 app.command("probe")(probe_command)

@@ -29,8 +29,11 @@ def logits_path(run_dir: Path, task: str, split: str, language: str) -> Path:
 def write_logits(path: Path, rows: Sequence[np.ndarray]) -> None:
     """Save ragged rows (1-D or 2-D float arrays) as ``values`` (flat float32) and ``shapes`` (N x 2), atomically."""
     shapes = np.array([row.shape if row.ndim == 2 else (1, row.shape[0]) for row in rows], dtype=np.int64)
-    values = np.concatenate([np.asarray(row, dtype=np.float32).ravel() for row in rows]) if rows else \
-        np.zeros(0, dtype=np.float32)
+    values = (
+        np.concatenate([np.asarray(row, dtype=np.float32).ravel() for row in rows])
+        if rows
+        else np.zeros(0, dtype=np.float32)
+    )
     ndim = {row.ndim for row in rows} or {1}
     if len(ndim) != 1:
         raise ValueError("logit rows of one file must all be 1-D or all be 2-D")
@@ -41,8 +44,10 @@ def write_logits(path: Path, rows: Sequence[np.ndarray]) -> None:
 def read_logits(path: Path) -> list[np.ndarray]:
     """The rows written by :func:`write_logits`."""
     if not path.is_file():
-        raise DataError(f"{path}: no saved logits; run with evaluation.save_logits: true, or save them from the "
-                        "trained model with `crossling evaluate RUN --save-logits`")
+        raise DataError(
+            f"{path}: no saved logits; run with evaluation.save_logits: true, or save them from the "
+            "trained model with `crossling evaluate RUN --save-logits`"
+        )
     with safe_open(str(path), framework="numpy") as handle:
         ndim = int(handle.metadata().get("ndim", "1"))
     tensors = load_file(str(path))

@@ -100,7 +100,9 @@ def mine_pairs(x: Tensor, y: Tensor, scoring: str, k: int = MARGIN_NEIGHBOURS) -
     return kept
 
 
-def choose_threshold(candidates: Sequence[tuple[str, str, float]], gold: set[tuple[str, str]] | frozenset) -> tuple[float, float]:
+def choose_threshold(
+    candidates: Sequence[tuple[str, str, float]], gold: set[tuple[str, str]] | frozenset
+) -> tuple[float, float]:
     """``(threshold, F1)``: the score cut-off whose kept candidates (score >= threshold) best match ``gold``.
 
     Candidates are ``(source id, target id, score)``. Every prefix of the candidates sorted by

@@ -54,10 +54,14 @@ def sentence_aggregator(config: ExperimentConfig, num_layers: int, hidden_size: 
     options = aggregator_options(aggregation)
     try:
         if aggregation.strategy == "last":
-            return build_aggregator("layer", num_layers=num_layers, hidden_size=hidden_size, layer=config.retrieval.layer)
+            return build_aggregator(
+                "layer", num_layers=num_layers, hidden_size=hidden_size, layer=config.retrieval.layer
+            )
         if config.retrieval.layer != RetrievalConfig().layer:
-            raise ConfigError(f"retrieval.layer has no effect with aggregation.strategy {aggregation.strategy!r}; "
-                              "set aggregation.layer instead")
+            raise ConfigError(
+                f"retrieval.layer has no effect with aggregation.strategy {aggregation.strategy!r}; "
+                "set aggregation.layer instead"
+            )
         return build_aggregator(aggregation.strategy, num_layers=num_layers, hidden_size=hidden_size, **options)
     except ValueError as exc:
         raise ConfigError(f"retrieval: {exc}") from None
@@ -123,19 +127,26 @@ class SentenceEncoder:
         if not texts:
             raise ValueError("no sentences to encode")
         prompt = self.prompts.get(role, "")
-        ids = self.tokenizer([prompt + text for text in texts], truncation=True, max_length=self.max_length)["input_ids"]
+        ids = self.tokenizer([prompt + text for text in texts], truncation=True, max_length=self.max_length)[
+            "input_ids"
+        ]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
         vectors: Tensor | None = None
         device = self.device
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.mixed_precision)
         self.encoder.eval()
-        with torch.inference_mode(), torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None), \
-                progress(description, len(order), enabled=self.show_progress) as advance:
+        with (
+            torch.inference_mode(),
+            torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None),
+            progress(description, len(order), enabled=self.show_progress) as advance,
+        ):
             for start in range(0, len(order), self.batch_size):
                 chunk = order[start : start + self.batch_size]
                 batch = self.tokenizer.pad({"input_ids": [ids[i] for i in chunk]}, return_tensors="pt")
                 input_ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
-                out = self.encoder(input_ids=input_ids, attention_mask=mask, output_hidden_states=True, return_dict=True)
+                out = self.encoder(
+                    input_ids=input_ids, attention_mask=mask, output_hidden_states=True, return_dict=True
+                )
                 pooled = pool(self.aggregator(out.hidden_states, mask).float(), mask, self.pooling)
                 if vectors is None:
                     vectors = torch.empty(len(ids), pooled.shape[-1], dtype=torch.float32, device=device)
@@ -145,18 +156,25 @@ class SentenceEncoder:
         return vectors
 
 
-def build_sentence_encoder(config: ExperimentConfig, tokenizer: Any, max_length: int,
-                           encoder: torch.nn.Module | None = None) -> SentenceEncoder:
+def build_sentence_encoder(
+    config: ExperimentConfig, tokenizer: Any, max_length: int, encoder: torch.nn.Module | None = None
+) -> SentenceEncoder:
     """``encoder`` (default: the configured pretrained one), on the GPU when there is one, with retrieval's features and pooling."""
     encoder = encoder if encoder is not None else load_encoder(config.model)
     aggregator = sentence_aggregator(config, *num_layers_and_hidden(encoder))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     encoder.to(device)
     aggregator.to(device)
-    return SentenceEncoder(encoder, aggregator, tokenizer, pooling=config.retrieval.pooling,
-                           batch_size=config.retrieval.batch_size, max_length=max_length,
-                           mixed_precision=resolve_mixed_precision(config.training.mixed_precision),
-                           prompts=encoder_prompts(config.model) if config.retrieval.prompts == "auto" else {})
+    return SentenceEncoder(
+        encoder,
+        aggregator,
+        tokenizer,
+        pooling=config.retrieval.pooling,
+        batch_size=config.retrieval.batch_size,
+        max_length=max_length,
+        mixed_precision=resolve_mixed_precision(config.training.mixed_precision),
+        prompts=encoder_prompts(config.model) if config.retrieval.prompts == "auto" else {},
+    )
 
 
 def encoder_prompts(config: ModelConfig) -> dict[str, str]:
@@ -173,7 +191,7 @@ def encoder_prompts(config: ModelConfig) -> dict[str, str]:
 
     name = config.name_or_path
     directory = Path(name)
-    offline = name[len(OFFLINE_PREFIX):] if name.startswith(OFFLINE_PREFIX) else None
+    offline = name[len(OFFLINE_PREFIX) :] if name.startswith(OFFLINE_PREFIX) else None
     if offline is None and (directory / MANIFEST_NAME).is_file():
         offline = _read_json(directory / MANIFEST_NAME).get("name")
     if offline is not None:
@@ -184,8 +202,13 @@ def encoder_prompts(config: ModelConfig) -> dict[str, str]:
     else:
         from transformers.utils import cached_file
 
-        path = cached_file(name, SENTENCE_TRANSFORMERS_CONFIG, revision=config.revision,
-                           _raise_exceptions_for_missing_entries=False, _raise_exceptions_for_connection_errors=False)
+        path = cached_file(
+            name,
+            SENTENCE_TRANSFORMERS_CONFIG,
+            revision=config.revision,
+            _raise_exceptions_for_missing_entries=False,
+            _raise_exceptions_for_connection_errors=False,
+        )
     declared = _read_json(Path(path)).get("prompts") if path is not None else None
     if not isinstance(declared, dict):
         return {}

@@ -28,7 +28,9 @@ QUICK_OVERRIDES = {
 }
 
 
-def demo_config(*, quick: bool = False, output_dir: Path | None = None, overrides: list[str] | None = None) -> ExperimentConfig:
+def demo_config(
+    *, quick: bool = False, output_dir: Path | None = None, overrides: list[str] | None = None
+) -> ExperimentConfig:
     """The packaged demo config, optionally in quick mode, with ``KEY=VALUE`` overrides applied."""
     path = resources.files("crossling.pipelines") / "configs" / "demo.yaml"
     with resources.as_file(path) as file:
@@ -43,7 +45,9 @@ def demo_config(*, quick: bool = False, output_dir: Path | None = None, override
     return build_config(apply_overrides(raw, changes), source=str(path))
 
 
-def run_demo(config: ExperimentConfig, *, show_progress: bool = True, progress: Any = print) -> tuple[dict[str, Any], Path]:
+def run_demo(
+    config: ExperimentConfig, *, show_progress: bool = True, progress: Any = print
+) -> tuple[dict[str, Any], Path]:
     """Convert the encoder (once), run every system with every seed, write the study and the per-run report.
 
     Writes ``study.json`` and ``study.md`` (means over seeds, 95% intervals, paired differences
@@ -55,10 +59,12 @@ def run_demo(config: ExperimentConfig, *, show_progress: bool = True, progress: 
     study, study_path = run_study(config, show_progress=show_progress)
     elapsed = time.perf_counter() - started
     chance = 100.0 / 3
-    notes = (f"Zero-shot: trained on English only. Chance is {chance:.1f}%. Wall time of this invocation: "
-             f"{elapsed / 60:.1f} min (finished runs are not re-run). Intervals and tests: study.md.")
+    notes = (
+        f"Zero-shot: trained on English only. Chance is {chance:.1f}%. Wall time of this invocation: "
+        f"{elapsed / 60:.1f} min (finished runs are not re-run). Intervals and tests: study.md."
+    )
     directory = study_path.parent
-    write_report(load_results([directory]), directory, title=f"crossling demo ({config.name})", chance=chance, notes=notes)
+    write_report(
+        load_results([directory]), directory, title=f"crossling demo ({config.name})", chance=chance, notes=notes
+    )
     return study, write_study_markdown(study, directory)
-
-

@@ -27,12 +27,28 @@ from crossling.utils.io import atomic_write_json, atomic_write_text
 def _member_identity(config: Any) -> dict[str, Any]:
     """What members must share for their rows to be the same feature rows."""
     task = to_dict(config.task)
-    return {"task": {k: task[k] for k in ("name", "source", "data_dir", "eval_split", "max_length", "max_eval_examples",
-                                          "params", "subword_labels") if k in task},
-            "model": config.model.name_or_path}
+    return {
+        "task": {
+            k: task[k]
+            for k in (
+                "name",
+                "source",
+                "data_dir",
+                "eval_split",
+                "max_length",
+                "max_eval_examples",
+                "params",
+                "subword_labels",
+            )
+            if k in task
+        },
+        "model": config.model.name_or_path,
+    }
 
 
-def ensemble_runs(run_dirs: Sequence[Path], output_dir: Path, *, languages: Sequence[str] | None = None) -> dict[str, Any]:
+def ensemble_runs(
+    run_dirs: Sequence[Path], output_dir: Path, *, languages: Sequence[str] | None = None
+) -> dict[str, Any]:
     """Average the saved probabilities of ``run_dirs`` per language, score them; write ``output_dir/results.json``.
 
     Returns the results (schema ``crossling.results/1``, plus ``members``). Prediction files go
@@ -52,8 +68,10 @@ def ensemble_runs(run_dirs: Sequence[Path], output_dir: Path, *, languages: Sequ
     first = _member_identity(configs[0])
     for run_dir, config in zip(run_dirs[1:], configs[1:], strict=True):
         if _member_identity(config) != first:
-            raise ConfigError(f"{run_dir} cannot join the ensemble of {run_dirs[0]}: its target task, data, split or "
-                              f"encoder differ ({_member_identity(config)} vs {first})")
+            raise ConfigError(
+                f"{run_dir} cannot join the ensemble of {run_dirs[0]}: its target task, data, split or "
+                f"encoder differ ({_member_identity(config)} vs {first})"
+            )
     config = configs[0]
     data = TaskData.from_config(config.task)
     plugin = data.spec.fine_tuned_kind()
@@ -68,16 +86,25 @@ def ensemble_runs(run_dirs: Sequence[Path], output_dir: Path, *, languages: Sequ
         features = data.features(language, split, tokenizer)
         averaged = average_probabilities(members, axis)
         if len(averaged) != len(features):
-            raise DataError(f"{language}: the members' {len(averaged)} rows do not match the {len(features)} feature rows")
+            raise DataError(
+                f"{language}: the members' {len(averaged)} rows do not match the {len(features)} feature rows"
+            )
         result = plugin.score(data.spec, averaged, features, data.records(language, split), language=language)
         per_language[language] = {**result.metrics, "count": result.count}
         extension, text = plugin.prediction_file(data.spec, result.predictions)
         atomic_write_text(output_dir / "predictions" / data.spec.name / f"{split}-{language}.{extension}", text)
     results = {
-        "schema": RESULTS_SCHEMA, "name": output_dir.name, "task": data.spec.name, "kind": str(data.spec.kind),
-        "metric": data.spec.metric, "eval_split": split, "model": config.model.name_or_path,
-        "members": [str(run_dir) for run_dir in run_dirs], "ensemble": "mean of probabilities",
-        "train_languages": list(data.config.train_languages), "languages": per_language,
+        "schema": RESULTS_SCHEMA,
+        "name": output_dir.name,
+        "task": data.spec.name,
+        "kind": str(data.spec.kind),
+        "metric": data.spec.metric,
+        "eval_split": split,
+        "model": config.model.name_or_path,
+        "members": [str(run_dir) for run_dir in run_dirs],
+        "ensemble": "mean of probabilities",
+        "train_languages": list(data.config.train_languages),
+        "languages": per_language,
         "summary": summarize(per_language, data.spec.metric, data.config.train_languages),
     }
     atomic_write_json(output_dir / "results.json", results)

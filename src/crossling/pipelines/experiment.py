@@ -42,7 +42,6 @@ from crossling.utils.progress import progress
 logger = logging.getLogger(__name__)
 
 
-
 @dataclass
 class Stage:
     """One training stage of the pipeline (an intermediate task or the target task).
@@ -72,17 +71,21 @@ def plan_stages(config: ExperimentConfig, run_dir: Path) -> list[Stage]:
     stages: list[Stage] = []
     for index, (task_config, training) in enumerate(sections):
         data = TaskData.from_config(task_config)
-        sid = stage_id(config, data, training, index=index, upstream=stages[-1].id if stages else None,
-                       model_digest=model_digest)
-        stages.append(Stage(index, data, training, sid, published_dir(sid), stage_pointer(run_dir, index, data.spec.name)))
+        sid = stage_id(
+            config, data, training, index=index, upstream=stages[-1].id if stages else None, model_digest=model_digest
+        )
+        stages.append(
+            Stage(index, data, training, sid, published_dir(sid), stage_pointer(run_dir, index, data.spec.name))
+        )
     return stages
 
 
 def checked_stages(config: ExperimentConfig, run_dir: Path) -> list[Stage]:
     """``plan_stages``, then every check that can fail before the first training step (``preflight``)."""
     stages = plan_stages(config, run_dir)
-    check_before_training(config, [s.task for s in stages], run_dir,
-                          fine_tunes_target=stages[-1].task.spec.kind_plugin.fine_tunes)
+    check_before_training(
+        config, [s.task for s in stages], run_dir, fine_tunes_target=stages[-1].task.spec.kind_plugin.fine_tunes
+    )
     return stages
 
 
@@ -108,9 +111,15 @@ def _dev_scorer(stage: Stage, tokenizer: Any, batch_size: int, precision: str):
     return dev_score
 
 
-def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, show_progress: bool = True,
-                   stop_after_steps: int | None = None,
-                   stages: list[Stage] | None = None) -> tuple[CrossLingualModel | None, list[Stage], list[StageResult]]:
+def train_pipeline(
+    config: ExperimentConfig,
+    run_dir: Path,
+    tokenizer: Any,
+    *,
+    show_progress: bool = True,
+    stop_after_steps: int | None = None,
+    stages: list[Stage] | None = None,
+) -> tuple[CrossLingualModel | None, list[Stage], list[StageResult]]:
     """Train every stage whose kind fine-tunes, in order; each starts from the previous stage's encoder with a new head.
 
     Returns the last trained model (``None`` when no stage trains: a retrieval target alone),
@@ -130,14 +139,24 @@ def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, s
         seed_everything(config.seed + stage.index)
         model = build_model(config.model, config.aggregation, stage.task.spec, encoder=encoder)
         train = stage.task.train_features(tokenizer)
-        with stage_slot(stage.id, task=stage.task.spec.name, upstream=stages[stage.index - 1].id if stage.index else None,
-                        run_dir=run_dir, pointer=stage.pointer) as work_dir:
+        with stage_slot(
+            stage.id,
+            task=stage.task.spec.name,
+            upstream=stages[stage.index - 1].id if stage.index else None,
+            run_dir=run_dir,
+            pointer=stage.pointer,
+        ) as work_dir:
             result = train_stage(
-                model, train, config=stage.training, seed=config.seed + stage.index, work_dir=work_dir,
+                model,
+                train,
+                config=stage.training,
+                seed=config.seed + stage.index,
+                work_dir=work_dir,
                 collator=_collator(tokenizer, stage.task.spec),
                 dev_scorer=_dev_scorer(stage, tokenizer, config.evaluation.batch_size, stage.training.mixed_precision),
                 stage_name=f"stage {stage.index + 1}/{len(trained)}: {stage.task.spec.name}",
-                show_progress=show_progress, stop_after_steps=stop_after_steps if stage is trained[-1] else None,
+                show_progress=show_progress,
+                stop_after_steps=stop_after_steps if stage is trained[-1] else None,
                 lr_multipliers={AGGREGATOR_PREFIX: config.aggregation.lr_multiplier},
                 tracking=_tracking(config, run_dir, prefix=f"stage{stage.index + 1}-{stage.task.spec.name}"),
             )
@@ -152,10 +171,18 @@ def _tracking(config: ExperimentConfig, run_dir: Path, *, prefix: str) -> Tracki
     return dataclasses.replace(tracking, prefix=prefix) if tracking else None
 
 
-def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any, *, batch_size: int,
-                       mixed_precision: str, predictions_dir: Path | None,
-                       show_progress: bool = False, logits_dir: Path | None = None,
-                       examples_dir: Path | None = None) -> dict[str, dict[str, Any]]:
+def evaluate_languages(
+    model: CrossLingualModel,
+    data: TaskData,
+    tokenizer: Any,
+    *,
+    batch_size: int,
+    mixed_precision: str,
+    predictions_dir: Path | None,
+    show_progress: bool = False,
+    logits_dir: Path | None = None,
+    examples_dir: Path | None = None,
+) -> dict[str, dict[str, Any]]:
     """Zero-shot scores in every evaluation language (a progress bar per language); writes XTREME-format prediction files.
 
     With ``logits_dir`` (a run directory) every row's logits are saved too, for ensembles
@@ -170,13 +197,22 @@ def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any,
         features = data.features(language, split, tokenizer)
         started = time.perf_counter()
         with progress(f"evaluate {data.spec.name} {language}", len(features), enabled=show_progress) as advance:
-            logits = predict_logits(model, features, batch_size=batch_size, collator=collator,
-                                    mixed_precision=mixed_precision, advance=advance)
+            logits = predict_logits(
+                model,
+                features,
+                batch_size=batch_size,
+                collator=collator,
+                mixed_precision=mixed_precision,
+                advance=advance,
+            )
         if logits_dir is not None:
             write_logits(logits_path(logits_dir, data.spec.name, split, language), logits)
         result = plugin.score(data.spec, logits, features, data.records(language, split), language=language)
-        per_language[language] = {**result.metrics, "count": result.count,
-                                  "seconds": round(time.perf_counter() - started, 3)}
+        per_language[language] = {
+            **result.metrics,
+            "count": result.count,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
         if examples_dir is not None and result.examples is not None:
             write_example_stats(examples_path(examples_dir, data.spec.name, split, language), result.examples)
         if predictions_dir is not None:
@@ -185,8 +221,9 @@ def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any,
     return per_language
 
 
-def run_experiment(config: ExperimentConfig, *, show_progress: bool = True, stop_after_steps: int | None = None,
-                   force: bool = False) -> dict[str, Any]:
+def run_experiment(
+    config: ExperimentConfig, *, show_progress: bool = True, stop_after_steps: int | None = None, force: bool = False
+) -> dict[str, Any]:
     """Train and evaluate one (non-sweep) experiment; returns the results written to ``results.json``.
 
     A finished run with the same config is not redone (its results are returned). An
@@ -205,12 +242,14 @@ def run_experiment(config: ExperimentConfig, *, show_progress: bool = True, stop
             return _recorded(config, run_dir, done)
         stages = checked_stages(config, run_dir)
         record_config(config, run_dir, digest)
-        return _run_unlocked(config, run_dir, digest, stages, show_progress=show_progress,
-                             stop_after_steps=stop_after_steps)
+        return _run_unlocked(
+            config, run_dir, digest, stages, show_progress=show_progress, stop_after_steps=stop_after_steps
+        )
 
 
-def train_experiment(config: ExperimentConfig, *, show_progress: bool = True,
-                     force: bool = False) -> tuple[list[Stage], list[StageResult]]:
+def train_experiment(
+    config: ExperimentConfig, *, show_progress: bool = True, force: bool = False
+) -> tuple[list[Stage], list[StageResult]]:
     """Train every stage of one experiment without evaluating, under the same lock and config check as a run."""
     run_dir = run_directory(config)
     check_directories(run_dir)
@@ -218,38 +257,60 @@ def train_experiment(config: ExperimentConfig, *, show_progress: bool = True,
         digest = check_config(config, run_dir, force=force)
         stages = checked_stages(config, run_dir)
         record_config(config, run_dir, digest)
-        _, stages, results = train_pipeline(config, run_dir, load_tokenizer(config.model), show_progress=show_progress,
-                                            stages=stages)
+        _, stages, results = train_pipeline(
+            config, run_dir, load_tokenizer(config.model), show_progress=show_progress, stages=stages
+        )
     return stages, results
 
 
-def _run_unlocked(config: ExperimentConfig, run_dir: Path, digest: str, stages: list[Stage], *, show_progress: bool,
-                  stop_after_steps: int | None) -> dict[str, Any]:
+def _run_unlocked(
+    config: ExperimentConfig,
+    run_dir: Path,
+    digest: str,
+    stages: list[Stage],
+    *,
+    show_progress: bool,
+    stop_after_steps: int | None,
+) -> dict[str, Any]:
     """``run_experiment``'s body, run while holding the run directory's lock with the config recorded."""
     results_path = run_dir / "results.json"
     tokenizer = load_tokenizer(config.model)
     model_path = resolve_model_path(config.model.name_or_path)
-    precision_choice = choose_precision(config.training.mixed_precision,
-                                        pretrained_hidden_size(model_path, revision=config.model.revision))
+    precision_choice = choose_precision(
+        config.training.mixed_precision, pretrained_hidden_size(model_path, revision=config.model.revision)
+    )
     precision = precision_choice.precision
     predictions_dir = run_dir / "predictions" if config.evaluation.write_predictions else None
     started = time.perf_counter()
-    model, stages, stage_results = train_pipeline(config, run_dir, tokenizer, show_progress=show_progress,
-                                                  stop_after_steps=stop_after_steps, stages=stages)
+    model, stages, stage_results = train_pipeline(
+        config, run_dir, tokenizer, show_progress=show_progress, stop_after_steps=stop_after_steps, stages=stages
+    )
     train_seconds = time.perf_counter() - started
     started = time.perf_counter()
     target = stages[-1]
     if target.task.spec.kind_plugin.fine_tunes:
         assert model is not None
-        per_language = evaluate_languages(model, target.task, tokenizer, batch_size=config.evaluation.batch_size,
-                                          mixed_precision=precision, predictions_dir=predictions_dir,
-                                          show_progress=show_progress,
-                                          logits_dir=run_dir if config.evaluation.save_logits else None,
-                                          examples_dir=run_dir)
+        per_language = evaluate_languages(
+            model,
+            target.task,
+            tokenizer,
+            batch_size=config.evaluation.batch_size,
+            mixed_precision=precision,
+            predictions_dir=predictions_dir,
+            show_progress=show_progress,
+            logits_dir=run_dir if config.evaluation.save_logits else None,
+            examples_dir=run_dir,
+        )
     else:
         # Retrieval trains nothing itself: it scores the encoder the intermediate stages trained, if any.
-        per_language = evaluate_retrieval(config, target.task, tokenizer, predictions_dir=predictions_dir,
-                                          show_progress=show_progress, encoder=model.encoder if model else None)
+        per_language = evaluate_retrieval(
+            config,
+            target.task,
+            tokenizer,
+            predictions_dir=predictions_dir,
+            show_progress=show_progress,
+            encoder=model.encoder if model else None,
+        )
     eval_seconds = time.perf_counter() - started
     spec = target.task.spec
     last = stage_results[-1] if stage_results else None
@@ -274,21 +335,35 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, digest: str, stages: 
             "dev_score": last.best_dev if last else None,
         },
         # A retrieval target trains nothing: only its intermediate stages have results.
-        "stages": [{"task": s.task.spec.name, **asdict(r)}
-                   for s, r in zip(stages[: len(stage_results)], stage_results, strict=True)],
+        "stages": [
+            {"task": s.task.spec.name, **asdict(r)}
+            for s, r in zip(stages[: len(stage_results)], stage_results, strict=True)
+        ],
         "timing": {"train_seconds": round(train_seconds, 2), "eval_seconds": round(eval_seconds, 2)},
         "config_hash": digest,
     }
     fingerprints: dict[str, str] = {}
     for stage in stages:
         fingerprints.update(stage.task.fingerprints)
-    atomic_write_json(run_dir / "manifest.json", build_manifest(
-        seed=config.seed, data_fingerprints=fingerprints, mixed_precision=precision, model_path=model_path,
-        extra={**manifest_entry(config, run_dir), "precision_choice": precision_choice.as_manifest()}))
+    atomic_write_json(
+        run_dir / "manifest.json",
+        build_manifest(
+            seed=config.seed,
+            data_fingerprints=fingerprints,
+            mixed_precision=precision,
+            model_path=model_path,
+            extra={**manifest_entry(config, run_dir), "precision_choice": precision_choice.as_manifest()},
+        ),
+    )
     atomic_write_json(results_path, results)
     if tracking := _tracking(config, run_dir, prefix="test"):
-        log_final_metrics(tracking, make_accelerator("no", tracking=tracking), per_language, results["summary"],
-                          step=last.global_steps if last else 0)
+        log_final_metrics(
+            tracking,
+            make_accelerator("no", tracking=tracking),
+            per_language,
+            results["summary"],
+            step=last.global_steps if last else 0,
+        )
     return _recorded(config, run_dir, results)
 
 

@@ -21,9 +21,15 @@ from crossling.tasks.loading import TaskData
 from crossling.utils.io import atomic_write_text
 
 
-def evaluate_retrieval(config: ExperimentConfig, task_data: TaskData, tokenizer: Any, *,
-                       predictions_dir: Path | None, show_progress: bool = False,
-                       encoder: torch.nn.Module | None = None) -> dict[str, dict[str, Any]]:
+def evaluate_retrieval(
+    config: ExperimentConfig,
+    task_data: TaskData,
+    tokenizer: Any,
+    *,
+    predictions_dir: Path | None,
+    show_progress: bool = False,
+    encoder: torch.nn.Module | None = None,
+) -> dict[str, dict[str, Any]]:
     """Score every evaluation language of a retrieval task: ``{lang: {metric: value, "count": n, "seconds": s}}``.
 
     ``encoder`` is the encoder the intermediate stages trained (default: the configured

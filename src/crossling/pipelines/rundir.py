@@ -43,8 +43,10 @@ def claimed(run_dir: Path) -> Iterator[None]:
         with exclusive_lock(run_dir / ".lock", wait=False):
             yield
     except LockBusy:
-        raise ConfigError(f"{run_dir} is in use by another crossling process; wait for it to finish "
-                          "(it resumes the same run) or choose another name") from None
+        raise ConfigError(
+            f"{run_dir} is in use by another crossling process; wait for it to finish "
+            "(it resumes the same run) or choose another name"
+        ) from None
 
 
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -64,7 +66,11 @@ def _differences(recorded: Path, config: ExperimentConfig, limit: int = 4) -> st
     except (OSError, ConfigError, ValueError):
         return ""
     after = _flat(to_dict(config))
-    keys = sorted(k for k in set(before) | set(after) if k != "output_dir" and before.get(k, "<absent>") != after.get(k, "<absent>"))
+    keys = sorted(
+        k
+        for k in set(before) | set(after)
+        if k != "output_dir" and before.get(k, "<absent>") != after.get(k, "<absent>")
+    )
     if not keys:
         return ""
     shown = [f"{k} ({before.get(k, '<absent>')!r} -> {after.get(k, '<absent>')!r})" for k in keys[:limit]]
@@ -105,8 +111,11 @@ def check_config(config: ExperimentConfig, run_dir: Path, *, force: bool) -> str
     previous = _recorded_hash(run_dir)
     if previous != digest and has_trained(run_dir) and not force:
         recorded = run_dir / CONFIG_FILE
-        held = f"a run with a different config ({recorded}{_differences(recorded, config)})" if previous else \
-            "trained stages without a recorded config"
+        held = (
+            f"a run with a different config ({recorded}{_differences(recorded, config)})"
+            if previous
+            else "trained stages without a recorded config"
+        )
         raise ConfigError(f"{run_dir} holds {held}; choose another name, or pass --force to overwrite it")
     return digest
 
@@ -152,6 +161,8 @@ def recorded_config(run_dir: Path) -> ExperimentConfig:
     path = require_run_directory(run_dir)
     config = load_config(path)
     if _recorded_hash(run_dir) not in (None, config_hash(config)):
-        raise ConfigError(f"{path}: the run was not trained with this config (it was edited afterwards); "
-                          "restore it, or start a new run with `crossling run`")
+        raise ConfigError(
+            f"{path}: the run was not trained with this config (it was edited afterwards); "
+            "restore it, or start a new run with `crossling run`"
+        )
     return config

@@ -99,14 +99,27 @@ def _data_fingerprints(data: TaskData) -> dict[str, str]:
     return {f"{language}/{split}": data.source.fingerprint(language, split) for language, split in splits}
 
 
-def stage_id(config: ExperimentConfig, data: TaskData, training: TrainingConfig, *, index: int,
-             upstream: str | None, model_digest: str) -> str:
+def stage_id(
+    config: ExperimentConfig,
+    data: TaskData,
+    training: TrainingConfig,
+    *,
+    index: int,
+    upstream: str | None,
+    model_digest: str,
+) -> str:
     """The content address of one stage of ``config``'s plan (see the module docstring)."""
     task = {k: v for k, v in to_dict(data.config).items() if k not in EVALUATION_ONLY_TASK_KEYS}
     key = {
-        "schema": STAGE_SCHEMA, "model": to_dict(config.model), "model_files": model_digest,
-        "aggregation": to_dict(config.aggregation), "upstream": upstream, "task": task,
-        "data": _data_fingerprints(data), "training": to_dict(training), "seed": config.seed + index,
+        "schema": STAGE_SCHEMA,
+        "model": to_dict(config.model),
+        "model_files": model_digest,
+        "aggregation": to_dict(config.aggregation),
+        "upstream": upstream,
+        "task": task,
+        "data": _data_fingerprints(data),
+        "training": to_dict(training),
+        "seed": config.seed + index,
         # Model selection scores dev in batches of this size.
         "dev_batch_size": config.evaluation.batch_size,
     }
@@ -214,10 +227,15 @@ def _entry(directory: Path) -> CachedStage:
     with contextlib.suppress(OSError, ValueError):
         users = read_json(directory / USERS_FILE)
     files = [p for p in directory.rglob("*") if p.is_file()]
-    return CachedStage(id=stage_id, task=info.get("task", "?"), directory=directory, complete=complete,
-                       size=sum(p.stat().st_size for p in files),
-                       last_used=users.get("last_used", directory.stat().st_mtime),
-                       runs=_referencing_runs(stage_id, users.get("runs", [])))
+    return CachedStage(
+        id=stage_id,
+        task=info.get("task", "?"),
+        directory=directory,
+        complete=complete,
+        size=sum(p.stat().st_size for p in files),
+        last_used=users.get("last_used", directory.stat().st_mtime),
+        runs=_referencing_runs(stage_id, users.get("runs", [])),
+    )
 
 
 def list_stages() -> list[CachedStage]:

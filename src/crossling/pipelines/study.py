@@ -27,8 +27,9 @@ def baseline_of(config: ExperimentConfig, names: list[str]) -> str:
     return baseline
 
 
-def _load(members: Mapping[str, Mapping[int, ExperimentConfig]], results: Mapping[str, Mapping[int, dict[str, Any]]]
-          ) -> tuple[dict[str, dict[str, np.ndarray]], str]:
+def _load(
+    members: Mapping[str, Mapping[int, ExperimentConfig]], results: Mapping[str, Mapping[int, dict[str, Any]]]
+) -> tuple[dict[str, dict[str, np.ndarray]], str]:
     """``({system: {language: [seeds, N, S]}}, aggregate)`` from every member's per-example statistics.
 
     Raises DataError when two runs' rows are not the same examples (different id hashes) or
@@ -45,14 +46,18 @@ def _load(members: Mapping[str, Mapping[int, ExperimentConfig]], results: Mappin
                 stored = read_example_stats(path)
                 first, first_path = reference.setdefault(language, (stored, path))
                 if (stored.ids_sha256, stored.statistic) != (first.ids_sha256, first.statistic):
-                    raise DataError(f"{path}: its examples or statistic differ from {first_path}; "
-                                    "the runs were not evaluated on the same test set")
+                    raise DataError(
+                        f"{path}: its examples or statistic differ from {first_path}; "
+                        "the runs were not evaluated on the same test set"
+                    )
                 samples[system].setdefault(language, []).append(stored.stats)  # type: ignore[arg-type]
     aggregates = {stored.statistic.aggregate for stored, _ in reference.values()}
     if len(aggregates) != 1:
         raise DataError(f"the study's languages are scored by different rules: {sorted(aggregates)}")
-    stacked = {system: {lang: np.stack(rows) for lang, rows in by_lang.items()}  # type: ignore[arg-type]
-               for system, by_lang in samples.items()}
+    stacked = {
+        system: {lang: np.stack(rows) for lang, rows in by_lang.items()}  # type: ignore[arg-type]
+        for system, by_lang in samples.items()
+    }
     return stacked, aggregates.pop()
 
 
@@ -61,8 +66,14 @@ def _interval(interval: Interval, n_seeds: int) -> dict[str, Any]:
 
 
 def _comparison(comparison: Comparison) -> dict[str, Any]:
-    return {"diff": comparison.diff.value, "low": comparison.diff.low, "high": comparison.diff.high,
-            "p": comparison.p, "p_holm": comparison.p_holm, "significant": comparison.significant}
+    return {
+        "diff": comparison.diff.value,
+        "low": comparison.diff.low,
+        "high": comparison.diff.high,
+        "p": comparison.p,
+        "p_holm": comparison.p_holm,
+        "significant": comparison.significant,
+    }
 
 
 def summarize_study(config: ExperimentConfig, results: Mapping[str, Mapping[int, dict[str, Any]]]) -> dict[str, Any]:
@@ -72,20 +83,40 @@ def summarize_study(config: ExperimentConfig, results: Mapping[str, Mapping[int,
     baseline = baseline_of(config, names)
     samples, aggregate = _load(members, results)
     first = next(iter(next(iter(results.values())).values()))
-    stats = study_statistics(samples, aggregate, baseline=baseline, english=first["train_languages"],
-                             n_resamples=config.study.resamples, n_permutations=config.study.permutations,
-                             )
+    stats = study_statistics(
+        samples,
+        aggregate,
+        baseline=baseline,
+        english=first["train_languages"],
+        n_resamples=config.study.resamples,
+        n_permutations=config.study.permutations,
+    )
     seeds = sorted({seed for by_seed in members.values() for seed in by_seed})
     return {
-        "schema": STUDY_SCHEMA, "metric": first["metric"], "baseline": baseline, "seeds": seeds, "method": METHOD,
-        "systems": {system: {"languages": {lang: _interval(i, stats.n_seeds) for lang, i in stats.systems[system].items()},
-                             "averages": {name: _interval(stats.averages[system][name], stats.n_seeds)
-                                          for name in AVERAGES if name in stats.averages[system]}}
-                    for system in names},
-        "comparisons": {system: {"languages": {lang: _comparison(c) for lang, c in stats.comparisons[system].items()},
-                                 "averages": {name: _comparison(c)
-                                              for name, c in stats.average_comparisons[system].items()}}
-                        for system in names if system != baseline},
+        "schema": STUDY_SCHEMA,
+        "metric": first["metric"],
+        "baseline": baseline,
+        "seeds": seeds,
+        "method": METHOD,
+        "systems": {
+            system: {
+                "languages": {lang: _interval(i, stats.n_seeds) for lang, i in stats.systems[system].items()},
+                "averages": {
+                    name: _interval(stats.averages[system][name], stats.n_seeds)
+                    for name in AVERAGES
+                    if name in stats.averages[system]
+                },
+            }
+            for system in names
+        },
+        "comparisons": {
+            system: {
+                "languages": {lang: _comparison(c) for lang, c in stats.comparisons[system].items()},
+                "averages": {name: _comparison(c) for name, c in stats.average_comparisons[system].items()},
+            }
+            for system in names
+            if system != baseline
+        },
     }
 
 
@@ -98,8 +129,10 @@ def run_study(config: ExperimentConfig, **kwargs: Any) -> tuple[dict[str, Any], 
         raise ConfigError("seeds: a study needs a list of seeds (or `crossling run --seeds N`)")
     baseline_of(config, list(systems(config)))  # a wrong baseline fails before any training
     flat = run_sweep(config, **kwargs)
-    results = {system: {seed: flat[member.name] for seed, member in by_seed.items()}
-               for system, by_seed in systems(config).items()}
+    results = {
+        system: {seed: flat[member.name] for seed, member in by_seed.items()}
+        for system, by_seed in systems(config).items()
+    }
     study = summarize_study(config, results)
     path = run_directory(config) / "study.json"
     atomic_write_json(path, study)

@@ -66,8 +66,10 @@ def systems(config: ExperimentConfig) -> dict[str, dict[int, ExperimentConfig]]:
     else:
         single = dataclasses.replace(config, seeds=(), study=StudyConfig(), output_dir=run_directory(config))
         grid = {config.name: (_without_executor(single), "")}
-    return {system: {seed: dataclasses.replace(member, name=f"{prefix}seed={seed}", seed=seed) for seed in config.seeds}
-            for system, (member, prefix) in grid.items()}
+    return {
+        system: {seed: dataclasses.replace(member, name=f"{prefix}seed={seed}", seed=seed) for seed in config.seeds}
+        for system, (member, prefix) in grid.items()
+    }
 
 
 def expand(config: ExperimentConfig) -> list[ExperimentConfig]:
@@ -91,8 +93,9 @@ def _without_executor(config: ExperimentConfig) -> ExperimentConfig:
     return dataclasses.replace(config, executor=ExecutorConfig())
 
 
-def run_sweep(config: ExperimentConfig, *, run: Callable[[ExperimentConfig], dict[str, Any]] | None = None,
-              **kwargs: Any) -> dict[str, dict[str, Any]]:
+def run_sweep(
+    config: ExperimentConfig, *, run: Callable[[ExperimentConfig], dict[str, Any]] | None = None, **kwargs: Any
+) -> dict[str, dict[str, Any]]:
     """Run every member of a sweep; finished members are skipped, interrupted ones resume.
 
     ``config.executor.kind`` ``local`` runs them in turn in this process (``run`` replaces
@@ -119,7 +122,10 @@ def run_sweep(config: ExperimentConfig, *, run: Callable[[ExperimentConfig], dic
 def _write_index(config: ExperimentConfig, results: dict[str, dict[str, Any]]) -> None:
     """``sweep.json``: each finished member's results file."""
     if config.is_sweep:
-        atomic_write_json(run_directory(config) / "sweep.json", {
-            "name": config.name,
-            "members": {name: str(Path(run_directory(config)) / name / "results.json") for name in results},
-        })
+        atomic_write_json(
+            run_directory(config) / "sweep.json",
+            {
+                "name": config.name,
+                "members": {name: str(Path(run_directory(config)) / name / "results.json") for name in results},
+            },
+        )

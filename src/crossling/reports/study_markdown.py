@@ -32,8 +32,9 @@ def _cell(entry: Mapping[str, Any], *, signed: bool = False) -> str:
     return f"{fmt.format(value)} [{entry['low']:.1f}, {entry['high']:.1f}]{mark}"
 
 
-def _table(rows: Mapping[str, Mapping[str, Any]], languages: Sequence[str], averages: Sequence[str], *,
-           signed: bool) -> list[str]:
+def _table(
+    rows: Mapping[str, Mapping[str, Any]], languages: Sequence[str], averages: Sequence[str], *, signed: bool
+) -> list[str]:
     header = ["system", *languages, *(AVERAGE_TITLES[a] for a in averages)]
     lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     for name, row in rows.items():
@@ -58,8 +59,10 @@ def _verdict(name: str, baseline: str, comparison: Mapping[str, Any]) -> str:
     averages = []
     for key, entry in comparison["averages"].items():
         verdict = "significant" if entry["significant"] else "not significant"
-        averages.append(f"{AVERAGE_TITLES[key]} {entry['diff']:+.1f} [{entry['low']:.1f}, {entry['high']:.1f}] "
-                        f"({verdict}, Holm p = {entry['p_holm']:.3g})")
+        averages.append(
+            f"{AVERAGE_TITLES[key]} {entry['diff']:+.1f} [{entry['low']:.1f}, {entry['high']:.1f}] "
+            f"({verdict}, Holm p = {entry['p_holm']:.3g})"
+        )
     return f"- **{name}** vs {baseline}: " + "; ".join(parts) + ". " + "; ".join(averages) + "."
 
 
@@ -68,12 +71,20 @@ def study_markdown(study: Mapping[str, Any], *, heading_level: int = 2) -> str:
     languages, averages = _columns(study)
     seeds = study["seeds"]
     hashes = "#" * heading_level
-    lines = [f"{hashes} {study['metric']}: mean over {len(seeds)} seeds ({', '.join(map(str, seeds))}) [95% interval]",
-             "", *_table(study["systems"], languages, averages, signed=False), ""]
+    lines = [
+        f"{hashes} {study['metric']}: mean over {len(seeds)} seeds ({', '.join(map(str, seeds))}) [95% interval]",
+        "",
+        *_table(study["systems"], languages, averages, signed=False),
+        "",
+    ]
     if study["comparisons"]:
-        lines += [f"{hashes} Difference from {study['baseline']} [95% interval]; * = significant "
-                  "(paired permutation test, Holm-corrected across languages, p < 0.05)", "",
-                  *_table(study["comparisons"], languages, averages, signed=True), ""]
+        lines += [
+            f"{hashes} Difference from {study['baseline']} [95% interval]; * = significant "
+            "(paired permutation test, Holm-corrected across languages, p < 0.05)",
+            "",
+            *_table(study["comparisons"], languages, averages, signed=True),
+            "",
+        ]
         lines += [_verdict(name, study["baseline"], c) for name, c in study["comparisons"].items()]
         lines.append("")
     lines += [f"Method: {study['method']}", ""]

@@ -28,8 +28,12 @@ def check_stages(config: ExperimentConfig) -> None:
         spec = get_task(stage.task.name)
         allowed = MAY_PRECEDE.get(spec.kind)
         if allowed is None:
-            raise ConfigError(f"intermediate[{index}].task.name: {spec.name} is a {spec.kind} task, which fine-tunes "
-                              "nothing, so it cannot be an intermediate stage")
+            raise ConfigError(
+                f"intermediate[{index}].task.name: {spec.name} is a {spec.kind} task, which fine-tunes "
+                "nothing, so it cannot be an intermediate stage"
+            )
         if target.kind not in allowed:
-            raise ConfigError(f"intermediate[{index}].task.name: a {spec.kind} stage ({spec.name}) cannot precede a "
-                              f"{target.kind} target ({target.name})")
+            raise ConfigError(
+                f"intermediate[{index}].task.name: a {spec.kind} stage ({spec.name}) cannot precede a "
+                f"{target.kind} target ({target.name})"
+            )

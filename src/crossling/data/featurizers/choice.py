@@ -19,7 +19,9 @@ def first_sequence(record: ChoiceExample) -> str:
     return f"{record.premise} {question}".strip()
 
 
-def featurize_choices(records: Sequence[Record], labels: tuple[str, ...], tokenizer: Any, max_length: int) -> dict[str, list]:
+def featurize_choices(
+    records: Sequence[Record], labels: tuple[str, ...], tokenizer: Any, max_length: int
+) -> dict[str, list]:
     """Tokenize each example as C pairs ``(premise + question, choice)``, truncated to ``max_length``.
 
     ``labels`` (label names) is unused: a record's label is the index of its correct choice.
@@ -32,8 +34,9 @@ def featurize_choices(records: Sequence[Record], labels: tuple[str, ...], tokeni
         raise DataError("expected multiple-choice records")
     for record in records:
         if not record.choices or not 0 <= record.label < len(record.choices):
-            raise DataError(f"example {record.id}: label {record.label} is not an index of its "
-                            f"{len(record.choices)} choices")
+            raise DataError(
+                f"example {record.id}: label {record.label} is not an index of its {len(record.choices)} choices"
+            )
     firsts = [first_sequence(r) for r in records for _ in r.choices]
     seconds = [choice for r in records for choice in r.choices]
     encoded = tokenizer(firsts, seconds, truncation=True, max_length=max_length, padding=False)
@@ -44,7 +47,7 @@ def featurize_choices(records: Sequence[Record], labels: tuple[str, ...], tokeni
     for name in tokenizer.model_input_names:
         if name in encoded:
             flat = encoded[name]
-            columns[name] = [flat[bounds[i]: bounds[i + 1]] for i in range(len(records))]
+            columns[name] = [flat[bounds[i] : bounds[i + 1]] for i in range(len(records))]
     columns["labels"] = [r.label for r in records]
     columns["length"] = [max(len(ids) for ids in choices) for choices in columns["input_ids"]]
     return columns

@@ -9,8 +9,9 @@ from crossling.data.records import ImageTextExample, Record
 from crossling.errors import DataError
 
 
-def featurize_image_text(records: Sequence[Record], labels: tuple[str, ...], tokenizer: Any, max_length: int, *,
-                         vector_size: int) -> dict[str, list]:
+def featurize_image_text(
+    records: Sequence[Record], labels: tuple[str, ...], tokenizer: Any, max_length: int, *, vector_size: int
+) -> dict[str, list]:
     """Tokenize each sentence (truncated); ``labels`` is its feature vector (``vector_size`` floats).
 
     The ``labels`` argument (label names) is unused: the target is a vector, not a class.
@@ -19,8 +20,9 @@ def featurize_image_text(records: Sequence[Record], labels: tuple[str, ...], tok
         raise DataError("expected image-text records")
     for record in records:
         if len(record.features) != vector_size:
-            raise DataError(f"example {record.id} has a {len(record.features)}-dim feature vector; "
-                            f"the task declares {vector_size}")
+            raise DataError(
+                f"example {record.id} has a {len(record.features)}-dim feature vector; the task declares {vector_size}"
+            )
     encoded = tokenizer([r.text for r in records], truncation=True, max_length=max_length, padding=False)
     columns = {name: encoded[name] for name in tokenizer.model_input_names if name in encoded}
     columns["labels"] = [[float(x) for x in r.features] for r in records]

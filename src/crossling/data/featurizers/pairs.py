@@ -9,7 +9,9 @@ from crossling.data.records import PairExample, Record
 from crossling.errors import DataError
 
 
-def featurize_pairs(records: Sequence[Record], labels: tuple[str, ...], tokenizer: Any, max_length: int) -> dict[str, list]:
+def featurize_pairs(
+    records: Sequence[Record], labels: tuple[str, ...], tokenizer: Any, max_length: int
+) -> dict[str, list]:
     """Tokenize sentence pairs (``text_a``, ``text_b``) with truncation; label names become their index in ``labels``.
 
     Output columns: the tokenizer's model inputs (``input_ids``, ``attention_mask``, maybe
@@ -22,10 +24,12 @@ def featurize_pairs(records: Sequence[Record], labels: tuple[str, ...], tokenize
         try:
             label_ids.append(labels.index(record.label))
         except ValueError:
-            raise DataError(f"example {record.id}: unknown label {record.label!r}; "
-                            f"expected one of {list(labels)}") from None
-    encoded = tokenizer([r.text_a for r in records], [r.text_b for r in records], truncation=True,
-                        max_length=max_length, padding=False)
+            raise DataError(
+                f"example {record.id}: unknown label {record.label!r}; expected one of {list(labels)}"
+            ) from None
+    encoded = tokenizer(
+        [r.text_a for r in records], [r.text_b for r in records], truncation=True, max_length=max_length, padding=False
+    )
     columns = {name: encoded[name] for name in tokenizer.model_input_names if name in encoded}
     columns["labels"] = label_ids
     columns["length"] = [len(ids) for ids in encoded["input_ids"]]

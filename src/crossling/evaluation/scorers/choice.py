@@ -13,13 +13,16 @@ from crossling.evaluation.scoring import LanguageScore
 from crossling.taskspec import TaskSpec
 
 
-def score_choices(task: TaskSpec, logits: Sequence[np.ndarray], features: Any,
-                  records: Sequence[Any]) -> LanguageScore:
+def score_choices(task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any]) -> LanguageScore:
     """Predicted choice = argmax of the C scores of each example; the task's metric on choice indices."""
     predicted = [int(np.argmax(row)) for row in logits]
     gold = [int(label) for label in features["labels"]]
-    return LanguageScore(get_metric(task.metric)(predicted, gold), predicted, len(gold),
-                         list_stats(task.metric, predicted, gold, [record.id for record in records]))
+    return LanguageScore(
+        get_metric(task.metric)(predicted, gold),
+        predicted,
+        len(gold),
+        list_stats(task.metric, predicted, gold, [record.id for record in records]),
+    )
 
 
 def choice_lines(task: TaskSpec, predictions: Sequence[int]) -> str:

@@ -13,13 +13,18 @@ from crossling.evaluation.scoring import LanguageScore
 from crossling.taskspec import TaskSpec
 
 
-def score_classification(task: TaskSpec, logits: Sequence[np.ndarray], features: Any,
-                         records: Sequence[Any]) -> LanguageScore:
+def score_classification(
+    task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any]
+) -> LanguageScore:
     """Predicted class = argmax of the logits; scored with the task's metric on label names."""
     predicted = [task.labels[int(np.argmax(row))] for row in logits]
     gold = [task.labels[i] for i in features["labels"]]
-    return LanguageScore(get_metric(task.metric)(predicted, gold), predicted, len(gold),
-                         list_stats(task.metric, predicted, gold, [record.id for record in records]))
+    return LanguageScore(
+        get_metric(task.metric)(predicted, gold),
+        predicted,
+        len(gold),
+        list_stats(task.metric, predicted, gold, [record.id for record in records]),
+    )
 
 
 def label_lines(task: TaskSpec, predictions: Sequence[Any]) -> str:

@@ -13,8 +13,9 @@ from crossling.evaluation.scoring import LanguageScore
 from crossling.taskspec import TaskSpec
 
 
-def score_image_text(task: TaskSpec, logits: Sequence[np.ndarray], features: Any,
-                     records: Sequence[Any]) -> LanguageScore:
+def score_image_text(
+    task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any]
+) -> LanguageScore:
     """Prediction = index of the scene vector with the highest cosine to the sentence's projection.
 
     Accuracy is the share of sentences whose nearest scene is their own (text -> image
@@ -26,5 +27,9 @@ def score_image_text(task: TaskSpec, logits: Sequence[np.ndarray], features: Any
     scenes /= np.linalg.norm(scenes, axis=1, keepdims=True).clip(min=1e-12)
     predicted = (text @ scenes.T).argmax(axis=1).tolist()
     gold = list(range(len(predicted)))
-    return LanguageScore(get_metric(task.metric)(predicted, gold), predicted, len(gold),
-                         list_stats(task.metric, predicted, gold, [record.id for record in records]))
+    return LanguageScore(
+        get_metric(task.metric)(predicted, gold),
+        predicted,
+        len(gold),
+        list_stats(task.metric, predicted, gold, [record.id for record in records]),
+    )

@@ -20,8 +20,9 @@ class MultipleChoice(FineTunedKind):
 
     kind = TaskKind.MULTIPLE_CHOICE
 
-    def featurize(self, records: Sequence[Any], labels: tuple[str, ...], tokenizer: Any, max_length: int,
-                  **options: Any) -> dict[str, list]:
+    def featurize(
+        self, records: Sequence[Any], labels: tuple[str, ...], tokenizer: Any, max_length: int, **options: Any
+    ) -> dict[str, list]:
         """C (premise + question, choice) sequences per example (see ``featurize_choices``)."""
         return featurize_choices(records, labels, tokenizer, max_length)
 
@@ -29,8 +30,9 @@ class MultipleChoice(FineTunedKind):
         """A ``MultipleChoiceHead`` (the number of choices comes from the inputs' shape)."""
         return MultipleChoiceHead(hidden_size, num_labels, **options)
 
-    def score(self, task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any], *,
-              language: str) -> LanguageScore:
+    def score(
+        self, task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any], *, language: str
+    ) -> LanguageScore:
         """Argmax over each example's choices, the task's metric on choice indices."""
         return score_choices(task, logits, features, records)
 

@@ -30,8 +30,9 @@ class ImageTextAlignment(FineTunedKind):
         """The scene-vector size the task declares (``TaskSpec.output_dim``)."""
         return {"vector_size": task.output_dim}
 
-    def featurize(self, records: Sequence[Any], labels: tuple[str, ...], tokenizer: Any, max_length: int,
-                  **options: Any) -> dict[str, list]:
+    def featurize(
+        self, records: Sequence[Any], labels: tuple[str, ...], tokenizer: Any, max_length: int, **options: Any
+    ) -> dict[str, list]:
         """Tokenized sentences with their scene vectors as targets (see ``featurize_image_text``)."""
         return featurize_image_text(records, labels, tokenizer, max_length, **options)
 
@@ -39,8 +40,9 @@ class ImageTextAlignment(FineTunedKind):
         """An ``AlignmentHead`` projecting onto the ``num_labels``-dimensional scene space."""
         return AlignmentHead(hidden_size, num_labels, **options)
 
-    def score(self, task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any], *,
-              language: str) -> LanguageScore:
+    def score(
+        self, task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any], *, language: str
+    ) -> LanguageScore:
         """Text-to-scene retrieval@1 over the split."""
         return score_image_text(task, logits, features, records)
 

@@ -20,8 +20,9 @@ class PairClassification(FineTunedKind):
 
     kind = TaskKind.PAIR_CLASSIFICATION
 
-    def featurize(self, records: Sequence[Any], labels: tuple[str, ...], tokenizer: Any, max_length: int,
-                  **options: Any) -> dict[str, list]:
+    def featurize(
+        self, records: Sequence[Any], labels: tuple[str, ...], tokenizer: Any, max_length: int, **options: Any
+    ) -> dict[str, list]:
         """Sentence pairs tokenized together (see ``featurize_pairs``)."""
         return featurize_pairs(records, labels, tokenizer, max_length)
 
@@ -29,8 +30,9 @@ class PairClassification(FineTunedKind):
         """A ``SequenceClassificationHead`` over ``num_labels`` classes."""
         return SequenceClassificationHead(hidden_size, num_labels, **options)
 
-    def score(self, task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any], *,
-              language: str) -> LanguageScore:
+    def score(
+        self, task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any], *, language: str
+    ) -> LanguageScore:
         """Argmax class, the task's metric on label names."""
         return score_classification(task, logits, features, records)
 

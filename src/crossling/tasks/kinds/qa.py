@@ -26,8 +26,9 @@ class ExtractiveQA(FineTunedKind):
     probability_axis = 0
     prediction_extension = "json"
 
-    def featurize(self, records: Sequence[Any], labels: tuple[str, ...], tokenizer: Any, max_length: int,
-                  **options: Any) -> dict[str, list]:
+    def featurize(
+        self, records: Sequence[Any], labels: tuple[str, ...], tokenizer: Any, max_length: int, **options: Any
+    ) -> dict[str, list]:
         """(question, context) windows with offsets and span labels (see ``featurize_qa``)."""
         return featurize_qa(records, labels, tokenizer, max_length)
 
@@ -35,8 +36,9 @@ class ExtractiveQA(FineTunedKind):
         """A ``SpanExtractionHead`` (two logits per token)."""
         return SpanExtractionHead(hidden_size, num_labels, **options)
 
-    def score(self, task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any], *,
-              language: str) -> LanguageScore:
+    def score(
+        self, task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any], *, language: str
+    ) -> LanguageScore:
         """Best span per question; SQuAD EM/F1, or MLQA's, which normalizes answers per ``language``."""
         return score_qa(task, logits, features, records, language=language)
 

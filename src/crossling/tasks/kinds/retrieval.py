@@ -77,8 +77,9 @@ def _records_of(data: TaskData, language: str, split: str, record_type: type) ->
     data.fingerprints[f"{data.spec.name}/{language}/{split}"] = data.source.fingerprint(language, split)
     if not records or not all(isinstance(r, record_type) for r in records):
         found = type(records[0]).__name__ if records else "no records"
-        raise DataError(f"{data.spec.name}: retrieval expected {record_type.__name__} records for {language}/{split}, "
-                        f"got {found}")
+        raise DataError(
+            f"{data.spec.name}: retrieval expected {record_type.__name__} records for {language}/{split}, got {found}"
+        )
     return records
 
 
@@ -94,8 +95,12 @@ class TranslationRetrieval(Retrieval):
         gold = list(range(len(records)))
         forward = tatoeba_accuracy(xx_en, gold)["accuracy"]
         backward = tatoeba_accuracy(en_xx, gold)["accuracy"]
-        metrics = {"accuracy": (forward + backward) / 2, "accuracy_xx_en": forward, "accuracy_en_xx": backward,
-                   "count": len(records)}
+        metrics = {
+            "accuracy": (forward + backward) / 2,
+            "accuracy_xx_en": forward,
+            "accuracy_en_xx": backward,
+            "count": len(records),
+        }
         return RetrievalResult(metrics, {".tsv": _index_lines(xx_en), ".en-xx.tsv": _index_lines(en_xx)})
 
 
@@ -116,14 +121,17 @@ class BitextMining(Retrieval):
     """BUCC: mine candidate pairs, pick the threshold on ``task.dev_split``, score F1 on the evaluated split."""
 
     @staticmethod
-    def _mine(encoder: SentenceEncoder, data: TaskData, language: str, split: str,
-              scoring: str) -> tuple[list[tuple[str, str, float]], set[tuple[str, str]]]:
+    def _mine(
+        encoder: SentenceEncoder, data: TaskData, language: str, split: str, scoring: str
+    ) -> tuple[list[tuple[str, str, float]], set[tuple[str, str]]]:
         """``(candidate pairs (source id, target id, score), gold pairs)`` of one split's (capped) sentences."""
         queries: Sequence[RankingQuery] = _records_of(data, language, split, RankingQuery)
         targets = data.candidates(language, split)
         gold = {(q.id, target) for q in queries for target in q.relevant}
         if not gold:
-            raise DataError(f"{data.spec.name}: no gold pairs for {language}/{split} (a .gold file beside the sentences)")
+            raise DataError(
+                f"{data.spec.name}: no gold pairs for {language}/{split} (a .gold file beside the sentences)"
+            )
         x = encoder.encode([q.text for q in queries])
         y = _pool_vectors(encoder, targets, "query")
         pairs = [(queries[i].id, targets[j].id, s) for i, j, s in mine_pairs(x, y, scoring)]
@@ -136,8 +144,9 @@ class BitextMining(Retrieval):
             raise ConfigError(f"{data.spec.name}: the mining threshold is chosen on task.dev_split, which is 'none'")
         dev_candidates, dev_gold = self._mine(encoder, data, language, dev_split, scoring)
         threshold, dev_f1 = choose_threshold(dev_candidates, dev_gold)
-        candidates, gold = (dev_candidates, dev_gold) if dev_split == split else \
-            self._mine(encoder, data, language, split, scoring)
+        candidates, gold = (
+            (dev_candidates, dev_gold) if dev_split == split else self._mine(encoder, data, language, split, scoring)
+        )
         predicted = [(s, t) for s, t, score in candidates if score >= threshold]
         metrics = {**bucc_f1(predicted, sorted(gold)), "threshold": threshold, "dev_f1": dev_f1, "count": len(gold)}
         return RetrievalResult(metrics, {".tsv": "".join(f"{s}\t{t}\n" for s, t in predicted)})
@@ -154,9 +163,12 @@ class Ranking(Retrieval):
         keys = _pool_vectors(encoder, pool, "passage")
         ranked = top_k_scored(encoder.encode([q.text for q in queries]), keys, RANKING_DEPTH, scoring).tolist()
         rankings = [[pool[i].id for i in row] for row in ranked]
-        metrics = {**map_at_k(rankings, [q.relevant for q in queries], RANKING_DEPTH),
-                   "count": len(queries), "pool_size": len(pool),
-                   "pool_languages": len({c.language for c in pool})}
+        metrics = {
+            **map_at_k(rankings, [q.relevant for q in queries], RANKING_DEPTH),
+            "count": len(queries),
+            "pool_size": len(pool),
+            "pool_languages": len({c.language for c in pool}),
+        }
         predictions = {q.id: ranking for q, ranking in zip(queries, rankings, strict=True)}
         return RetrievalResult(metrics, {".json": json.dumps(predictions, ensure_ascii=False) + "\n"})
 

@@ -29,8 +29,9 @@ class TokenTagging(FineTunedKind):
         """Where a word's label goes: ``task.subword_labels``."""
         return {"subword_labels": config.subword_labels}
 
-    def featurize(self, records: Sequence[Any], labels: tuple[str, ...], tokenizer: Any, max_length: int,
-                  **options: Any) -> dict[str, list]:
+    def featurize(
+        self, records: Sequence[Any], labels: tuple[str, ...], tokenizer: Any, max_length: int, **options: Any
+    ) -> dict[str, list]:
         """Word-tagged sentences as windows of sub-tokens (see ``featurize_tagging``)."""
         return featurize_tagging(records, labels, tokenizer, max_length, **options)
 
@@ -38,8 +39,9 @@ class TokenTagging(FineTunedKind):
         """A ``TokenClassificationHead`` over ``num_labels`` tags."""
         return TokenClassificationHead(hidden_size, num_labels, **options)
 
-    def score(self, task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any], *,
-              language: str) -> LanguageScore:
+    def score(
+        self, task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any], *, language: str
+    ) -> LanguageScore:
         """Window logits merged to one tag per word; seqeval F1 (and POS accuracy)."""
         return score_tagging(task, logits, features, records)
 
