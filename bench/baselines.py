@@ -49,21 +49,42 @@ def hf_dataset(features: Any, *, pad_to_max_length: bool, max_length: int = 128)
     return dataset.map(pad, batched=True).remove_columns(["length"])
 
 
-def hf_args(output_dir: str, *, steps: int, batch_size: int, bf16: bool, group_by_length: bool, seed: int,
-            learning_rate: float) -> Any:
+def hf_args(
+    output_dir: str, *, steps: int, batch_size: int, bf16: bool, group_by_length: bool, seed: int, learning_rate: float
+) -> Any:
     """TrainingArguments of a timed Trainer run: no saving, no logging, no evaluation, CPU."""
     from transformers import TrainingArguments
 
     return TrainingArguments(
-        output_dir=output_dir, max_steps=steps, per_device_train_batch_size=batch_size, learning_rate=learning_rate,
-        bf16=bf16, use_cpu=DEVICE.type == "cpu", seed=seed, save_strategy="no", logging_strategy="no", report_to="none",
-        disable_tqdm=True, train_sampling_strategy="group_by_length" if group_by_length else "random",
+        output_dir=output_dir,
+        max_steps=steps,
+        per_device_train_batch_size=batch_size,
+        learning_rate=learning_rate,
+        bf16=bf16,
+        use_cpu=DEVICE.type == "cpu",
+        seed=seed,
+        save_strategy="no",
+        logging_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        train_sampling_strategy="group_by_length" if group_by_length else "random",
     )
 
 
-def hf_train(path: Path, features: Any, tokenizer: Any, *, setting: str, steps: int, batch_size: int,
-             num_labels: int, freeze_embeddings: bool = False, seed: int = 0, learning_rate: float = 5e-5,
-             keep_trainer: bool = False) -> dict[str, Any]:
+def hf_train(
+    path: Path,
+    features: Any,
+    tokenizer: Any,
+    *,
+    setting: str,
+    steps: int,
+    batch_size: int,
+    num_labels: int,
+    freeze_embeddings: bool = False,
+    seed: int = 0,
+    learning_rate: float = 5e-5,
+    keep_trainer: bool = False,
+) -> dict[str, Any]:
     """Train AutoModelForSequenceClassification with Trainer for ``steps`` steps; the StepTimer summary."""
     from transformers import (
         DataCollatorWithPadding,
@@ -80,10 +101,21 @@ def hf_train(path: Path, features: Any, tokenizer: Any, *, setting: str, steps: 
     timer = StepTimer().attach(model)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hf-bench-") as work:
-        trainer = Trainer(model=model, args=hf_args(work, steps=steps, batch_size=batch_size, bf16=options["bf16"],
-                                                    group_by_length=options["group_by_length"], seed=seed,
-                                                    learning_rate=learning_rate),
-                          train_dataset=dataset, data_collator=collator, processing_class=tokenizer)
+        trainer = Trainer(
+            model=model,
+            args=hf_args(
+                work,
+                steps=steps,
+                batch_size=batch_size,
+                bf16=options["bf16"],
+                group_by_length=options["group_by_length"],
+                seed=seed,
+                learning_rate=learning_rate,
+            ),
+            train_dataset=dataset,
+            data_collator=collator,
+            processing_class=tokenizer,
+        )
         trainer.train()
     wall = time.perf_counter() - started
     timer.detach()

@@ -54,29 +54,43 @@ def measure(args: Any) -> str:
     tokenizer = load_tokenizer(path)
     cases = {
         f"udpos en train ({args.max_train} sentences) + test": ("udpos", {"max_train": args.max_train}),
-        "tmpl-nli train 2000 + test 200 x 12 languages":
-            ("tmpl-nli", {"params": {"train_size": 2000, "dev_size": 10, "test_size": 200}}),
+        "tmpl-nli train 2000 + test 200 x 12 languages": (
+            "tmpl-nli",
+            {"params": {"train_size": 2000, "dev_size": 10, "test_size": 200}},
+        ),
     }
     rows = []
     for label, (task, kwargs) in cases.items():
-        runs = interleaved({"run": lambda task=task, kwargs=kwargs: first_then_second(task, tokenizer, **kwargs)},
-                           args.repeats)["run"]
+        runs = interleaved(
+            {"run": lambda task=task, kwargs=kwargs: first_then_second(task, tokenizer, **kwargs)}, args.repeats
+        )["run"]
         first = [r["first"] for r in runs]
         second = [r["second"] for r in runs]
         share = ratios(second, first)
-        rows.append([label, fmt(first), fmt(second, 3), fmt([100 * s for s in share], 1) + " %",
-                     "met" if median(share) <= TARGET else "NOT met"])
+        rows.append(
+            [
+                label,
+                fmt(first),
+                fmt(second, 3),
+                fmt([100 * s for s in share], 1) + " %",
+                "met" if median(share) <= TARGET else "NOT met",
+            ]
+        )
     table = markdown_table(["data", "first run s", "second run s", "second / first (target <= 10%)", "target"], rows)
-    return (f"Tokenizer: {model_label(args.quick)}. Each repeat uses a fresh CROSSLING_HOME: the first preparation "
-            "reads the records and tokenizes them into the Arrow cache (with checksums); the second, in a new "
-            "TaskData, finds the cache (checksums verified) and memory-maps it. Timed: `TaskData` construction, "
-            "`train_features` and the test features of every evaluation language.\n\n" + table)
+    return (
+        f"Tokenizer: {model_label(args.quick)}. Each repeat uses a fresh CROSSLING_HOME: the first preparation "
+        "reads the records and tokenizes them into the Arrow cache (with checksums); the second, in a new "
+        "TaskData, finds the cache (checksums verified) and memory-maps it. Timed: `TaskData` construction, "
+        "`train_features` and the test features of every evaluation language.\n\n" + table
+    )
 
 
 def main() -> None:
     """Parse the options, measure, write the section."""
     parser = base_parser(__doc__)
-    parser.add_argument("--max-train", type=int, default=None, help="UD-POS training sentences (default 12000; quick 3000).")
+    parser.add_argument(
+        "--max-train", type=int, default=None, help="UD-POS training sentences (default 12000; quick 3000)."
+    )
     args = parser.parse_args()
     args.max_train = args.max_train or (3000 if args.quick else 12000)
     run_figure("cache", "Figure 6: feature cache, second run vs first", measure, args)

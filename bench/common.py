@@ -165,7 +165,7 @@ class StepTimer:
         if mask is None:
             mask = torch.ones_like(ids)
         lengths = mask.reshape(-1, mask.shape[-1]).sum(-1)
-        self.batches.append((int(ids.shape[0]), int(lengths.sum()), int(mask.numel()), int((lengths ** 2).sum())))
+        self.batches.append((int(ids.shape[0]), int(lengths.sum()), int(mask.numel()), int((lengths**2).sum())))
 
     def summary(self, skip: int = 1) -> dict[str, float]:
         """Steady-state rates over steps ``skip .. n-2`` (the first warms up, the last has no end stamp)."""
@@ -176,10 +176,18 @@ class StepTimer:
         examples = sum(b[0] for b in timed)
         real = sum(b[1] for b in timed)
         padded = sum(b[2] for b in timed)
-        return {"seconds": seconds, "steps": len(timed), "examples": examples, "real_tokens": real,
-                "padded_tokens": padded, "sum_sq_len": sum(b[3] for b in timed),
-                "examples_per_s": examples / seconds, "real_tokens_per_s": real / seconds,
-                "seconds_per_step": seconds / len(timed), "padding_fraction": 1 - real / padded}
+        return {
+            "seconds": seconds,
+            "steps": len(timed),
+            "examples": examples,
+            "real_tokens": real,
+            "padded_tokens": padded,
+            "sum_sq_len": sum(b[3] for b in timed),
+            "examples_per_s": examples / seconds,
+            "real_tokens_per_s": real / seconds,
+            "seconds_per_step": seconds / len(timed),
+            "padding_fraction": 1 - real / padded,
+        }
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -198,25 +206,36 @@ def _load_note(load_before: str, cores: int) -> str:
     return " (the machine was shared with other work during the run)" if busy else " (idle machine)"
 
 
-def section_text(title: str, *, command: str, machine: dict[str, Any], load_before: str, load_after: str,
-                 body: str) -> str:
+def section_text(
+    title: str, *, command: str, machine: dict[str, Any], load_before: str, load_after: str, body: str
+) -> str:
     """A figure's Markdown section: title, command, machine, load during the run, then ``body``."""
-    return "\n".join([
-        f"## {title}", "",
-        f"Command: `{command}`", "",
-        (f"Machine: {machine['nproc']} CPUs ({machine['cpu']}){', GPU ' + machine['gpu'] if machine.get('gpu') else ''}, "
-         f"torch {machine['torch']} "
-         f"({machine['threads']} threads), transformers {machine['transformers']}, "
-         f"bf16 kernels: {'yes' if machine['bf16_kernels'] else 'no'}; run {machine['date']}. "
-         f"Load average (1/5/15 min) before: {load_before}, after: {load_after}"
-         f"{_load_note(load_before, machine['nproc'])}."), "",
-        body.strip(), "",
-    ])
+    return "\n".join(
+        [
+            f"## {title}",
+            "",
+            f"Command: `{command}`",
+            "",
+            (
+                f"Machine: {machine['nproc']} CPUs ({machine['cpu']}){', GPU ' + machine['gpu'] if machine.get('gpu') else ''}, "
+                f"torch {machine['torch']} "
+                f"({machine['threads']} threads), transformers {machine['transformers']}, "
+                f"bf16 kernels: {'yes' if machine['bf16_kernels'] else 'no'}; run {machine['date']}. "
+                f"Load average (1/5/15 min) before: {load_before}, after: {load_after}"
+                f"{_load_note(load_before, machine['nproc'])}."
+            ),
+            "",
+            body.strip(),
+            "",
+        ]
+    )
 
 
-HEADER = ("# crossling benchmarks\n\nEach section is written by the command it shows (`bench/run_all.py` runs "
-          "them all). Figures are medians of interleaved repeats, all repeats in parentheses. Tests never "
-          "assert timings.\n")
+HEADER = (
+    "# crossling benchmarks\n\nEach section is written by the command it shows (`bench/run_all.py` runs "
+    "them all). Figures are medians of interleaved repeats, all repeats in parentheses. Tests never "
+    "assert timings.\n"
+)
 
 
 def write_section(key: str, text: str, path: Path = BENCHMARKS_MD) -> None:
@@ -251,12 +270,14 @@ def run_figure(key: str, title: str, measure: Callable[[argparse.Namespace], str
     return publish(key, title, measure(args), args=args, machine=machine_info(), load_before=before)
 
 
-def publish(key: str, title: str, body: str, *, args: argparse.Namespace, machine: dict[str, Any],
-            load_before: str) -> str:
+def publish(
+    key: str, title: str, body: str, *, args: argparse.Namespace, machine: dict[str, Any], load_before: str
+) -> str:
     """Print the section and (unless ``--no-write``) put it into the output file; returns the text."""
     label = f"{title} (quick: tiny BERT)" if getattr(args, "quick", False) else title
-    text = section_text(label, command=command_line(), machine=machine, load_before=load_before,
-                        load_after=load_average(), body=body)
+    text = section_text(
+        label, command=command_line(), machine=machine, load_before=load_before, load_after=load_average(), body=body
+    )
     print(text, flush=True)
     if not args.no_write:
         write_section(f"{key}-quick" if args.quick else key, text, args.output)
@@ -306,12 +327,26 @@ def tiny_bert_dir(root: Path, *, hidden: int = 128, layers: int = 4, heads: int 
     tok.train_from_iterator(_corpus_texts(), trainers.WordPieceTrainer(vocab_size=vocab, special_tokens=specials))
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                                        sep_token="[SEP]", mask_token="[MASK]", model_max_length=512)
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=512,
+    )
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
-                        num_attention_heads=heads, intermediate_size=4 * hidden, max_position_embeddings=512)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=4 * hidden,
+        max_position_embeddings=512,
+    )
     tmp = root / f".{target.name}.tmp-{os.getpid()}"
     BertModel(config, add_pooling_layer=False).save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
@@ -365,18 +400,31 @@ def xnli_dir() -> Path:
     return target
 
 
-def task_data(name: str, *, max_train: int | None = None, params: dict[str, Any] | None = None,
-              max_length: int = 128) -> Any:
+def task_data(
+    name: str, *, max_train: int | None = None, params: dict[str, Any] | None = None, max_length: int = 128
+) -> Any:
     """A crossling ``TaskData`` for the bench tasks: ``xnli`` (local English pairs), ``udpos`` (local), ``tmpl-nli``."""
     from crossling.config.schema import TaskConfig
     from crossling.data.loading import TaskData
 
     if name == "xnli":
-        config = TaskConfig(name="xnli", source="local", data_dir=xnli_dir(), max_length=max_length,
-                            max_train_examples=max_train, eval_languages=("en",))
+        config = TaskConfig(
+            name="xnli",
+            source="local",
+            data_dir=xnli_dir(),
+            max_length=max_length,
+            max_train_examples=max_train,
+            eval_languages=("en",),
+        )
     elif name == "udpos":
-        config = TaskConfig(name="udpos", source="local", data_dir=SHARED_DATA / "udpos", max_length=max_length,
-                            max_train_examples=max_train, eval_languages=("en",))
+        config = TaskConfig(
+            name="udpos",
+            source="local",
+            data_dir=SHARED_DATA / "udpos",
+            max_length=max_length,
+            max_train_examples=max_train,
+            eval_languages=("en",),
+        )
     else:
         config = TaskConfig(name=name, params=params or {}, max_length=max_length, max_train_examples=max_train)
     return TaskData.from_config(config)
@@ -396,11 +444,26 @@ def length_stats(lengths: Sequence[int]) -> str:
 # --- crossling training -----------------------------------------------------------------------------
 
 
-def crossling_train(path: Path, data: Any, features: Any, tokenizer: Any, *, steps: int, batch_size: int,
-                    precision: str = "auto", strategy: str = "last", group_by_length: bool = True,
-                    pad_to_multiple_of: int = 8, freeze_embeddings: bool = False, seed: int = 0,
-                    learning_rate: float = 5e-5, keep_model: bool = False, layer: int | None = None,
-                    active_vocabulary: bool = True, compile_model: bool = False) -> dict[str, Any]:
+def crossling_train(
+    path: Path,
+    data: Any,
+    features: Any,
+    tokenizer: Any,
+    *,
+    steps: int,
+    batch_size: int,
+    precision: str = "auto",
+    strategy: str = "last",
+    group_by_length: bool = True,
+    pad_to_multiple_of: int = 8,
+    freeze_embeddings: bool = False,
+    seed: int = 0,
+    learning_rate: float = 5e-5,
+    keep_model: bool = False,
+    layer: int | None = None,
+    active_vocabulary: bool = True,
+    compile_model: bool = False,
+) -> dict[str, Any]:
     """Build crossling's model and run ``train_stage`` for ``steps`` steps; the StepTimer summary (+ the model).
 
     The stage runs in a fresh temporary directory (no checkpoints, no dev scoring), exactly
@@ -413,20 +476,36 @@ def crossling_train(path: Path, data: Any, features: Any, tokenizer: Any, *, ste
     from crossling.training.loop import seed_everything, train_stage
 
     seed_everything(seed)
-    model = build_model(ModelConfig(name_or_path=str(path), freeze_embeddings=freeze_embeddings),
-                        AggregationConfig(strategy=strategy, layer=layer), data.spec)
-    collator = PaddingCollator(tokenizer.pad_token_id, pad_to_multiple_of=pad_to_multiple_of,
-                               sequence_labels=data.spec.kind is TaskKind.TOKEN_CLASSIFICATION)
-    config = TrainingConfig(max_steps=steps, batch_size=batch_size, learning_rate=learning_rate, mixed_precision=precision,
-                            group_by_length=group_by_length, checkpoint_every_steps=0, select_best=False,
-                            warmup_ratio=0.0, active_vocabulary=active_vocabulary, compile=compile_model)
+    model = build_model(
+        ModelConfig(name_or_path=str(path), freeze_embeddings=freeze_embeddings),
+        AggregationConfig(strategy=strategy, layer=layer),
+        data.spec,
+    )
+    collator = PaddingCollator(
+        tokenizer.pad_token_id,
+        pad_to_multiple_of=pad_to_multiple_of,
+        sequence_labels=data.spec.kind is TaskKind.TOKEN_CLASSIFICATION,
+    )
+    config = TrainingConfig(
+        max_steps=steps,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        mixed_precision=precision,
+        group_by_length=group_by_length,
+        checkpoint_every_steps=0,
+        select_best=False,
+        warmup_ratio=0.0,
+        active_vocabulary=active_vocabulary,
+        compile=compile_model,
+    )
     # A forward hook would be traced by torch.compile (and recompiled at every step): compiled runs
     # are timed by their caller (bench/compile.py times optimiser steps instead).
     timer = None if compile_model else StepTimer().attach(model)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="crossling-bench-") as work:
-        result = train_stage(model, features, config=config, seed=seed, work_dir=Path(work), collator=collator,
-                             show_progress=False)
+        result = train_stage(
+            model, features, config=config, seed=seed, work_dir=Path(work), collator=collator, show_progress=False
+        )
     wall = time.perf_counter() - started
     summary: dict[str, Any] = {"wall_seconds": wall, "precision": result.mixed_precision}
     if timer is not None:
@@ -440,5 +519,3 @@ def crossling_train(path: Path, data: Any, features: Any, tokenizer: Any, *, ste
 def count_matmul_params(model: torch.nn.Module) -> int:
     """Parameters of the model's ``nn.Linear`` weights (the matmul FLOPs per token; embeddings excluded)."""
     return sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
-
-

@@ -31,8 +31,7 @@ class OptimizerStepClock:
 
     def __enter__(self) -> Self:
         self.stamps = [time.perf_counter()]
-        self._handle = register_optimizer_step_post_hook(
-            lambda *_: self.stamps.append(time.perf_counter()))
+        self._handle = register_optimizer_step_post_hook(lambda *_: self.stamps.append(time.perf_counter()))
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -48,8 +47,9 @@ def run(path: Any, data: Any, features: Any, tokenizer: Any, args: Any, compiled
     """One training run; seconds per step at steady state and the time spent before it (model build, compile)."""
     with OptimizerStepClock() as clock:
         started = time.perf_counter()
-        crossling_train(path, data, features, tokenizer, steps=args.steps, batch_size=args.batch_size,
-                        compile_model=compiled)
+        crossling_train(
+            path, data, features, tokenizer, steps=args.steps, batch_size=args.batch_size, compile_model=compiled
+        )
     warm = clock.stamps[args.warmup + 1] - started if len(clock.stamps) > args.warmup + 1 else float("nan")
     return {"seconds_per_step": clock.steady_seconds(args.warmup), "warmup_seconds": warm}
 
@@ -60,23 +60,43 @@ def measure(args: Any) -> str:
     tokenizer = load_tokenizer(path)
     data = task_data("xnli", max_train=args.max_train)
     features = data.train_features(tokenizer)
-    runs = interleaved({name: (lambda compiled=compiled: run(path, data, features, tokenizer, args, compiled))
-                        for name, compiled in (("eager", False), ("compiled", True))}, args.repeats)
+    runs = interleaved(
+        {
+            name: (lambda compiled=compiled: run(path, data, features, tokenizer, args, compiled))
+            for name, compiled in (("eager", False), ("compiled", True))
+        },
+        args.repeats,
+    )
     eager = [r["seconds_per_step"] for r in runs["eager"]]
     compiled = [r["seconds_per_step"] for r in runs["compiled"]]
     speedup = ratios(eager, compiled)
     extra = [c["warmup_seconds"] - e["warmup_seconds"] for e, c in zip(runs["eager"], runs["compiled"], strict=True)]
     pays = median(extra) / max(1e-9, median(eager) - median(compiled)) if median(speedup) > 1 else float("inf")
     table = markdown_table(
-        ["s/step eager", "s/step compiled", "speed-up", f"extra seconds in the first {args.warmup} steps",
-         "steps to pay back"],
-        [[fmt(eager, 3), fmt(compiled, 3), fmt(speedup), fmt(extra, 1),
-          "never" if pays == float("inf") else f"{pays:.0f}"]])
-    return (f"Model: {model_label(args.quick)}; XNLI English pairs, batch {args.batch_size}, {args.steps} optimiser "
-            f"steps per run, steady state = median step after the first {args.warmup} (timed between optimiser "
-            "steps, since forward hooks do not survive compilation); crossling's `train_stage` with "
-            "`training.compile` false / true (`torch.compile(model, dynamic=True)`, inductor), bf16 autocast, "
-            "dynamic padding.\n\n" + table)
+        [
+            "s/step eager",
+            "s/step compiled",
+            "speed-up",
+            f"extra seconds in the first {args.warmup} steps",
+            "steps to pay back",
+        ],
+        [
+            [
+                fmt(eager, 3),
+                fmt(compiled, 3),
+                fmt(speedup),
+                fmt(extra, 1),
+                "never" if pays == float("inf") else f"{pays:.0f}",
+            ]
+        ],
+    )
+    return (
+        f"Model: {model_label(args.quick)}; XNLI English pairs, batch {args.batch_size}, {args.steps} optimiser "
+        f"steps per run, steady state = median step after the first {args.warmup} (timed between optimiser "
+        "steps, since forward hooks do not survive compilation); crossling's `train_stage` with "
+        "`training.compile` false / true (`torch.compile(model, dynamic=True)`, inductor), bf16 autocast, "
+        "dynamic padding.\n\n" + table
+    )
 
 
 def main() -> None:

@@ -28,24 +28,46 @@ def measure(args: Any) -> str:
     tokenizer = load_tokenizer(path)
     data = task_data("xnli", max_train=args.max_train)
     features = data.train_features(tokenizer)
-    runs = interleaved({
-        strategy: (lambda strategy=strategy: crossling_train(path, data, features, tokenizer, steps=args.steps,
-                                                             batch_size=args.batch_size, strategy=strategy,
-                                                             layer=None if strategy == "last" else args.layer))
-        for strategy in ("last", "dlfa")
-    }, args.repeats)
+    runs = interleaved(
+        {
+            strategy: (
+                lambda strategy=strategy: crossling_train(
+                    path,
+                    data,
+                    features,
+                    tokenizer,
+                    steps=args.steps,
+                    batch_size=args.batch_size,
+                    strategy=strategy,
+                    layer=None if strategy == "last" else args.layer,
+                )
+            )
+            for strategy in ("last", "dlfa")
+        },
+        args.repeats,
+    )
     last = [r["seconds_per_step"] for r in runs["last"]]
     dlfa = [r["seconds_per_step"] for r in runs["dlfa"]]
     overhead = [r - 1 for r in ratios(dlfa, last)]
     table = markdown_table(
         ["s/step last", "s/step dlfa", "overhead (target <= 5%)", "precision", "target"],
-        [[fmt(last, 3), fmt(dlfa, 3), fmt([100 * o for o in overhead], 1) + " %", runs["last"][0]["precision"],
-          "met" if median(overhead) <= TARGET else "NOT met"]])
-    return (f"Model: {model_label(args.quick)}; XNLI English pairs, batch {args.batch_size}, {args.steps} optimiser "
-            "steps per run (steady-state seconds per step over steps 2..n-1), crossling's `train_stage` with "
-            "dynamic padding and length grouping; `dlfa` with crossling's defaults "
-            "(reduction 4, compress-expand, layernorm, convex fusion) and lower layer "
-            f"k = {args.layer} (as in examples/xnli-dlfa.yaml; quick: k = 2).\n\n" + table)
+        [
+            [
+                fmt(last, 3),
+                fmt(dlfa, 3),
+                fmt([100 * o for o in overhead], 1) + " %",
+                runs["last"][0]["precision"],
+                "met" if median(overhead) <= TARGET else "NOT met",
+            ]
+        ],
+    )
+    return (
+        f"Model: {model_label(args.quick)}; XNLI English pairs, batch {args.batch_size}, {args.steps} optimiser "
+        "steps per run (steady-state seconds per step over steps 2..n-1), crossling's `train_stage` with "
+        "dynamic padding and length grouping; `dlfa` with crossling's defaults "
+        "(reduction 4, compress-expand, layernorm, convex fusion) and lower layer "
+        f"k = {args.layer} (as in examples/xnli-dlfa.yaml; quick: k = 2).\n\n" + table
+    )
 
 
 def main() -> None:

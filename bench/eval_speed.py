@@ -31,11 +31,15 @@ def crossling_eval(model: Any, data: Any, tokenizer: Any, batch_size: int) -> di
     from crossling.pipelines.experiment import evaluate_languages
 
     started = time.perf_counter()
-    scores = evaluate_languages(model, data, tokenizer, batch_size=batch_size, mixed_precision="auto",
-                                predictions_dir=None)
+    scores = evaluate_languages(
+        model, data, tokenizer, batch_size=batch_size, mixed_precision="auto", predictions_dir=None
+    )
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "accuracy": float(np.mean([s["accuracy"] for s in scores.values()])) / 100,
-            "languages": len(scores)}
+    return {
+        "seconds": seconds,
+        "accuracy": float(np.mean([s["accuracy"] for s in scores.values()])) / 100,
+        "languages": len(scores),
+    }
 
 
 def trainer_eval(model: Any, data: Any, tokenizer: Any) -> dict[str, Any]:
@@ -45,15 +49,21 @@ def trainer_eval(model: Any, data: Any, tokenizer: Any) -> dict[str, Any]:
     started = time.perf_counter()
     accuracies = []
     with tempfile.TemporaryDirectory(prefix="hf-eval-") as work:
-        trainer = Trainer(model=model, args=TrainingArguments(output_dir=work, use_cpu=True, report_to="none",
-                                                              disable_tqdm=True),
-                          data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer)
+        trainer = Trainer(
+            model=model,
+            args=TrainingArguments(output_dir=work, use_cpu=True, report_to="none", disable_tqdm=True),
+            data_collator=DataCollatorWithPadding(tokenizer),
+            processing_class=tokenizer,
+        )
         for language in data.eval_languages():
             features = data.features(language, data.config.eval_split, tokenizer)
             output = trainer.predict(hf_dataset(features, pad_to_max_length=False).remove_columns(["length"]))
             accuracies.append(float((output.predictions.argmax(-1) == np.asarray(features["labels"])).mean()))
-    return {"seconds": time.perf_counter() - started, "accuracy": float(np.mean(accuracies)),
-            "languages": len(accuracies)}
+    return {
+        "seconds": time.perf_counter() - started,
+        "accuracy": float(np.mean(accuracies)),
+        "languages": len(accuracies),
+    }
 
 
 def measure(args: Any) -> str:
@@ -67,25 +77,31 @@ def measure(args: Any) -> str:
     rows_total = sum(len(data.features(lang, data.config.eval_split, tokenizer)) for lang in data.eval_languages())
     ours = build_model(ModelConfig(name_or_path=str(path)), AggregationConfig(), data.spec).to(DEVICE)
     theirs = hf_model(path, len(data.spec.labels))
-    runs = interleaved({
-        "crossling": lambda: crossling_eval(ours, data, tokenizer, args.batch_size),
-        "trainer": lambda: trainer_eval(theirs, data, tokenizer),
-    }, args.repeats)
+    runs = interleaved(
+        {
+            "crossling": lambda: crossling_eval(ours, data, tokenizer, args.batch_size),
+            "trainer": lambda: trainer_eval(theirs, data, tokenizer),
+        },
+        args.repeats,
+    )
     a = [r["seconds"] for r in runs["crossling"]]
     b = [r["seconds"] for r in runs["trainer"]]
     speedup = ratios(b, a)
     table = markdown_table(
         ["crossling s", "Trainer.predict loop s", "speed-up (target >= 2x)", "target"],
-        [[fmt(a), fmt(b), fmt(speedup), "met" if median(speedup) >= TARGET else "NOT met"]])
-    return (f"Model: {model_label(args.quick)} with an untrained 3-way head (speed does not depend on the weights; "
-            f"crossling's model and HF's AutoModelForSequenceClassification share the encoder weights). "
-            f"tmpl-nli test split, {args.test_size} pairs in each of {runs['crossling'][0]['languages']} languages "
-            f"({rows_total} rows; features cached beforehand, both sides load them from the cache inside the timed "
-            f"loop and compute accuracy). crossling: `evaluate_languages`, batch {args.batch_size}, length-sorted, "
-            "inference mode, bf16 autocast (auto). Trainer: one `Trainer.predict` per language, default eval "
-            "settings (per_device_eval_batch_size 8, fp32), DataCollatorWithPadding. Mean accuracy over "
-            f"languages: crossling {runs['crossling'][0]['accuracy']:.3f}, Trainer "
-            f"{runs['trainer'][0]['accuracy']:.3f} (untrained heads differ; this is a speed figure).\n\n" + table)
+        [[fmt(a), fmt(b), fmt(speedup), "met" if median(speedup) >= TARGET else "NOT met"]],
+    )
+    return (
+        f"Model: {model_label(args.quick)} with an untrained 3-way head (speed does not depend on the weights; "
+        f"crossling's model and HF's AutoModelForSequenceClassification share the encoder weights). "
+        f"tmpl-nli test split, {args.test_size} pairs in each of {runs['crossling'][0]['languages']} languages "
+        f"({rows_total} rows; features cached beforehand, both sides load them from the cache inside the timed "
+        f"loop and compute accuracy). crossling: `evaluate_languages`, batch {args.batch_size}, length-sorted, "
+        "inference mode, bf16 autocast (auto). Trainer: one `Trainer.predict` per language, default eval "
+        "settings (per_device_eval_batch_size 8, fp32), DataCollatorWithPadding. Mean accuracy over "
+        f"languages: crossling {runs['crossling'][0]['accuracy']:.3f}, Trainer "
+        f"{runs['trainer'][0]['accuracy']:.3f} (untrained heads differ; this is a speed figure).\n\n" + table
+    )
 
 
 def main() -> None:

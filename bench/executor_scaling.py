@@ -19,11 +19,22 @@ from crossling.utils.paths import crossling_home
 def study(model: Path, out: Path, runs: int, engine: str, workers: int, steps: int) -> Path:
     """A study of ``runs`` template-NLI runs (one per seed) on the tiny BERT, written as YAML."""
     config = {
-        "name": "scaling", "output_dir": str(out), "model": {"name_or_path": str(model)},
-        "task": {"name": "tmpl-nli", "max_train_examples": 256, "max_eval_examples": 64,
-                 "eval_languages": ["en", "de"]},
-        "training": {"epochs": 1, "max_steps": steps, "batch_size": 16, "checkpoint_every_steps": 0,
-                     "mixed_precision": "no"},
+        "name": "scaling",
+        "output_dir": str(out),
+        "model": {"name_or_path": str(model)},
+        "task": {
+            "name": "tmpl-nli",
+            "max_train_examples": 256,
+            "max_eval_examples": 64,
+            "eval_languages": ["en", "de"],
+        },
+        "training": {
+            "epochs": 1,
+            "max_steps": steps,
+            "batch_size": 16,
+            "checkpoint_every_steps": 0,
+            "mixed_precision": "no",
+        },
         "sweep": {"seed": list(range(1, runs + 1))},
         "executor": {"kind": engine, "max_workers": workers, "cpus_per_run": 1, "max_retries": 0},
     }
@@ -64,8 +75,14 @@ def measure(args: Any) -> str:
             walls: dict[str, list[float]] = {"local": [], "ray": []}
             for repeat in range(args.repeats):
                 for engine in ("local", "ray"):
-                    path = study(model, root / f"{engine}-{repeat}", args.runs, engine,
-                                 args.workers if engine == "ray" else 1, args.steps)
+                    path = study(
+                        model,
+                        root / f"{engine}-{repeat}",
+                        args.runs,
+                        engine,
+                        args.workers if engine == "ray" else 1,
+                        args.steps,
+                    )
                     walls[engine].append(timed_study(path))
             ray_overhead = overhead(model, root, "ray", args.repeats, args.steps)
     finally:
@@ -73,18 +90,32 @@ def measure(args: Any) -> str:
     speedups = [local / remote for local, remote in zip(walls["local"], walls["ray"], strict=True)]
     table = markdown_table(
         ["executor", "study wall time, s", "s per run", "speed-up vs local", "submission -> start, s"],
-        [["local (one process, 2 torch threads)", fmt(walls["local"], 1),
-          fmt([w / args.runs for w in walls["local"]], 2), "1.00", "0 (same process)"],
-         [f"ray, {args.workers} workers (1 CPU each)", fmt(walls["ray"], 1),
-          fmt([w / args.runs for w in walls["ray"]], 2), fmt(speedups, 2),
-          fmt(ray_overhead, 2)]])
-    return (f"A study of {args.runs} runs (template NLI, tiny BERT h128 l4, {args.steps} optimiser steps of 16 pairs, "
-            "evaluation on 64 pairs in en and de, one run per seed), all stages trained from scratch in each repeat; "
-            "local and Ray repeats interleaved. Ray's local instance is started once before the timing "
-            "(its start-up, ~10 s here, is paid once per study). Submission -> start: a one-run study handed to the "
-            "running Ray instance until its worker begins `run_experiment` (worker process, imports, config "
-            "validation). Tiny runs make the per-run overhead visible; for real runs (minutes to hours) it is "
-            "negligible.\n\n" + table)
+        [
+            [
+                "local (one process, 2 torch threads)",
+                fmt(walls["local"], 1),
+                fmt([w / args.runs for w in walls["local"]], 2),
+                "1.00",
+                "0 (same process)",
+            ],
+            [
+                f"ray, {args.workers} workers (1 CPU each)",
+                fmt(walls["ray"], 1),
+                fmt([w / args.runs for w in walls["ray"]], 2),
+                fmt(speedups, 2),
+                fmt(ray_overhead, 2),
+            ],
+        ],
+    )
+    return (
+        f"A study of {args.runs} runs (template NLI, tiny BERT h128 l4, {args.steps} optimiser steps of 16 pairs, "
+        "evaluation on 64 pairs in en and de, one run per seed), all stages trained from scratch in each repeat; "
+        "local and Ray repeats interleaved. Ray's local instance is started once before the timing "
+        "(its start-up, ~10 s here, is paid once per study). Submission -> start: a one-run study handed to the "
+        "running Ray instance until its worker begins `run_experiment` (worker process, imports, config "
+        "validation). Tiny runs make the per-run overhead visible; for real runs (minutes to hours) it is "
+        "negligible.\n\n" + table
+    )
 
 
 def main() -> None:

@@ -56,11 +56,16 @@ def measure(args: Any) -> str:
     probe = crossling_train(path, data, features, tokenizer, steps=3, batch_size=2, keep_model=True)["model"]
     params = count_matmul_params(probe)
     layers, hidden = probe.encoder.config.num_hidden_layers, probe.encoder.config.hidden_size
-    runs = interleaved({
-        "train": lambda: crossling_train(path, data, features, tokenizer, steps=args.steps, batch_size=args.batch_size),
-        "gemm-bf16": lambda: {"flops": gemm_peak(torch.bfloat16, args.gemm_size)},
-        "gemm-fp32": lambda: {"flops": gemm_peak(torch.float32, args.gemm_size)},
-    }, args.repeats)
+    runs = interleaved(
+        {
+            "train": lambda: crossling_train(
+                path, data, features, tokenizer, steps=args.steps, batch_size=args.batch_size
+            ),
+            "gemm-bf16": lambda: {"flops": gemm_peak(torch.bfloat16, args.gemm_size)},
+            "gemm-fp32": lambda: {"flops": gemm_peak(torch.float32, args.gemm_size)},
+        },
+        args.repeats,
+    )
     achieved = [useful_flops(r, params, layers, hidden) / r["seconds"] for r in runs["train"]]
     bf16 = [r["flops"] for r in runs["gemm-bf16"]]
     fp32 = [r["flops"] for r in runs["gemm-fp32"]]
@@ -68,20 +73,36 @@ def measure(args: Any) -> str:
     util_fp32 = [a / p for a, p in zip(achieved, fp32, strict=True)]
     g = 1e9
     table = markdown_table(
-        ["useful GFLOP/s (training)", "bf16 GEMM peak GFLOP/s", "fp32 GEMM peak GFLOP/s", "utilisation vs bf16 peak",
-         "utilisation vs fp32 peak", "target >= 50%"],
-        [[fmt([a / g for a in achieved], 1), fmt([x / g for x in bf16], 1), fmt([x / g for x in fp32], 1),
-          fmt([100 * u for u in util_bf16], 1) + " %", fmt([100 * u for u in util_fp32], 1) + " %",
-          "met" if median(util_bf16) >= TARGET else "NOT met (vs the bf16 peak the run computes in)"]])
+        [
+            "useful GFLOP/s (training)",
+            "bf16 GEMM peak GFLOP/s",
+            "fp32 GEMM peak GFLOP/s",
+            "utilisation vs bf16 peak",
+            "utilisation vs fp32 peak",
+            "target >= 50%",
+        ],
+        [
+            [
+                fmt([a / g for a in achieved], 1),
+                fmt([x / g for x in bf16], 1),
+                fmt([x / g for x in fp32], 1),
+                fmt([100 * u for u in util_bf16], 1) + " %",
+                fmt([100 * u for u in util_fp32], 1) + " %",
+                "met" if median(util_bf16) >= TARGET else "NOT met (vs the bf16 peak the run computes in)",
+            ]
+        ],
+    )
     run = runs["train"][0]
-    return (f"Model: {model_label(args.quick)}: P = {params / 1e6:.2f}M parameters in matmuls (every nn.Linear "
-            f"weight: encoder and head; embeddings are lookups, not matmuls), L = {layers}, H = {hidden}. Training: "
-            f"crossling's `train_stage`, XNLI English, batch {args.batch_size}, {args.steps} steps, precision "
-            f"{run['precision']}, dynamic padding ({100 * run['padding_fraction']:.0f}% of the computed tokens are "
-            "padding, not counted). Useful FLOPs of the timed steps = 6 * P * real_tokens + 12 * L * H * "
-            "sum_i(len_i^2) (forward + backward of the matmuls, plus QK^T and AV on real lengths); utilisation = "
-            f"useful FLOP/s / peak. Peaks: best `torch.matmul` of {args.gemm_size} x {args.gemm_size} matrices over "
-            f"3 s, same process and threads ({torch.get_num_threads()}).\n\n" + table)
+    return (
+        f"Model: {model_label(args.quick)}: P = {params / 1e6:.2f}M parameters in matmuls (every nn.Linear "
+        f"weight: encoder and head; embeddings are lookups, not matmuls), L = {layers}, H = {hidden}. Training: "
+        f"crossling's `train_stage`, XNLI English, batch {args.batch_size}, {args.steps} steps, precision "
+        f"{run['precision']}, dynamic padding ({100 * run['padding_fraction']:.0f}% of the computed tokens are "
+        "padding, not counted). Useful FLOPs of the timed steps = 6 * P * real_tokens + 12 * L * H * "
+        "sum_i(len_i^2) (forward + backward of the matmuls, plus QK^T and AV on real lengths); utilisation = "
+        f"useful FLOP/s / peak. Peaks: best `torch.matmul` of {args.gemm_size} x {args.gemm_size} matrices over "
+        f"3 s, same process and threads ({torch.get_num_threads()}).\n\n" + table
+    )
 
 
 def main() -> None:

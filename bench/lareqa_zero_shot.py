@@ -20,6 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "xquad"
 LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
+
+
 def to_xquad_r(source: Path, target: Path) -> int:
     """Write ``source`` (SQuAD JSON) with ``sentences`` / ``sentence_breaks`` added; returns the sentence count."""
     from crossling.data.formats.lareqa import add_sentence_breaks
@@ -48,12 +50,15 @@ def main() -> int:
         folder = Path(work) / "xquad-r"
         folder.mkdir()
         sentences = {lang: to_xquad_r(args.data / f"xquad.{lang}.json", folder / f"{lang}.json") for lang in LANGUAGES}
-        config = build_config({
-            "name": "lareqa", "output_dir": str(Path(work) / "runs"),
-            "model": {"name_or_path": "offline:multilingual-e5-small"},
-            "task": {"name": "lareqa", "data_dir": str(folder)},
-            "retrieval": {"layer": args.layer, "scoring": args.scoring},
-        })
+        config = build_config(
+            {
+                "name": "lareqa",
+                "output_dir": str(Path(work) / "runs"),
+                "model": {"name_or_path": "offline:multilingual-e5-small"},
+                "task": {"name": "lareqa", "data_dir": str(folder)},
+                "retrieval": {"layer": args.layer, "scoring": args.scoring},
+            }
+        )
         started = time.perf_counter()
         results = run_experiment(config, show_progress=False)
     print("| language | questions | sentences | mAP@20 |\n|---|---:|---:|---:|")

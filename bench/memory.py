@@ -47,17 +47,34 @@ def child(system: str, quick: bool, steps: int, batch_size: int, max_train: int)
     if system == "crossling":
         crossling_train(path, data, features, tokenizer, steps=steps, batch_size=batch_size)
     else:
-        hf_train(path, features, tokenizer, setting=system.removeprefix("hf-"), steps=steps, batch_size=batch_size,
-                 num_labels=3)
+        hf_train(
+            path,
+            features,
+            tokenizer,
+            setting=system.removeprefix("hf-"),
+            steps=steps,
+            batch_size=batch_size,
+            num_labels=3,
+        )
     print(json.dumps({"system": system, "peak_rss_mib": peak_rss_mib()}), flush=True)
 
 
 def run_child(system: str, args: Any) -> dict[str, Any]:
     """Run one fine-tuning in a fresh Python process; its reported peak RSS."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", system, "--steps", str(args.steps),
-               "--batch-size", str(args.batch_size), "--max-train", str(args.max_train)] + (["--quick"] if args.quick else [])
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        system,
+        "--steps",
+        str(args.steps),
+        "--batch-size",
+        str(args.batch_size),
+        "--max-train",
+        str(args.max_train),
+    ] + (["--quick"] if args.quick else [])
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return json.loads([line for line in out.splitlines() if line.startswith("{\"system\"")][-1])
+    return json.loads([line for line in out.splitlines() if line.startswith('{"system"')][-1])
 
 
 def measure(args: Any) -> str:
@@ -70,13 +87,21 @@ def measure(args: Any) -> str:
     for system in SYSTEMS[1:]:
         theirs = [r["peak_rss_mib"] for r in runs[system]]
         ratio = ratios(ours, theirs)
-        rows.append([f"HF Trainer {system.removeprefix('hf-')}", fmt(theirs, 0), fmt(ratio, 3),
-                     "met" if median(ratio) <= TARGET else "NOT met"])
+        rows.append(
+            [
+                f"HF Trainer {system.removeprefix('hf-')}",
+                fmt(theirs, 0),
+                fmt(ratio, 3),
+                "met" if median(ratio) <= TARGET else "NOT met",
+            ]
+        )
     table = markdown_table(["system", "peak RSS MiB", "crossling / this (target <= 1.0)", "target"], rows)
-    return (f"Model: {model_label(args.quick)}; XNLI English pairs, batch {args.batch_size}, {args.steps} optimiser "
-            "steps, each run in a fresh `python bench/memory.py --child SYSTEM` process that reports its VmHWM "
-            "(/proc/self/status) at the end: model loading, features, training (crossling also writes its final "
-            "weights). Settings of the systems as in figure 3.\n\n" + table)
+    return (
+        f"Model: {model_label(args.quick)}; XNLI English pairs, batch {args.batch_size}, {args.steps} optimiser "
+        "steps, each run in a fresh `python bench/memory.py --child SYSTEM` process that reports its VmHWM "
+        "(/proc/self/status) at the end: model loading, features, training (crossling also writes its final "
+        "weights). Settings of the systems as in figure 3.\n\n" + table
+    )
 
 
 def main() -> None:

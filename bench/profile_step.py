@@ -59,10 +59,12 @@ def measure(args: Any) -> str:
     lines = ["| group | self CPU s | share |", "|---|---|---|"]
     lines += [f"| {g} | {s:.2f} | {100 * s / total:.0f}% |" for g, s in sorted(groups.items(), key=lambda x: -x[1])]
     table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.top)
-    return (f"Model: {model_label(args.quick)}; crossling's `train_stage`, XNLI English, batch {args.batch_size}, "
-            f"{args.steps} steps ({run['seconds_per_step']:.2f} s/step steady state under the profiler, "
-            f"{run['precision']}). Self CPU time of the aten operators, grouped (model build and weight saving "
-            "are included in the profile):\n\n" + "\n".join(lines) + "\n\nTop operators:\n\n```\n" + table + "\n```")
+    return (
+        f"Model: {model_label(args.quick)}; crossling's `train_stage`, XNLI English, batch {args.batch_size}, "
+        f"{args.steps} steps ({run['seconds_per_step']:.2f} s/step steady state under the profiler, "
+        f"{run['precision']}). Self CPU time of the aten operators, grouped (model build and weight saving "
+        "are included in the profile):\n\n" + "\n".join(lines) + "\n\nTop operators:\n\n```\n" + table + "\n```"
+    )
 
 
 def main() -> None:

@@ -10,8 +10,17 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 #: The figure scripts, in the order of BENCHMARKS.md.
-SCRIPTS = ("padding.py", "dlfa_overhead.py", "vs_hf_trainer.py", "eval_speed.py", "flops.py", "cache.py", "memory.py",
-           "compile.py", "executor_scaling.py")
+SCRIPTS = (
+    "padding.py",
+    "dlfa_overhead.py",
+    "vs_hf_trainer.py",
+    "eval_speed.py",
+    "flops.py",
+    "cache.py",
+    "memory.py",
+    "compile.py",
+    "executor_scaling.py",
+)
 
 
 def main() -> int:

@@ -35,7 +35,9 @@ class AllLayers(nn.Module):
         return torch.cat(list(hidden_states), dim=-1)
 
 
-def layer_accuracies(encoder: SentenceEncoder, sources: list[str], targets: list[str], layers: int) -> list[tuple[float, float]]:
+def layer_accuracies(
+    encoder: SentenceEncoder, sources: list[str], targets: list[str], layers: int
+) -> list[tuple[float, float]]:
     """``(xx->en, en->xx)`` accuracy in percent for each hidden state 0..layers."""
     x, y = encoder.encode(sources), encoder.encode(targets)
     size = x.shape[1] // (layers + 1)
@@ -44,8 +46,12 @@ def layer_accuracies(encoder: SentenceEncoder, sources: list[str], targets: list
     for layer in range(layers + 1):
         part = slice(layer * size, (layer + 1) * size)
         xx_en, en_xx = retrieve_both_directions(x[:, part], y[:, part], "cosine")
-        out.append((100 * sum(p == g for p, g in zip(xx_en, gold, strict=True)) / len(gold),
-                    100 * sum(p == g for p, g in zip(en_xx, gold, strict=True)) / len(gold)))
+        out.append(
+            (
+                100 * sum(p == g for p, g in zip(xx_en, gold, strict=True)) / len(gold),
+                100 * sum(p == g for p, g in zip(en_xx, gold, strict=True)) / len(gold),
+            )
+        )
     return out
 
 
@@ -54,11 +60,16 @@ def markdown(results: dict[str, list[tuple[float, float]]], layers: int) -> str:
     head = "| language | " + " | ".join(str(k) for k in range(layers + 1)) + " |\n"
     rule = "|---|" + "---:|" * (layers + 1) + "\n"
     text = ""
-    for title, pick in (("mean of xx->en and en->xx", lambda a: (a[0] + a[1]) / 2), ("xx->en (XTREME's direction)", lambda a: a[0])):
+    for title, pick in (
+        ("mean of xx->en and en->xx", lambda a: (a[0] + a[1]) / 2),
+        ("xx->en (XTREME's direction)", lambda a: a[0]),
+    ):
         rows = [f"| {lang} | " + " | ".join(f"{pick(a):.1f}" for a in accs) + " |" for lang, accs in results.items()]
         mean = [sum(pick(accs[k]) for accs in results.values()) / len(results) for k in range(layers + 1)]
         rows.append("| **mean** | " + " | ".join(f"**{m:.1f}**" for m in mean) + " |")
-        text += f"\nAccuracy (%), {title}, per hidden state (0 = embeddings):\n\n" + head + rule + "\n".join(rows) + "\n"
+        text += (
+            f"\nAccuracy (%), {title}, per hidden state (0 = embeddings):\n\n" + head + rule + "\n".join(rows) + "\n"
+        )
     return text
 
 
@@ -100,8 +111,15 @@ def main() -> None:
     path = ensure_offline_model("multilingual-e5-small")
     model = BertModel.from_pretrained(path, add_pooling_layer=False)
     layers = model.config.num_hidden_layers
-    encoder = SentenceEncoder(model, AllLayers(), AutoTokenizer.from_pretrained(path), pooling="mean",
-                              batch_size=args.batch_size, max_length=128, mixed_precision=args.precision)
+    encoder = SentenceEncoder(
+        model,
+        AllLayers(),
+        AutoTokenizer.from_pretrained(path),
+        pooling="mean",
+        batch_size=args.batch_size,
+        max_length=128,
+        mixed_precision=args.precision,
+    )
     started = time.perf_counter()
     results, counts = {}, {}
     for lang in languages:
@@ -109,12 +127,17 @@ def main() -> None:
         pairs = pairs[: args.max_sentences] if args.max_sentences else pairs
         counts[lang] = len(pairs)
         results[lang] = layer_accuracies(encoder, [p.source for p in pairs], [p.target for p in pairs], layers)
-        print(f"{lang}: {len(pairs)} pairs, best layer {max(range(layers + 1), key=lambda k: sum(results[lang][k]))}", flush=True)
+        print(
+            f"{lang}: {len(pairs)} pairs, best layer {max(range(layers + 1), key=lambda k: sum(results[lang][k]))}",
+            flush=True,
+        )
     seconds = time.perf_counter() - started
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    header = (f"Sentences per language: {', '.join(f'{k} {v}' for k, v in counts.items())}. "
-              f"{seconds:.0f} s on {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-              f"precision {args.precision}.\n")
+    header = (
+        f"Sentences per language: {', '.join(f'{k} {v}' for k, v in counts.items())}. "
+        f"{seconds:.0f} s on {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
+        f"precision {args.precision}.\n"
+    )
     (args.out_dir / "tatoeba-layers.md").write_text(header + markdown(results, layers), encoding="utf-8")
     plot(results, layers, args.out_dir / "tatoeba-layers.png")
     print(f"wrote {args.out_dir / 'tatoeba-layers.md'} and .png ({seconds:.0f} s)")

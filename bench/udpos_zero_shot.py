@@ -32,29 +32,43 @@ DEFAULT_DATA = REPO.parent / "shared" / "data" / "udpos"
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options (every run setting not named here comes from ``--config``)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="Experiment YAML with the two variants.")
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA,
-                        help="XTREME-layout UD-POS folder (train-en.tsv, dev-en.tsv, test-<lang>.tsv).")
-    parser.add_argument("--max-train", type=int, default=1000,
-                        help="English training sentences (the time knob; 0: all of them).")
-    parser.add_argument("--max-eval", type=int, default=300,
-                        help="Sentences per dev/test language (0: all of them).")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="XTREME-layout UD-POS folder (train-en.tsv, dev-en.tsv, test-<lang>.tsv).",
+    )
+    parser.add_argument(
+        "--max-train", type=int, default=1000, help="English training sentences (the time knob; 0: all of them)."
+    )
+    parser.add_argument("--max-eval", type=int, default=300, help="Sentences per dev/test language (0: all of them).")
     parser.add_argument("--epochs", type=int, default=None, help="Training epochs (default: the config's).")
-    parser.add_argument("--languages", default="",
-                        help="Comma-separated evaluation languages (default: every test-<lang>.tsv in --data-dir).")
+    parser.add_argument(
+        "--languages",
+        default="",
+        help="Comma-separated evaluation languages (default: every test-<lang>.tsv in --data-dir).",
+    )
     parser.add_argument("--output-dir", type=Path, default=REPO / "runs" / "bench", help="Root of the run directories.")
     parser.add_argument("--name", default="udpos-zero-shot", help="Name of this measurement's directory.")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="Any other config override (repeatable), e.g. --set aggregation.layer=6.")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Any other config override (repeatable), e.g. --set aggregation.layer=6.",
+    )
     parser.add_argument("--quiet", action="store_true", help="No progress bars.")
     return parser.parse_args(argv)
 
 
 def available_languages(data_dir: Path) -> list[str]:
     """Languages with a ``test-<lang>.tsv`` in ``data_dir``, English first."""
-    found = sorted(path.name[len("test-"):-len(".tsv")] for path in data_dir.glob("test-*.tsv"))
+    found = sorted(path.name[len("test-") : -len(".tsv")] for path in data_dir.glob("test-*.tsv"))
     return sorted(found, key=lambda lang: lang != "en")
 
 
@@ -63,8 +77,12 @@ def overrides(args: argparse.Namespace) -> list[str]:
     languages = [lang for lang in args.languages.split(",") if lang] or available_languages(args.data_dir)
     if not languages:
         raise SystemExit(f"no test-<lang>.tsv files in {args.data_dir}")
-    out = [f"name={args.name}", f"output_dir={args.output_dir}", f"task.data_dir={args.data_dir}",
-           f"task.eval_languages=[{', '.join(languages)}]"]
+    out = [
+        f"name={args.name}",
+        f"output_dir={args.output_dir}",
+        f"task.data_dir={args.data_dir}",
+        f"task.eval_languages=[{', '.join(languages)}]",
+    ]
     if args.max_train:
         out.append(f"task.max_train_examples={args.max_train}")
     if args.max_eval:
@@ -94,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         "config": str(args.config),
         "seconds": round(seconds, 1),
         "metric": next(iter(results.values()))["metric"],
-        "variants": {name: {"summary": r["summary"], "languages": r["languages"], "timing": r["timing"]}
-                     for name, r in results.items()},
+        "variants": {
+            name: {"summary": r["summary"], "languages": r["languages"], "timing": r["timing"]}
+            for name, r in results.items()
+        },
     }
     (directory / "bench.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(table)

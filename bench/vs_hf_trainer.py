@@ -49,33 +49,65 @@ def throughput(args: Any, path: Any, data: Any, features: Any, tokenizer: Any, f
         variants["crossling-dense"] = before_fix
     runs = interleaved(variants, args.repeats)
     ours = [r["examples_per_s"] for r in runs["crossling"]]
-    rows = [["crossling (bf16 auto, dynamic padding, length groups, fused AdamW, active vocabulary)", str(freeze),
-             fmt(ours), "1", ""]]
+    rows = [
+        [
+            "crossling (bf16 auto, dynamic padding, length groups, fused AdamW, active vocabulary)",
+            str(freeze),
+            fmt(ours),
+            "1",
+            "",
+        ]
+    ]
     if args.before_after:
         before = [r["examples_per_s"] for r in runs["crossling-dense"]]
-        rows.append(["crossling with dense embedding updates (`training.active_vocabulary: false`)", str(freeze),
-                     fmt(before), fmt(ratios(ours, before)), "(source change)"])
+        rows.append(
+            [
+                "crossling with dense embedding updates (`training.active_vocabulary: false`)",
+                str(freeze),
+                fmt(before),
+                fmt(ratios(ours, before)),
+                "(source change)",
+            ]
+        )
     for setting, target in TARGETS.items():
         theirs = [r["examples_per_s"] for r in runs[f"hf-{setting}"]]
         speedup = ratios(ours, theirs)
-        rows.append([f"HF Trainer {setting}", str(freeze), fmt(theirs), fmt(speedup),
-                     f">= {target}x: {'met' if median(speedup) >= target else 'NOT met'}"])
+        rows.append(
+            [
+                f"HF Trainer {setting}",
+                str(freeze),
+                fmt(theirs),
+                fmt(speedup),
+                f">= {target}x: {'met' if median(speedup) >= target else 'NOT met'}",
+            ]
+        )
     return rows
 
 
 def accuracy(args: Any, path: Any, data: Any, features: Any, tokenizer: Any) -> str:
     """A short run of crossling and of HF Trainer (best settings) with the same steps; both test accuracies."""
     test = data.features("en", "test", tokenizer)
-    ours = crossling_train(path, data, features, tokenizer, steps=args.accuracy_steps, batch_size=args.batch_size,
-                           keep_model=True)
-    theirs = hf_train(path, features, tokenizer, setting="best", steps=args.accuracy_steps,
-                      batch_size=args.batch_size, num_labels=3, keep_trainer=True)
+    ours = crossling_train(
+        path, data, features, tokenizer, steps=args.accuracy_steps, batch_size=args.batch_size, keep_model=True
+    )
+    theirs = hf_train(
+        path,
+        features,
+        tokenizer,
+        setting="best",
+        steps=args.accuracy_steps,
+        batch_size=args.batch_size,
+        num_labels=3,
+        keep_trainer=True,
+    )
     acc_ours = crossling_accuracy(ours["model"], test, tokenizer)
     acc_theirs = hf_accuracy(theirs["trainer"], test)
     noise = 1.96 * (0.25 / len(test)) ** 0.5
-    return (f"Accuracy check: {args.accuracy_steps} steps of batch {args.batch_size} on the {len(features)} XNLI "
-            f"train rows, tested on the {len(test)} held-out XNLI English pairs: crossling {acc_ours:.3f}, "
-            f"HF Trainer (best settings) {acc_theirs:.3f} (binomial 95% half-width about {noise:.3f}).")
+    return (
+        f"Accuracy check: {args.accuracy_steps} steps of batch {args.batch_size} on the {len(features)} XNLI "
+        f"train rows, tested on the {len(test)} held-out XNLI English pairs: crossling {acc_ours:.3f}, "
+        f"HF Trainer (best settings) {acc_theirs:.3f} (binomial 95% half-width about {noise:.3f})."
+    )
 
 
 def measure(args: Any) -> str:
@@ -88,13 +120,15 @@ def measure(args: Any) -> str:
     for freeze in args.freeze:
         rows += throughput(args, path, data, features, tokenizer, freeze)
     table = markdown_table(["system", "frozen embeddings", "examples/s", "crossling speed-up", "target"], rows)
-    text = (f"Model: {model_label(args.quick)} (the same converted weights on both sides: crossling's encoder + "
-            "head, HF's AutoModelForSequenceClassification); XNLI English pairs (crossling's cached features, the "
-            f"same token ids on both sides), batch {args.batch_size}, {args.steps} optimiser steps per run; "
-            "examples/s at steady state (steps 2..n-1, timed by a forward pre-hook on both sides). HF run_xnli: "
-            "pad_to_max_length (128), default_data_collator, fp32, random batches, default optimizer "
-            "(adamw_torch_fused). HF best: DataCollatorWithPadding, train_sampling_strategy=group_by_length, "
-            "bf16=True, use_cpu=True. Same learning rate (5e-5) everywhere.\n\n" + table)
+    text = (
+        f"Model: {model_label(args.quick)} (the same converted weights on both sides: crossling's encoder + "
+        "head, HF's AutoModelForSequenceClassification); XNLI English pairs (crossling's cached features, the "
+        f"same token ids on both sides), batch {args.batch_size}, {args.steps} optimiser steps per run; "
+        "examples/s at steady state (steps 2..n-1, timed by a forward pre-hook on both sides). HF run_xnli: "
+        "pad_to_max_length (128), default_data_collator, fp32, random batches, default optimizer "
+        "(adamw_torch_fused). HF best: DataCollatorWithPadding, train_sampling_strategy=group_by_length, "
+        "bf16=True, use_cpu=True. Same learning rate (5e-5) everywhere.\n\n" + table
+    )
     if args.accuracy_steps:
         text += "\n\n" + accuracy(args, path, data, features, tokenizer)
     return text
@@ -106,10 +140,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="Optimiser steps per run (default 8; quick 6).")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-train", type=int, default=2000)
-    parser.add_argument("--freeze", default="no", choices=("no", "yes", "both"),
-                        help="Freeze the embeddings (on both sides alike).")
-    parser.add_argument("--no-before-after", dest="before_after", action="store_false",
-                        help="Skip the crossling variant with dense embedding updates.")
+    parser.add_argument(
+        "--freeze", default="no", choices=("no", "yes", "both"), help="Freeze the embeddings (on both sides alike)."
+    )
+    parser.add_argument(
+        "--no-before-after",
+        dest="before_after",
+        action="store_false",
+        help="Skip the crossling variant with dense embedding updates.",
+    )
     parser.add_argument("--accuracy-steps", type=int, default=None, help="Steps of the accuracy check (0: skip).")
     args = parser.parse_args()
     args.steps = args.steps or (6 if args.quick else 8)

@@ -7,7 +7,6 @@ import types
 from pathlib import Path
 
 import torch
-
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
@@ -24,17 +23,31 @@ def train_tokenizer(texts: list[str], vocab_size: int = 200) -> PreTrainedTokeni
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
     )
-    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                                   sep_token="[SEP]", mask_token="[MASK]", model_max_length=128)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=128,
+    )
 
 
 def make_tiny_model_dir(path: Path, texts: list[str], *, hidden: int = 64, layers: int = 3, seed: int = 0) -> Path:
     """Save a randomly initialised tiny BERT (safetensors) and a tokenizer trained on ``texts`` into ``path``."""
     tokenizer = train_tokenizer(texts)
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=4,
-                        intermediate_size=hidden * 2, max_position_embeddings=128, hidden_dropout_prob=0.0,
-                        attention_probs_dropout_prob=0.0)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        intermediate_size=hidden * 2,
+        max_position_embeddings=128,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
     BertModel(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
@@ -77,10 +90,10 @@ def write_pawsx_layout(directory: Path, *, train: int = 600, dev: int = 100, tes
     splits = {("train", "en"): train, ("dev", "en"): dev, ("test", "en"): test, ("test", "de"): test}
     for seed, ((split, lang), n) in enumerate(splits.items()):
         rows = toy_pair_rows(lang, n, seed=seed + 1)
-        (directory / f"{split}-{lang}.tsv").write_text("".join(f"{a}\t{b}\t{y}\n" for a, b, y in rows), encoding="utf-8")
+        (directory / f"{split}-{lang}.tsv").write_text(
+            "".join(f"{a}\t{b}\t{y}\n" for a, b, y in rows), encoding="utf-8"
+        )
     return directory
-
-
 
 
 class LanguageCopyEncoder(torch.nn.Module):
@@ -116,7 +129,9 @@ class LanguageCopyEncoder(torch.nn.Module):
         self.register_buffer("language", language)
         self.register_buffer("token", token)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **_: object) -> types.SimpleNamespace:
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **_: object
+    ) -> types.SimpleNamespace:
         """``hidden_states``: the three B x T x E states described above."""
         h0 = self.meaning[input_ids]
         states = (h0, h0 + self.language[input_ids], self.token[input_ids])
@@ -131,4 +146,7 @@ def toy_parallel_sentences(n: int, seed: int = 0) -> tuple[list[str], list[str]]
         words = tuple(sorted(rng.sample(range(len(WORDS["en"])), 3)))
         if words not in chosen:
             chosen.append(words)
-    return ([" ".join(WORDS["xx"][i] for i in c) for c in chosen], [" ".join(WORDS["en"][i] for i in c) for c in chosen])
+    return (
+        [" ".join(WORDS["xx"][i] for i in c) for c in chosen],
+        [" ".join(WORDS["en"][i] for i in c) for c in chosen],
+    )

@@ -52,7 +52,9 @@ def test_xtreme_categories_and_overall_equal_hand_computed_values():
 
 
 def test_missing_tasks_leave_category_and_overall_empty_and_others_are_ignored():
-    results = [r for r in _xtreme_results() if r["task"] != "mlqa"] + [_results("xcopa", "accuracy", et={"accuracy": 60.0})]
+    results = [r for r in _xtreme_results() if r["task"] != "mlqa"] + [
+        _results("xcopa", "accuracy", et={"accuracy": 60.0})
+    ]
     table = benchmark_table(results, "xtreme")
     assert table["categories"]["qa"] == {"score": None, "tasks": ["xquad", "mlqa", "tydiqa"], "missing_tasks": ["mlqa"]}
     assert table["overall"] is None and table["overall_categories"] is None

@@ -56,13 +56,17 @@ def two_runs(tmp_path_factory) -> tuple[Path, Path, Path]:
     model = make_tiny_model_dir(root / "model", [" ".join(words) for words in WORDS.values()] * 10)
     runs = []
     for seed in (1, 2):
-        config = build_config({
-            "name": f"member-{seed}", "seed": seed, "output_dir": str(root / "runs"),
-            "model": {"name_or_path": str(model)},
-            "task": {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en", "de"]},
-            "training": {"epochs": 1, "batch_size": 16, "learning_rate": 1e-3, "mixed_precision": "no"},
-            "evaluation": {"save_logits": True},
-        })
+        config = build_config(
+            {
+                "name": f"member-{seed}",
+                "seed": seed,
+                "output_dir": str(root / "runs"),
+                "model": {"name_or_path": str(model)},
+                "task": {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en", "de"]},
+                "training": {"epochs": 1, "batch_size": 16, "learning_rate": 1e-3, "mixed_precision": "no"},
+                "evaluation": {"save_logits": True},
+            }
+        )
         run_experiment(config, show_progress=False)
         runs.append(root / "runs" / f"member-{seed}")
     return runs[0], runs[1], data

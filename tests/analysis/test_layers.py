@@ -64,8 +64,10 @@ def test_language_id_needs_two_languages():
 
 def _result(retrieval: list[float]) -> ProbeResult:
     """A probe whose layer k retrieves ``retrieval[k]`` % in both directions in one language."""
-    layers = tuple(LayerScores(k, {"de": {"xx_en": r, "en_xx": r}}, LanguageIdResult(50.0, 1.0, (49.0, 51.0)),
-                               {"de": 0.5}) for k, r in enumerate(retrieval))
+    layers = tuple(
+        LayerScores(k, {"de": {"xx_en": r, "en_xx": r}}, LanguageIdResult(50.0, 1.0, (49.0, 51.0)), {"de": 0.5})
+        for k, r in enumerate(retrieval)
+    )
     return ProbeResult("toy", {"task": "toy"}, layers, (0, 1))
 
 

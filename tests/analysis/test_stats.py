@@ -65,8 +65,9 @@ def test_permutation_pvalue_agrees_with_scipys_exact_paired_test():
     def statistic(x, y, axis=-1):
         return 100.0 * (np.mean(x, axis=axis) - np.mean(y, axis=axis))
 
-    exact = scipy_stats.permutation_test((a[:, 0], b[:, 0]), statistic, permutation_type="samples",
-                                         vectorized=True, n_resamples=10_000).pvalue
+    exact = scipy_stats.permutation_test(
+        (a[:, 0], b[:, 0]), statistic, permutation_type="samples", vectorized=True, n_resamples=10_000
+    ).pvalue
     ours = permutation_pvalue([a], [b], "ratio", n_resamples=20_000)
     assert ours == pytest.approx(exact, abs=0.01)
 

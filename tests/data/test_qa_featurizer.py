@@ -30,7 +30,9 @@ def e5_tokenizer():
 def _decoded_spans(columns, records):
     """(example index, decoded gold-span text) of every window whose label is not the CLS token."""
     out = []
-    for (start, end), offsets, index in zip(columns["labels"], columns["offset_mapping"], columns["example_index"], strict=True):
+    for (start, end), offsets, index in zip(
+        columns["labels"], columns["offset_mapping"], columns["example_index"], strict=True
+    ):
         if (start, end) != (CLS_INDEX, CLS_INDEX):
             out.append((index, records[index].context[offsets[start][0] : offsets[end][1]]))
     return out
@@ -65,8 +67,10 @@ def test_short_windows_overlap_by_the_stride_and_still_cover_every_answer(shared
 def test_offsets_mark_only_context_tokens_and_unanswerable_windows_point_at_cls():
     tokenizer = train_tokenizer(["red blue green cat dog bird what is the colour ?"] * 5)
     context = "red cat and blue dog and green bird"
-    records = [QAExample("q1", context, "what is the colour ?", (Answer("green", context.index("green")),)),
-               QAExample("q2", context, "what is the colour ?", ())]
+    records = [
+        QAExample("q1", context, "what is the colour ?", (Answer("green", context.index("green")),)),
+        QAExample("q2", context, "what is the colour ?", ()),
+    ]
     columns = featurize_qa(records, get_task("xquad"), tokenizer, 16)
     for ids, offsets in zip(columns["input_ids"], columns["offset_mapping"], strict=True):
         assert len(ids) == len(offsets)

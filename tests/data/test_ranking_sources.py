@@ -22,10 +22,18 @@ def _xquad_r(language: str, sentences: list[str], questions: list[tuple[str, str
         start = len(context) + (1 if context else 0)
         context = f"{context} {sentence}" if context else sentence
         breaks.append([start, start + len(sentence)])
-    qas = [{"id": qid, "question": text, "answers": [{"text": sentences[s][:3], "answer_start": breaks[s][0]}]}
-           for qid, text, s in questions]
-    return {"data": [{"title": language, "paragraphs": [
-        {"context": context, "qas": qas, "sentences": sentences, "sentence_breaks": breaks}]}]}
+    qas = [
+        {"id": qid, "question": text, "answers": [{"text": sentences[s][:3], "answer_start": breaks[s][0]}]}
+        for qid, text, s in questions
+    ]
+    return {
+        "data": [
+            {
+                "title": language,
+                "paragraphs": [{"context": context, "qas": qas, "sentences": sentences, "sentence_breaks": breaks}],
+            }
+        ]
+    }
 
 
 def _write(path: Path, document: dict) -> Path:
@@ -35,11 +43,15 @@ def _write(path: Path, document: dict) -> Path:
 
 
 def test_lareqa_reader_finds_answer_sentences_by_offset(tmp_path):
-    doc = _xquad_r("en", ["Cats sleep a lot.", "Dogs bark at night.", "Birds sing."],
-                   [("q1", "Who barks?", 1), ("q2", "Who sings?", 2)])
+    doc = _xquad_r(
+        "en",
+        ["Cats sleep a lot.", "Dogs bark at night.", "Birds sing."],
+        [("q1", "Who barks?", 1), ("q2", "Who sings?", 2)],
+    )
     # An answer offset in the gap between two sentences belongs to the sentence before it.
     doc["data"][0]["paragraphs"][0]["qas"].append(
-        {"id": "q3", "question": "Gap?", "answers": [{"text": " ", "answer_start": 17}]})
+        {"id": "q3", "question": "Gap?", "answers": [{"text": " ", "answer_start": 17}]}
+    )
     data, skipped = read_lareqa_json(_write(tmp_path / "en.json", doc), "en")
     assert skipped == 0
     assert [c.id for c in data.candidates] == ["en/0-0/0", "en/0-0/1", "en/0-0/2"]
@@ -63,8 +75,10 @@ def test_lareqa_reader_errors_name_the_file(tmp_path):
 
 def test_lareqa_source_ranks_against_the_pool_of_every_language(tmp_path):
     _write(tmp_path / "en.json", _xquad_r("en", ["Cats sleep.", "Dogs bark."], [("q1", "Who barks?", 1)]))
-    _write(tmp_path / "xquad-r" / "de.json", _xquad_r("de", ["Hunde bellen.", "Katzen schlafen.", "Ja."],
-                                                       [("q1", "Wer bellt?", 0)]))
+    _write(
+        tmp_path / "xquad-r" / "de.json",
+        _xquad_r("de", ["Hunde bellen.", "Katzen schlafen.", "Ja."], [("q1", "Wer bellt?", 0)]),
+    )
     source = LocalLareqaSource(SourceOptions(data_dir=tmp_path))
     assert source.pool_languages() == ("de", "en")
     (german,) = source.load("de", "test")
@@ -77,31 +91,40 @@ def test_lareqa_source_ranks_against_the_pool_of_every_language(tmp_path):
     with pytest.raises(DataError, match="not among the pool languages"):
         source.load("fr", "test")
     assert source.fingerprint("de", "test") != LocalLareqaSource(
-        SourceOptions(data_dir=tmp_path, max_examples=1)).fingerprint("de", "test")
+        SourceOptions(data_dir=tmp_path, max_examples=1)
+    ).fingerprint("de", "test")
 
 
 ARTICLE_EN = {
-    "context": {"document_id": "en-1", "language": "en",
-                "text": "Strike in Helsinki\n\nIn Helsinki, drivers {union} went on strike. Trains run.",
-                "sentence_spans": [{"start": 0, "end": 18}, {"start": 20, "end": 64}, {"start": 65, "end": 76}]},
-    "mentions": [{"example_id": "m1", "entity_id": "Q1757", "mention_span": {"start": 23, "end": 31, "text": "Helsinki"}},
-                 {"example_id": "m2", "entity_id": "Q22", "mention_span": {"start": 65, "end": 71, "text": "Trains"}}],
+    "context": {
+        "document_id": "en-1",
+        "language": "en",
+        "text": "Strike in Helsinki\n\nIn Helsinki, drivers {union} went on strike. Trains run.",
+        "sentence_spans": [{"start": 0, "end": 18}, {"start": 20, "end": 64}, {"start": 65, "end": 76}],
+    },
+    "mentions": [
+        {"example_id": "m1", "entity_id": "Q1757", "mention_span": {"start": 23, "end": 31, "text": "Helsinki"}},
+        {"example_id": "m2", "entity_id": "Q22", "mention_span": {"start": 65, "end": 71, "text": "Trains"}},
+    ],
 }
 ARTICLE_DE = {
-    "context": {"document_id": "de-1", "language": "de", "text": "Berlin ist groß.",
-                "sentence_spans": [[0, 16]]},
+    "context": {"document_id": "de-1", "language": "de", "text": "Berlin ist groß.", "sentence_spans": [[0, 16]]},
     "mentions": [{"example_id": "m3", "entity_id": "Q64", "mention_span": {"start": 0, "end": 6, "text": "Berlin"}}],
 }
 
 
 def _mewslix_dir(tmp_path: Path, articles=(ARTICLE_EN, ARTICLE_DE)) -> Path:
-    entities = [{"entity_id": "Q1757", "description": "Helsinki is the capital of Finland.", "description_language": "en"},
-                {"entity_id": "Q64", "description": "Berlin ist die Hauptstadt.", "description_language": "de"},
-                {"entity_id": "Q22", "description": "Un tren es un vehículo.", "description_language": "es"}]
+    entities = [
+        {"entity_id": "Q1757", "description": "Helsinki is the capital of Finland.", "description_language": "en"},
+        {"entity_id": "Q64", "description": "Berlin ist die Hauptstadt.", "description_language": "de"},
+        {"entity_id": "Q22", "description": "Un tren es un vehículo.", "description_language": "es"},
+    ]
     (tmp_path / "candidate_set_entities.jsonl").write_text(
-        "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entities), encoding="utf-8")
+        "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entities), encoding="utf-8"
+    )
     (tmp_path / "wikinews_mentions-test.jsonl").write_text(
-        "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in articles), encoding="utf-8")
+        "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in articles), encoding="utf-8"
+    )
     return tmp_path
 
 
@@ -140,7 +163,8 @@ def test_mewslix_source_checks_gold_entities_are_candidates(tmp_path):
     with pytest.raises(DataError, match="dev and test"):
         source.load("en", "train")
     (tmp_path / "candidate_set_entities.jsonl").write_text(
-        '{"entity_id": "Q64", "description": "Berlin.", "description_language": "de"}\n', encoding="utf-8")
+        '{"entity_id": "Q64", "description": "Berlin.", "description_language": "de"}\n', encoding="utf-8"
+    )
     with pytest.raises(DataError, match=r"gold entities \['Q1757', 'Q22'\]"):
         LocalMewslixSource(SourceOptions(data_dir=tmp_path)).load("en", "test")
 

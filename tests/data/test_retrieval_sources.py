@@ -48,8 +48,10 @@ def test_hub_tatoeba_maps_test_to_the_validation_split_of_google_xtreme(monkeypa
 
     def fake_load_dataset(name, config, split, revision=None):
         calls.append((name, config, split))
-        return [{"source_sentence": "Hallo.", "target_sentence": "Hello.", "source_lang": "deu", "target_lang": "eng"},
-                {"source_sentence": "Danke.", "target_sentence": "Thanks.", "source_lang": "deu", "target_lang": "eng"}]
+        return [
+            {"source_sentence": "Hallo.", "target_sentence": "Hello.", "source_lang": "deu", "target_lang": "eng"},
+            {"source_sentence": "Danke.", "target_sentence": "Thanks.", "source_lang": "deu", "target_lang": "eng"},
+        ]
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
     pairs = HubTatoebaSource(SourceOptions()).load("de", "test")
@@ -60,8 +62,13 @@ def test_hub_tatoeba_maps_test_to_the_validation_split_of_google_xtreme(monkeypa
 def test_hub_tatoeba_refuses_non_english_targets(monkeypatch):
     import datasets
 
-    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: [
-        {"source_sentence": "Hello.", "target_sentence": "Hallo.", "source_lang": "eng", "target_lang": "deu"}])
+    monkeypatch.setattr(
+        datasets,
+        "load_dataset",
+        lambda *a, **k: [
+            {"source_sentence": "Hello.", "target_sentence": "Hallo.", "source_lang": "eng", "target_lang": "deu"}
+        ],
+    )
     with pytest.raises(DataError, match="expected English targets"):
         HubTatoebaSource(SourceOptions()).load("de", "test")
 

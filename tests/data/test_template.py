@@ -84,8 +84,18 @@ def test_same_seed_gives_byte_identical_records_and_another_seed_differs(task):
 def test_fingerprint_changes_with_language_split_and_params_only():
     source = _source("nli")
     assert source.fingerprint("en", "test") == _source("nli").fingerprint("en", "test")
-    assert len({source.fingerprint("en", "test"), source.fingerprint("fr", "test"), source.fingerprint("en", "dev"),
-                _source("nli", seed=1).fingerprint("en", "test"), _source("nli", test_size=31).fingerprint("en", "test")}) == 5
+    assert (
+        len(
+            {
+                source.fingerprint("en", "test"),
+                source.fingerprint("fr", "test"),
+                source.fingerprint("en", "dev"),
+                _source("nli", seed=1).fingerprint("en", "test"),
+                _source("nli", test_size=31).fingerprint("en", "test"),
+            }
+        )
+        == 5
+    )
 
 
 # --- every language, every task ------------------------------------------------------------
@@ -119,8 +129,18 @@ def test_default_sizes_generate_within_two_seconds_per_task_and_language():
 def test_nli_labels_are_balanced_and_follow_the_meaning_logic():
     items = nli_items("train", 600, DEFAULT_SEED)
     assert set(Counter(i.label for i in items).values()) == {200}
-    assert {i.op for i in items} == {"drop", "reorder", "negated_add", "add", "negated_drop", "negated_unsure",
-                                     "negated_specific", "swap", "change", "negate"}
+    assert {i.op for i in items} == {
+        "drop",
+        "reorder",
+        "negated_add",
+        "add",
+        "negated_drop",
+        "negated_unsure",
+        "negated_specific",
+        "swap",
+        "change",
+        "negate",
+    }
     for item in items:
         assert nli_label(item.a, item.b) == item.label
         a_spec, b_spec = item.a.specified(), item.b.specified()
@@ -176,6 +196,7 @@ def test_paws_negatives_swap_roles_and_positives_reorder_the_same_meaning():
             assert item.a == item.b and item.order_a != item.order_b
         else:
             assert item.b == item.a.swapped()
+
     def bag(text: str) -> list[str]:
         return sorted(text.lower().replace(",", "").replace(".", "").split())
 
@@ -242,7 +263,7 @@ def test_tokens_rebuild_the_sentence_text(language):
         dropped = len(" ".join(words)) - len(sentence.text)
         assert dropped == sum(not space_before(language, p, w) for p, w in itertools.pairwise(words))
         for offset, word in zip(sentence.offsets, words, strict=True):
-            assert sentence.text[offset:offset + len(word)] == word
+            assert sentence.text[offset : offset + len(word)] == word
 
 
 def test_ja_and_zh_segment_names_and_particles_into_separate_tokens():
@@ -265,15 +286,27 @@ def test_multiword_names_get_inside_tags():
 
 
 def test_turkish_suffixes_follow_vowel_harmony_and_voicing():
-    cases = {("Paris", "paris", "loc"): "Paris'te", ("Tokyo", "tokyo", "loc"): "Tokyo'da",
-             ("Berlin", "berlin", "loc"): "Berlin'de", ("New York", "new_york", "loc"): "New York'ta",
-             ("Anna", "anna", "acc"): "Anna'yı", ("Peter", "peter", "dat"): "Peter'e",
-             ("Pablo", "pablo", "acc"): "Pablo'yu", ("Rahul", "rahul", "acc"): "Rahul'u",
-             ("Claire", "claire", "acc"): "Claire'i", ("Siemens", "siemens", "loc"): "Siemens'te"}
+    cases = {
+        ("Paris", "paris", "loc"): "Paris'te",
+        ("Tokyo", "tokyo", "loc"): "Tokyo'da",
+        ("Berlin", "berlin", "loc"): "Berlin'de",
+        ("New York", "new_york", "loc"): "New York'ta",
+        ("Anna", "anna", "acc"): "Anna'yı",
+        ("Peter", "peter", "dat"): "Peter'e",
+        ("Pablo", "pablo", "acc"): "Pablo'yu",
+        ("Rahul", "rahul", "acc"): "Rahul'u",
+        ("Claire", "claire", "acc"): "Claire'i",
+        ("Siemens", "siemens", "loc"): "Siemens'te",
+    }
     for (text, key, case), expected in cases.items():
         assert tr.inflect_name(text, key, case) == expected
     assert [tr.past(s, n) for s, n in [("al", False), ("al", True), ("gör", False), ("et", False), ("sat", False)]] == [
-        "aldı", "almadı", "gördü", "etti", "sattı"]
+        "aldı",
+        "almadı",
+        "gördü",
+        "etti",
+        "sattı",
+    ]
 
 
 def test_agreement_follows_gender_and_case_in_ru_ar_hi_de_fr():
@@ -287,7 +320,8 @@ def test_agreement_follows_gender_and_case_in_ru_ar_hi_de_fr():
     hat = Event("anna", "buy", Thing("hat", "red", "big"), negated=True)
     assert realize(hat, "de").text == "Anna hat keinen großen roten Hut gekauft."
     assert realize(Event("anna", "buy", Thing("chair", "white", "small")), "fr").text == (
-        "Anna a acheté une petite chaise blanche.")
+        "Anna a acheté une petite chaise blanche."
+    )
     assert realize(hat, "fr").text == "Anna n'a pas acheté de grand chapeau rouge."
 
 
@@ -299,7 +333,7 @@ def test_qa_answers_are_exact_spans_of_the_asked_slot(language):
     items = qa_items("test", 30, DEFAULT_SEED)
     for record, item in zip(_source("qa").load(language, "test"), items, strict=True):
         (answer,) = record.answers
-        assert record.context[answer.start:answer.start + len(answer.text)] == answer.text
+        assert record.context[answer.start : answer.start + len(answer.text)] == answer.text
         fact = item.facts[item.target]
         if item.wh == "agent":
             assert answer.text == person_name(fact.agent, language)
@@ -368,10 +402,15 @@ def test_max_examples_truncates():
 
 
 def test_tasks_are_registered_with_kind_metric_and_languages():
-    expected = {"tmpl-nli": (TaskKind.PAIR_CLASSIFICATION, "accuracy"), "tmpl-paws": (TaskKind.PAIR_CLASSIFICATION, "accuracy"),
-                "tmpl-ner": (TaskKind.TOKEN_CLASSIFICATION, "f1"), "tmpl-pos": (TaskKind.TOKEN_CLASSIFICATION, "pos_accuracy"),
-                "tmpl-qa": (TaskKind.EXTRACTIVE_QA, "squad"), "tmpl-retrieval": (TaskKind.RETRIEVAL, "accuracy"),
-                "tmpl-image": (TaskKind.IMAGE_TEXT_ALIGNMENT, "accuracy")}
+    expected = {
+        "tmpl-nli": (TaskKind.PAIR_CLASSIFICATION, "accuracy"),
+        "tmpl-paws": (TaskKind.PAIR_CLASSIFICATION, "accuracy"),
+        "tmpl-ner": (TaskKind.TOKEN_CLASSIFICATION, "f1"),
+        "tmpl-pos": (TaskKind.TOKEN_CLASSIFICATION, "pos_accuracy"),
+        "tmpl-qa": (TaskKind.EXTRACTIVE_QA, "squad"),
+        "tmpl-retrieval": (TaskKind.RETRIEVAL, "accuracy"),
+        "tmpl-image": (TaskKind.IMAGE_TEXT_ALIGNMENT, "accuracy"),
+    }
     for name, (kind, metric) in expected.items():
         spec = get_task(name)
         assert (spec.kind, spec.metric, spec.default_source) == (kind, metric, "generated")

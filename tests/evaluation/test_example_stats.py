@@ -72,8 +72,9 @@ def test_seqeval_rows_are_tp_fp_fn_per_sentence_by_hand():
     assert stats.value() == pytest.approx(seqeval_f1(predicted, gold)["f1"], rel=REL)
 
 
-@pytest.mark.parametrize("tags", [["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "I-ORG"], list(UPOS_TAGS)],
-                         ids=["bio-entities", "upos-quirk"])
+@pytest.mark.parametrize(
+    "tags", [["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "I-ORG"], list(UPOS_TAGS)], ids=["bio-entities", "upos-quirk"]
+)
 def test_seqeval_rows_sum_to_seqevals_corpus_f1(tags):
     rng = random.Random(2)
     gold = _random_tags(rng, tags, 80)
@@ -106,8 +107,10 @@ def test_squad_rows_sum_to_squad_em_and_f1(column):
 
 def test_mlqa_rows_use_the_answer_languages_normalization():
     predictions = {"z1": "北京大学", "z2": "上海"}
-    examples = [QAExample("z1", "他在北京大学。", "?", (Answer("北京", 2),)),
-                QAExample("z2", "上海很大。", "?", (Answer("上海", 0),))]
+    examples = [
+        QAExample("z1", "他在北京大学。", "?", (Answer("北京", 2),)),
+        QAExample("z2", "上海很大。", "?", (Answer("上海", 0),)),
+    ]
     normalize = lambda text: squad.normalize_mlqa(text, "zh")  # noqa: E731
     stats = qa_stats(predictions, examples, metric="mlqa", normalize=normalize)
     assert stats.value() == pytest.approx(mlqa_em_f1(predictions, examples, language="zh")["f1"], rel=REL)

@@ -70,12 +70,13 @@ def test_tag_lines_put_a_blank_line_between_sentences_and_one_newline_at_the_end
 
 
 def test_windows_are_merged_back_to_one_tag_per_word_in_record_order():
-    records = [TaggingExample("a", ("w0", "w1", "w2"), ("DET", "NOUN", "VERB")),
-               TaggingExample("b", ("v0",), ("PUNCT",))]
+    records = [
+        TaggingExample("a", ("w0", "w1", "w2"), ("DET", "NOUN", "VERB")),
+        TaggingExample("b", ("v0",), ("PUNCT",)),
+    ]
     # Record a in two windows (word 1 predicted in the second); rows not in record order.
     features = _features([(1, [-1, 0, -1]), (0, [-1, 0, -1, -1]), (0, [-1, -1, 1, 2, -1])])
-    logits = _logits_for(UDPOS, [[None, "PUNCT", None], [None, "DET", "ADJ", None],
-                                 [None, "X", "NOUN", "VERB", None]])
+    logits = _logits_for(UDPOS, [[None, "PUNCT", None], [None, "DET", "ADJ", None], [None, "X", "NOUN", "VERB", None]])
     assert merge_word_predictions(UDPOS, logits, features, records) == [["DET", "NOUN", "VERB"], ["PUNCT"]]
     result = score_tagging(UDPOS, logits, features, records)
     assert result.count == 2 and result.metrics["pos_accuracy"] == 100.0 and result.metrics["f1"] == 100.0
@@ -111,8 +112,14 @@ def test_panx_reports_seqeval_entity_f1_only():
 
 
 def test_a_pos_task_whose_primary_metric_is_accuracy_reports_it_under_its_own_name():
-    task = TaskSpec(name="pos-acc", kind=TaskKind.TOKEN_CLASSIFICATION, labels=UDPOS.labels, metric="pos_accuracy",
-                    languages=("en",), sources={"x": lambda options: None})
+    task = TaskSpec(
+        name="pos-acc",
+        kind=TaskKind.TOKEN_CLASSIFICATION,
+        labels=UDPOS.labels,
+        metric="pos_accuracy",
+        languages=("en",),
+        sources={"x": lambda options: None},
+    )
     metrics = tagging_metrics(task, [["NOUN", "VERB"]], [["NOUN", "NOUN"]])
     assert metrics["pos_accuracy"] == 50.0 and "f1" in metrics
 

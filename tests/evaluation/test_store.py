@@ -21,14 +21,21 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 def _counts(store: Path) -> dict[str, int]:
     with sqlite3.connect(store) as conn:
-        return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("runs", "scores", "config", "examples")}
+        return {
+            t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("runs", "scores", "config", "examples")
+        }
 
 
 def test_a_run_is_recorded_with_scores_and_flat_config_and_recording_again_changes_nothing(tmp_path):
     store = tmp_path / STORE_NAME
     results = fake_results("dlfa,seed=13", {"en": 90.0, "de": 70.5})
-    config = {"name": "dlfa,seed=13", "seed": 13, "aggregation": {"strategy": "dlfa", "layer": 8},
-              "training": {"learning_rate": 2e-5}, "task": {"eval_languages": ["en", "de"]}}
+    config = {
+        "name": "dlfa,seed=13",
+        "seed": 13,
+        "aggregation": {"strategy": "dlfa", "layer": 8},
+        "training": {"learning_rate": 2e-5},
+        "task": {"eval_languages": ["en", "de"]},
+    }
     key = record_run(store, tmp_path / "dlfa,seed=13", results, config)
     assert key == ("dlfa,seed=13", "hash-dlfa,seed=13-13")
     before = _counts(store)
@@ -64,8 +71,11 @@ class _Examples:
 
 def test_per_example_statistics_are_stored_one_row_per_example_and_statistic(tmp_path):
     store = tmp_path / STORE_NAME
-    examples = {"de": _Examples("accuracy", ("a", "b", "c"), np.array([[1.0, 1.0], [0.0, 1.0], [1.0, 1.0]]),
-                                _Statistic(("value", "count")))}
+    examples = {
+        "de": _Examples(
+            "accuracy", ("a", "b", "c"), np.array([[1.0, 1.0], [0.0, 1.0], [1.0, 1.0]]), _Statistic(("value", "count"))
+        )
+    }
     record_run(store, tmp_path / "r", fake_results("r", {"de": 66.7}), {"seed": 1}, examples=examples)
     assert example_count(store, "r") == 6
     with sqlite3.connect(store) as conn:

@@ -28,8 +28,9 @@ def _one_thread():
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A tiny BERT (safetensors) with a WordPiece tokenizer that knows both toy vocabularies."""
-    return make_tiny_model_dir(tmp_path_factory.mktemp("faults-model") / "model",
-                               [" ".join(words) for words in WORDS.values()] * 10)
+    return make_tiny_model_dir(
+        tmp_path_factory.mktemp("faults-model") / "model", [" ".join(words) for words in WORDS.values()] * 10
+    )
 
 
 @pytest.fixture(scope="session")
@@ -41,8 +42,10 @@ def pair_data(tmp_path_factory) -> Path:
 @pytest.fixture
 def make_config(tiny_model, pair_data, tmp_path) -> Callable[..., Path]:
     """``make_config(**sections)`` -> a YAML config for `crossling run` under this test's tmp_path."""
+
     def make(**sections: Any) -> Path:
         return write_yaml(tmp_path / "config.yaml", base_config(tiny_model, pair_data, tmp_path / "runs", **sections))
+
     return make
 
 

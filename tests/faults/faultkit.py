@@ -26,8 +26,13 @@ def base_config(model_dir: Path, data_dir: Path, out: Path, **sections: Any) -> 
         "seed": 13,
         "model": {"name_or_path": str(model_dir)},
         "task": {"name": "pawsx", "source": "local", "data_dir": str(data_dir), "eval_languages": ["en", "de"]},
-        "training": {"epochs": 2, "batch_size": 16, "learning_rate": 1e-3, "checkpoint_every_steps": 2,
-                     "mixed_precision": "no"},
+        "training": {
+            "epochs": 2,
+            "batch_size": 16,
+            "learning_rate": 1e-3,
+            "checkpoint_every_steps": 2,
+            "mixed_precision": "no",
+        },
         "evaluation": {"batch_size": 32},
     }
     for key, value in sections.items():
@@ -40,8 +45,9 @@ def base_config(model_dir: Path, data_dir: Path, out: Path, **sections: Any) -> 
 
 def comparable(results: dict) -> dict:
     """What must match between two runs of one config: scores, counts, selection, dev history (not timings)."""
-    languages = {lang: {k: v for k, v in scores.items() if k != "seconds"}
-                 for lang, scores in results["languages"].items()}
+    languages = {
+        lang: {k: v for k, v in scores.items() if k != "seconds"} for lang, scores in results["languages"].items()
+    }
     stages = [{k: v for k, v in stage.items() if k != "train_seconds"} for stage in results["stages"]]
     return {"languages": languages, "summary": results["summary"], "selection": results["selection"], "stages": stages}
 
@@ -87,8 +93,9 @@ def crossling(*args: str, cwd: Path | None = None, env: dict[str, str] | None = 
         pytest.skip(f"no installed console script at {CROSSLING} (pip install -e . in this venv)")
     src = str(Path(crossling_package.__file__).resolve().parents[1])
     environment = {**os.environ, "PYTHONPATH": src, "COLUMNS": "80", **(env or {})}
-    return subprocess.run([str(CROSSLING), *args], cwd=cwd, env=environment, capture_output=True, text=True,
-                          timeout=600, check=False)
+    return subprocess.run(
+        [str(CROSSLING), *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=600, check=False
+    )
 
 
 def assert_one_line_stderr(proc: subprocess.CompletedProcess, *fragments: str, code: int = 2) -> str:

@@ -25,15 +25,20 @@ def _damage(path: Path, line: int, text: str) -> None:
 def test_tsv_row_with_too_few_columns_names_file_and_line(make_config, data_copy):
     _damage(data_copy / "train-en.tsv", 3, "only one column")
     result = invoke_run(make_config(task={"data_dir": str(data_copy)}))
-    assert_one_line_error(result, f"{data_copy / 'train-en.tsv'}:3:",
-                          "expected at least 3 tab-separated columns, found 1", "task.skip_bad_lines")
+    assert_one_line_error(
+        result,
+        f"{data_copy / 'train-en.tsv'}:3:",
+        "expected at least 3 tab-separated columns, found 1",
+        "task.skip_bad_lines",
+    )
 
 
 def test_unknown_label_names_file_line_and_the_labels(make_config, data_copy):
     _damage(data_copy / "train-en.tsv", 5, "red cat\tblue dog\tmaybe")
     result = invoke_run(make_config(task={"data_dir": str(data_copy)}))
-    assert_one_line_error(result, f"{data_copy / 'train-en.tsv'}:5:", "unknown label 'maybe'",
-                          "expected one of ['0', '1']")
+    assert_one_line_error(
+        result, f"{data_copy / 'train-en.tsv'}:5:", "unknown label 'maybe'", "expected one of ['0', '1']"
+    )
 
 
 def test_skip_bad_lines_goes_on_and_reports_how_many(make_config, data_copy):
@@ -66,8 +71,10 @@ def test_malformed_conllu_line_names_file_and_line(make_config, tmp_path):
 
 def _squad(questions: list[tuple[str, str, int]]) -> dict:
     context = "the red cat sees the blue dog near the tree ."
-    qas = [{"id": qid, "question": "what does the cat see ?", "answers": [{"text": text, "answer_start": start}]}
-           for qid, text, start in questions]
+    qas = [
+        {"id": qid, "question": "what does the cat see ?", "answers": [{"text": text, "answer_start": start}]}
+        for qid, text, start in questions
+    ]
     return {"version": "1.1", "data": [{"title": "toy", "paragraphs": [{"context": context, "qas": qas}]}]}
 
 
@@ -91,8 +98,9 @@ def test_duplicate_question_ids_name_the_id(make_config, tmp_path):
 
 
 def test_duplicate_ids_across_a_source_are_refused_by_task_data(pair_data, monkeypatch):
-    data = TaskData.from_config(build_config({"task": {"name": "pawsx", "source": "local",
-                                                       "data_dir": str(pair_data)}}).task)
+    data = TaskData.from_config(
+        build_config({"task": {"name": "pawsx", "source": "local", "data_dir": str(pair_data)}}).task
+    )
     twins = [PairExample("a-1", "x", "y", "0"), PairExample("a-2", "x", "y", "1"), PairExample("a-1", "z", "w", "1")]
     monkeypatch.setattr(data.source, "load", lambda language, split: list(twins))
     with pytest.raises(DataError, match=r"pawsx: duplicate example id 'a-1' in the train split of 'en'"):
@@ -101,25 +109,31 @@ def test_duplicate_ids_across_a_source_are_refused_by_task_data(pair_data, monke
 
 def test_unknown_language_is_a_config_error_naming_the_tasks_languages(make_config):
     result = invoke_run(make_config(task={"eval_languages": ["en", "qq"]}))
-    assert_one_line_error(result, "task.eval_languages", "pawsx has no language 'qq'", "de, es, fr, ja, ko, zh",
-                          "task.extra_languages")
+    assert_one_line_error(
+        result, "task.eval_languages", "pawsx has no language 'qq'", "de, es, fr, ja, ko, zh", "task.extra_languages"
+    )
 
 
 def test_extra_languages_admit_a_language_the_task_does_not_declare(make_config, data_copy):
     shutil.copy(data_copy / "test-de.tsv", data_copy / "test-qq.tsv")
-    config = make_config(task={"data_dir": str(data_copy), "eval_languages": ["en", "qq"], "extra_languages": ["qq"]},
-                         training={"max_steps": 1})
+    config = make_config(
+        task={"data_dir": str(data_copy), "eval_languages": ["en", "qq"], "extra_languages": ["qq"]},
+        training={"max_steps": 1},
+    )
     result = invoke_run(config)
     assert result.exit_code == 0, result.output
     assert json.loads((config.parent / "runs" / "fault" / "results.json").read_text())["languages"]["qq"]["count"] == 40
 
 
-@pytest.mark.parametrize(("override", "fragments"), [
-    ("training.learning_rat=0.1", ["unknown key 'training.learning_rat'", "did you mean training.learning_rate?"]),
-    ("training.batch_size=many", ["training.batch_size: expected an integer, got 'many'"]),
-    ("task.data_dir=/no/such/directory", ["task.data_dir: directory not found: /no/such/directory"]),
-    ("evaluation.write_predictions=maybe", ["evaluation.write_predictions: expected true or false"]),
-])
+@pytest.mark.parametrize(
+    ("override", "fragments"),
+    [
+        ("training.learning_rat=0.1", ["unknown key 'training.learning_rat'", "did you mean training.learning_rate?"]),
+        ("training.batch_size=many", ["training.batch_size: expected an integer, got 'many'"]),
+        ("task.data_dir=/no/such/directory", ["task.data_dir: directory not found: /no/such/directory"]),
+        ("evaluation.write_predictions=maybe", ["evaluation.write_predictions: expected true or false"]),
+    ],
+)
 def test_config_errors_name_the_key_and_what_was_expected(make_config, override, fragments):
     config = make_config()
     assert_one_line_error(invoke_run(config, "--set", override), str(config), *fragments)

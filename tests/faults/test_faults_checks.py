@@ -30,8 +30,9 @@ def test_a_model_directory_without_tokenizer_files_is_refused(make_config, tiny_
 
 def test_a_model_path_that_does_not_exist_says_so(make_config, tmp_path):
     absent = tmp_path / "no" / "such-model"
-    error = assert_one_line_stderr(_run(make_config(model={"name_or_path": str(absent)})),
-                                   f"model directory not found: {absent}")
+    error = assert_one_line_stderr(
+        _run(make_config(model={"name_or_path": str(absent)})), f"model directory not found: {absent}"
+    )
     assert "Repo id" not in error
 
 
@@ -60,8 +61,13 @@ def test_an_empty_test_file_fails_before_training(make_config, data_copy):
 
 def test_all_languages_by_default_are_checked_against_the_data_directory(make_config, data_copy):
     config = make_config(task={"data_dir": str(data_copy), "eval_languages": []})
-    error = assert_one_line_stderr(_run(config), "task.eval_languages is empty", "all 7 languages of pawsx",
-                                   "es, fr, ja, ko, zh", "list the languages you have in task.eval_languages")
+    error = assert_one_line_stderr(
+        _run(config),
+        "task.eval_languages is empty",
+        "all 7 languages of pawsx",
+        "es, fr, ja, ko, zh",
+        "list the languages you have in task.eval_languages",
+    )
     assert "de," not in error.split("data for")[1].split("(")[0]  # en and de have test files
     assert _untrained(config)
 
@@ -72,14 +78,18 @@ def test_max_length_beyond_the_position_table_is_refused_before_training(make_co
     lines[0] = " ".join(["rot katze"] * 150) + "\tblau hund\t0"
     (data_copy / "test-de.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     config = make_config(task={"data_dir": str(data_copy), "max_length": 512})
-    assert_one_line_stderr(_run(config), "task.max_length: 512 exceeds the model's max_position_embeddings (128)",
-                           "set task.max_length to at most 128")
+    assert_one_line_stderr(
+        _run(config),
+        "task.max_length: 512 exceeds the model's max_position_embeddings (128)",
+        "set task.max_length to at most 128",
+    )
     assert _untrained(config)
 
 
 def test_an_unknown_source_suggests_the_nearest(make_config):
-    assert_one_line_stderr(_run(make_config(task={"source": "locl"})),
-                           "task.source", "no data source 'locl'", "did you mean 'local'?")
+    assert_one_line_stderr(
+        _run(make_config(task={"source": "locl"})), "task.source", "no data source 'locl'", "did you mean 'local'?"
+    )
 
 
 def test_a_duplicate_yaml_key_names_the_key_and_its_lines(make_config):
@@ -94,8 +104,12 @@ def test_a_duplicate_yaml_key_names_the_key_and_its_lines(make_config):
 def test_a_header_row_in_a_tsv_is_named_as_such(make_config, data_copy):
     train = data_copy / "train-en.tsv"
     train.write_text("sentence1\tsentence2\tlabel\n" + train.read_text(encoding="utf-8"), encoding="utf-8")
-    assert_one_line_stderr(_run(make_config(task={"data_dir": str(data_copy)})), f"{train}:1:",
-                           "looks like a header row", "remove the line")
+    assert_one_line_stderr(
+        _run(make_config(task={"data_dir": str(data_copy)})),
+        f"{train}:1:",
+        "looks like a header row",
+        "remove the line",
+    )
 
 
 def test_an_unknown_task_is_refused_before_the_offline_encoder_is_converted(make_config, tmp_path):

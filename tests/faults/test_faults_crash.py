@@ -54,8 +54,11 @@ def kill_when_checkpointed(config: Path, checkpoints: Path, *, min_step: int = 4
 
     Returns the step of the newest checkpoint at the moment of the kill.
     """
-    process = subprocess.Popen([sys.executable, "-m", "crossling", "run", str(config), "--quiet"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crossling", "run", str(config), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -65,8 +68,10 @@ def kill_when_checkpointed(config: Path, checkpoints: Path, *, min_step: int = 4
                 process.wait(timeout=30)
                 return int(done[-1].name.split("-")[-1])
             if process.poll() is not None:
-                pytest.fail(f"the run ended (rc {process.returncode}) before it could be killed: "
-                            f"{process.stderr.read().decode()[-2000:]}")
+                pytest.fail(
+                    f"the run ended (rc {process.returncode}) before it could be killed: "
+                    f"{process.stderr.read().decode()[-2000:]}"
+                )
             time.sleep(0.005)
         pytest.fail(f"no checkpoint of step >= {min_step} within {timeout} s")
     finally:
@@ -128,16 +133,23 @@ def test_a_corrupt_checkpoint_is_detected_and_not_loaded(crash_config, reference
 
 def test_a_corrupt_feature_cache_entry_is_rebuilt_not_loaded(pair_data, tiny_model, tmp_path, monkeypatch):
     monkeypatch.setenv("CROSSLING_HOME", str(tmp_path / "home"))
-    config = load_config(write_yaml(pair_data.parent / "cache.yaml",
-                                    base_config(tiny_model, pair_data, pair_data.parent / "runs")))
+    config = load_config(
+        write_yaml(pair_data.parent / "cache.yaml", base_config(tiny_model, pair_data, pair_data.parent / "runs"))
+    )
     tokenizer = load_tokenizer(config.model)
     data = TaskData.from_config(config.task)
     calls = []
 
     def features():
-        return load_features(data.spec, lambda: calls.append(1) or data.records("en", "dev"), language="en",
-                             split="dev", source_fingerprint="fault-cache-test", tokenizer=tokenizer,
-                             max_length=data.max_length)
+        return load_features(
+            data.spec,
+            lambda: calls.append(1) or data.records("en", "dev"),
+            language="en",
+            split="dev",
+            source_fingerprint="fault-cache-test",
+            tokenizer=tokenizer,
+            max_length=data.max_length,
+        )
 
     first = features()[:]
     second = features()[:]
@@ -151,8 +163,9 @@ def test_a_corrupt_feature_cache_entry_is_rebuilt_not_loaded(pair_data, tiny_mod
 
 def test_feature_caches_hold_no_pickle(pair_data, tiny_model, tmp_path, monkeypatch):
     monkeypatch.setenv("CROSSLING_HOME", str(tmp_path / "home"))
-    config = load_config(write_yaml(pair_data.parent / "cache.yaml",
-                                    base_config(tiny_model, pair_data, pair_data.parent / "runs")))
+    config = load_config(
+        write_yaml(pair_data.parent / "cache.yaml", base_config(tiny_model, pair_data, pair_data.parent / "runs"))
+    )
     TaskData.from_config(config.task).features("en", "test", load_tokenizer(config.model))
     files = [p for p in features_dir().rglob("*") if p.is_file()]
     assert files and {p.suffix for p in files} <= {".arrow", ".json"}
@@ -182,6 +195,8 @@ def test_a_run_directory_in_use_by_another_process_is_refused(tmp_path):
     from crossling.utils.locks import exclusive_lock
 
     config = build_config({"name": "busy", "output_dir": str(tmp_path)})
-    with exclusive_lock(tmp_path / "busy" / ".lock"):
-        with pytest.raises(ConfigError, match="in use by another crossling process"):
-            run_experiment(config, show_progress=False)
+    with (
+        exclusive_lock(tmp_path / "busy" / ".lock"),
+        pytest.raises(ConfigError, match="in use by another crossling process"),
+    ):
+        run_experiment(config, show_progress=False)

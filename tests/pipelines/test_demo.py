@@ -13,12 +13,16 @@ from crossling.pipelines.demo import demo_config, run_demo  # noqa: E402
 
 def test_quick_demo_writes_table_report_and_plot(tmp_path):
     # Smaller still than --quick so that CI stays fast; the code path is the demo's own.
-    config = demo_config(quick=True, output_dir=tmp_path, overrides=[
-        "task.params={train_size: 96, dev_size: 32, test_size: 32}",
-        "task.eval_languages=[en, ja, ar]",
-        "training.epochs=1",
-        "training.max_steps=3",
-    ])
+    config = demo_config(
+        quick=True,
+        output_dir=tmp_path,
+        overrides=[
+            "task.params={train_size: 96, dev_size: 32, test_size: 32}",
+            "task.eval_languages=[en, ja, ar]",
+            "training.epochs=1",
+            "training.max_steps=3",
+        ],
+    )
     results, report = run_demo(config, show_progress=False, progress=lambda message: None)
     assert set(results) == {"last", "dlfa", "paws-then-nli"}
     for name, result in results.items():

@@ -23,11 +23,15 @@ def trained_run(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("evaluate")
     data = write_pawsx_layout(root / "data", train=64, dev=16, test=20)
     model = make_tiny_model_dir(root / "model", [" ".join(words) for words in WORDS.values()] * 10)
-    config = build_config({
-        "name": "toy", "output_dir": str(root / "runs"), "model": {"name_or_path": str(model)},
-        "task": {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en"]},
-        "training": {"epochs": 1, "batch_size": 16, "learning_rate": 1e-3},
-    })
+    config = build_config(
+        {
+            "name": "toy",
+            "output_dir": str(root / "runs"),
+            "model": {"name_or_path": str(model)},
+            "task": {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en"]},
+            "training": {"epochs": 1, "batch_size": 16, "learning_rate": 1e-3},
+        }
+    )
     run_experiment(config, show_progress=False)
     return root / "runs" / "toy"
 
@@ -36,7 +40,9 @@ def test_a_finished_run_is_recorded_in_the_store_of_its_output_directory_once(tr
     store = trained_run.parent / STORE_NAME
     results = json.loads((trained_run / "results.json").read_text())
     rows = [r for r in score_rows(store) if r["metric"] == "accuracy"]
-    assert [(r["run_path"], r["language"], r["value"]) for r in rows] == [("toy", "en", results["languages"]["en"]["accuracy"])]
+    assert [(r["run_path"], r["language"], r["value"]) for r in rows] == [
+        ("toy", "en", results["languages"]["en"]["accuracy"])
+    ]
     assert rows[0]["task.name"] == "pawsx" and rows[0]["training.epochs"] == "1"
     config = build_config(load_raw(trained_run / "config.yaml"))
     run_experiment(config, show_progress=False)  # already finished: recorded again, nothing added
@@ -51,8 +57,12 @@ def test_every_evaluation_is_kept_and_the_report_shows_each(trained_run, tmp_pat
     records = [json.loads(path.read_text()) for path in kept]
     assert [list(r["languages"]) for r in records] == [["en"], ["de"]]
     assert [r["evaluation"]["languages"] for r in records] == [["en"], ["de"]]
-    assert all(r["evaluation"]["split"] == "test" and r["evaluation"]["checkpoint"].endswith("model.safetensors")
-               and len(r["evaluation"]["checkpoint_sha256"]) == 64 for r in records)
+    assert all(
+        r["evaluation"]["split"] == "test"
+        and r["evaluation"]["checkpoint"].endswith("model.safetensors")
+        and len(r["evaluation"]["checkpoint_sha256"]) == 64
+        for r in records
+    )
     assert len({r["evaluation"]["id"] for r in records}) == 2
 
     result = runner.invoke(app, ["report", str(trained_run), "--out", str(tmp_path)])

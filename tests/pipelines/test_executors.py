@@ -35,8 +35,9 @@ def _one_thread():
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
     """A tiny BERT with a WordPiece tokenizer for the toy vocabularies."""
-    return make_tiny_model_dir(tmp_path_factory.mktemp("exec-model") / "model",
-                               [" ".join(words) for words in WORDS.values()] * 10)
+    return make_tiny_model_dir(
+        tmp_path_factory.mktemp("exec-model") / "model", [" ".join(words) for words in WORDS.values()] * 10
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +49,21 @@ def pair_data(tmp_path_factory) -> Path:
 def study_config(model: Path, data: Path, out: Path, **extra: Any) -> dict[str, Any]:
     """Three runs: two share an intermediate pawsx stage (they differ only in the target's learning rate)."""
     task = {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en", "de"]}
-    training = {"epochs": 2, "batch_size": 16, "learning_rate": 1e-3, "checkpoint_every_steps": 2,
-                "mixed_precision": "no"}
+    training = {
+        "epochs": 2,
+        "batch_size": 16,
+        "learning_rate": 1e-3,
+        "checkpoint_every_steps": 2,
+        "mixed_precision": "no",
+    }
     config = {
-        "name": "study", "output_dir": str(out), "seed": 13, "model": {"name_or_path": str(model)},
-        "task": task, "training": training, "evaluation": {"batch_size": 32},
+        "name": "study",
+        "output_dir": str(out),
+        "seed": 13,
+        "model": {"name_or_path": str(model)},
+        "task": task,
+        "training": training,
+        "evaluation": {"batch_size": 32},
         "variants": {
             "direct": {},
             "inter-a": {"intermediate": [{"task": task, "training": training}]},
@@ -99,11 +110,13 @@ def test_where_a_run_executes_is_not_part_of_its_identity(tiny_model, pair_data,
 
 
 def test_submitit_gives_the_same_results_as_the_local_executor_and_a_rerun_starts_nothing(
-        tiny_model, pair_data, tmp_path, local_scores):
+    tiny_model, pair_data, tmp_path, local_scores
+):
     pytest.importorskip("submitit", reason="the cluster extra (submitit) is not installed")
     executor = {"kind": "slurm", "max_workers": 2, "slurm_cluster": "local"}
-    config = load_config(write(tmp_path / "study.yaml",
-                               study_config(tiny_model, pair_data, tmp_path / "runs", executor=executor)))
+    config = load_config(
+        write(tmp_path / "study.yaml", study_config(tiny_model, pair_data, tmp_path / "runs", executor=executor))
+    )
     assert scores(run_sweep(config, show_progress=False)) == local_scores
     # A rerun finds every run finished and submits no job.
     before = {p: p.stat().st_mtime for p in (tmp_path / "runs" / "study").glob("*/results.json")}
@@ -111,7 +124,10 @@ def test_submitit_gives_the_same_results_as_the_local_executor_and_a_rerun_start
     assert {p: p.stat().st_mtime for p in (tmp_path / "runs" / "study").glob("*/results.json")} == before
     runs = read_json(tmp_path / "runs" / "study" / "executor.json")["runs"]
     assert {name: (r["finished"], r["attempts"]) for name, r in runs.items()} == {
-        "direct": (True, 0), "inter-a": (True, 0), "inter-b": (True, 0)}
+        "direct": (True, 0),
+        "inter-a": (True, 0),
+        "inter-b": (True, 0),
+    }
 
 
 def test_a_run_that_keeps_failing_is_reported_and_the_others_finish(tiny_model, pair_data, tmp_path):
@@ -144,7 +160,8 @@ def _kill_first_worker_once_checkpointed(run_dir: Path, stage: str, deadline: fl
 
 @pytest.mark.parametrize("engine", ["processes", "ray"])
 def test_a_worker_killed_mid_stage_is_retried_and_the_study_ends_as_if_it_never_was(
-        engine, tiny_model, pair_data, tmp_path, local_scores):
+    engine, tiny_model, pair_data, tmp_path, local_scores
+):
     if engine == "ray":
         pytest.importorskip("ray", reason="the cluster extra (ray) is not installed")
     import threading
@@ -153,8 +170,9 @@ def test_a_worker_killed_mid_stage_is_retried_and_the_study_ends_as_if_it_never_
     config = load_config(write(tmp_path / "study.yaml", raw))
     run_dir = tmp_path / "runs" / "study" / "direct"
     killed: list[int] = []
-    killer = threading.Thread(target=lambda: killed.append(
-        _kill_first_worker_once_checkpointed(run_dir, "00-pawsx", time.monotonic() + 300)))
+    killer = threading.Thread(
+        target=lambda: killed.append(_kill_first_worker_once_checkpointed(run_dir, "00-pawsx", time.monotonic() + 300))
+    )
     killer.start()
     results = run_sweep(config, show_progress=False)
     killer.join()

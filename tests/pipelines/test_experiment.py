@@ -23,14 +23,22 @@ def toy(tmp_path_factory) -> tuple[Path, Path]:
 
 def _config(toy, tmp_path: Path, strategy: str, **training):
     data, model = toy
-    return build_config({
-        "name": f"toy-{strategy}",
-        "output_dir": str(tmp_path / "runs"),
-        "model": {"name_or_path": str(model)},
-        "aggregation": {"strategy": strategy, **({"layer": 1} if strategy != "last" else {})},
-        "task": {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en", "de"]},
-        "training": {"epochs": 5, "batch_size": 16, "learning_rate": 1e-3, "checkpoint_every_steps": 25, **training},
-    })
+    return build_config(
+        {
+            "name": f"toy-{strategy}",
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": str(model)},
+            "aggregation": {"strategy": strategy, **({"layer": 1} if strategy != "last" else {})},
+            "task": {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en", "de"]},
+            "training": {
+                "epochs": 5,
+                "batch_size": 16,
+                "learning_rate": 1e-3,
+                "checkpoint_every_steps": 25,
+                **training,
+            },
+        }
+    )
 
 
 @pytest.mark.parametrize("strategy", ["last", "dlfa"])
@@ -58,7 +66,10 @@ def test_pair_task_is_learned_and_every_language_is_reported(toy, tmp_path, stra
     lines = (run_dir / "predictions" / "pawsx" / "test-en.tsv").read_text().splitlines()
     gold = [row.split("\t")[2] for row in (toy[0] / "test-en.tsv").read_text().splitlines()]
     assert len(lines) == len(gold)
-    assert 100 * sum(p == g for p, g in zip(lines, gold, strict=True)) / len(gold) == results["languages"]["en"]["accuracy"]
+    assert (
+        100 * sum(p == g for p, g in zip(lines, gold, strict=True)) / len(gold)
+        == results["languages"]["en"]["accuracy"]
+    )
     assert not (run_dir / "stages" / "00-pawsx" / "checkpoints").exists()
 
 
@@ -96,12 +107,16 @@ def test_gated_dlfa_with_a_faster_aggregation_lr_trains_end_to_end_and_its_gate_
     from safetensors.torch import load_file
 
     data, model = toy
-    config = build_config({
-        "name": "toy-gated", "output_dir": str(tmp_path / "runs"), "model": {"name_or_path": str(model)},
-        "aggregation": {"strategy": "dlfa", "layer": 1, "gate": "channel", "lr_multiplier": 10.0},
-        "task": {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en"]},
-        "training": {"max_steps": 6, "batch_size": 16, "learning_rate": 1e-3, "warmup_ratio": 0.0},
-    })
+    config = build_config(
+        {
+            "name": "toy-gated",
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": str(model)},
+            "aggregation": {"strategy": "dlfa", "layer": 1, "gate": "channel", "lr_multiplier": 10.0},
+            "task": {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en"]},
+            "training": {"max_steps": 6, "batch_size": 16, "learning_rate": 1e-3, "warmup_ratio": 0.0},
+        }
+    )
     results = run_experiment(config, show_progress=False)
     assert results["aggregation"]["gate"] == "channel" and results["aggregation"]["lr_multiplier"] == 10.0
     assert results["stages"][0]["global_steps"] == 6

@@ -23,8 +23,12 @@ def test_alignment_loss_is_lowest_for_matching_pairs():
 
 
 def test_collator_keeps_vector_targets_as_floats():
-    batch = PaddingCollator(0)([{"input_ids": [1, 2], "attention_mask": [1, 1], "labels": [0.5, -1.0]},
-                                {"input_ids": [3], "attention_mask": [1], "labels": [1.0, 2.0]}])
+    batch = PaddingCollator(0)(
+        [
+            {"input_ids": [1, 2], "attention_mask": [1, 1], "labels": [0.5, -1.0]},
+            {"input_ids": [3], "attention_mask": [1], "labels": [1.0, 2.0]},
+        ]
+    )
     assert batch["labels"].dtype == torch.float32 and batch["labels"].shape == (2, 2)
 
 
@@ -32,12 +36,20 @@ def test_tiny_model_learns_to_retrieve_scenes(tmp_path):
     source = get_task("tmpl-image").build_source("generated", SourceOptions(params={"train_size": 400}))
     texts = [r.text for r in source.load("en", "train")]
     model = make_tiny_model_dir(tmp_path / "model", texts)
-    config = build_config({
-        "name": "image", "output_dir": str(tmp_path / "runs"), "model": {"name_or_path": str(model), "pooling": "mean"},
-        "task": {"name": "tmpl-image", "eval_languages": ["en", "de"], "dev_split": "none",
-                 "params": {"train_size": 400, "dev_size": 40, "test_size": 40}},
-        "training": {"epochs": 8, "batch_size": 32, "learning_rate": 1e-3, "mixed_precision": "no"},
-    })
+    config = build_config(
+        {
+            "name": "image",
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": str(model), "pooling": "mean"},
+            "task": {
+                "name": "tmpl-image",
+                "eval_languages": ["en", "de"],
+                "dev_split": "none",
+                "params": {"train_size": 400, "dev_size": 40, "test_size": 40},
+            },
+            "training": {"epochs": 8, "batch_size": 32, "learning_rate": 1e-3, "mixed_precision": "no"},
+        }
+    )
     results = run_experiment(config, show_progress=False)
     chance = 100 / 40
     assert results["languages"]["en"]["accuracy"] >= 10 * chance

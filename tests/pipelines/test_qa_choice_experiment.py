@@ -28,15 +28,19 @@ def _qa_questions(language: str, n: int, seed: int, prefix: str) -> list[dict]:
         start = len(" ".join(words[: at + 1])) + 1
         answer = words[at + 1]
         assert context[start : start + len(answer)] == answer
-        qa = {"id": f"{prefix}{i}", "question": f"what follows {MARKER} ?",
-              "answers": [{"text": answer, "answer_start": start}]}
+        qa = {
+            "id": f"{prefix}{i}",
+            "question": f"what follows {MARKER} ?",
+            "answers": [{"text": answer, "answer_start": start}],
+        }
         paragraphs.append({"context": context, "qas": [qa]})
     return paragraphs
 
 
 def _write_squad(path: Path, paragraphs: list[dict]) -> None:
-    path.write_text(json.dumps({"version": "1.1", "data": [{"title": "toy", "paragraphs": paragraphs}]}),
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps({"version": "1.1", "data": [{"title": "toy", "paragraphs": paragraphs}]}), encoding="utf-8"
+    )
 
 
 def _choice_lines(language: str, n: int, seed: int) -> str:
@@ -50,8 +54,18 @@ def _choice_lines(language: str, n: int, seed: int) -> str:
         right, wrong = f"{first} {rng.choice(words[6:])}", f"{other} {rng.choice(words[6:])}"
         label = i % 2
         choices = (wrong, right) if label else (right, wrong)
-        lines.append(json.dumps({"premise": premise, "choice1": choices[0], "choice2": choices[1],
-                                 "question": "cause", "label": label, "idx": i}))
+        lines.append(
+            json.dumps(
+                {
+                    "premise": premise,
+                    "choice1": choices[0],
+                    "choice2": choices[1],
+                    "question": "cause",
+                    "label": label,
+                    "idx": i,
+                }
+            )
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -76,8 +90,12 @@ def toy(tmp_path_factory) -> dict[str, Path]:
     _write_squad(qa / "xquad.en.json", _qa_questions("en", 100, 3, "en-"))
     _write_squad(qa / "xquad.xx.json", _qa_questions("xx", 100, 4, "xx-"))
     choice = root / "xcopa"
-    for lang, split, n, seed in (("en", "train", 600, 5), ("en", "val", 60, 6), ("en", "test", 100, 7),
-                                 ("xx", "test", 100, 8)):
+    for lang, split, n, seed in (
+        ("en", "train", 600, 5),
+        ("en", "val", 60, 6),
+        ("en", "test", 100, 7),
+        ("xx", "test", 100, 8),
+    ):
         (choice / lang).mkdir(parents=True, exist_ok=True)
         name = f"{split}-{lang}.jsonl" if lang == "en" else f"{split}.{lang}.jsonl"
         (choice / lang / name).write_text(_choice_lines(lang, n, seed), encoding="utf-8")
@@ -87,18 +105,25 @@ def toy(tmp_path_factory) -> dict[str, Path]:
 
 
 def _config(toy, tmp_path: Path, name: str, task: dict, **training):
-    return build_config({
-        "name": name,
-        "output_dir": str(tmp_path / "runs"),
-        "model": {"name_or_path": str(toy["model"])},
-        "task": {**task, "source": "local", "eval_languages": ["en", "xx"], "extra_languages": ["xx"]},
-        "training": {"batch_size": 16, "learning_rate": 1e-3, "checkpoint_every_steps": 0, **training},
-    })
+    return build_config(
+        {
+            "name": name,
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": str(toy["model"])},
+            "task": {**task, "source": "local", "eval_languages": ["en", "xx"], "extra_languages": ["xx"]},
+            "training": {"batch_size": 16, "learning_rate": 1e-3, "checkpoint_every_steps": 0, **training},
+        }
+    )
 
 
 def test_qa_trained_on_squad_file_answers_english_and_reports_every_language(toy, tmp_path):
-    config = _config(toy, tmp_path, "toy-xquad", {"name": "xquad", "data_dir": str(toy["qa"]), "max_length": 48,
-                                                  "params": {"squad_dir": str(toy["squad"])}}, epochs=6)
+    config = _config(
+        toy,
+        tmp_path,
+        "toy-xquad",
+        {"name": "xquad", "data_dir": str(toy["qa"]), "max_length": 48, "params": {"squad_dir": str(toy["squad"])}},
+        epochs=6,
+    )
     results = run_experiment(config, show_progress=False)
     assert set(results["languages"]) == {"en", "xx"}
     assert results["languages"]["en"]["f1"] >= 80.0
@@ -110,8 +135,9 @@ def test_qa_trained_on_squad_file_answers_english_and_reports_every_language(toy
 
 
 def test_choice_task_trained_on_english_copa_layout_reaches_90_percent(toy, tmp_path):
-    config = _config(toy, tmp_path, "toy-xcopa", {"name": "xcopa", "data_dir": str(toy["choice"])}, epochs=8,
-                     batch_size=8)
+    config = _config(
+        toy, tmp_path, "toy-xcopa", {"name": "xcopa", "data_dir": str(toy["choice"])}, epochs=8, batch_size=8
+    )
     results = run_experiment(config, show_progress=False)
     assert set(results["languages"]) == {"en", "xx"}
     assert results["languages"]["en"]["accuracy"] >= 90.0

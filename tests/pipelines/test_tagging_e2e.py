@@ -14,10 +14,22 @@ from crossling.pipelines.experiment import run_experiment
 
 #: Word class of every word: the tag is a function of the word alone, so a tiny model can learn it.
 LEXICON = {
-    "en": {"DET": ["the", "a", "every"], "ADJ": ["red", "blue", "green", "big"], "NOUN": ["cat", "dog", "bird", "tree"],
-           "VERB": ["sees", "likes", "chases"], "ADP": ["near", "under"], "PUNCT": [".", ","]},
-    "xx": {"DET": ["le", "un", "chaque"], "ADJ": ["rot", "blau", "grun", "gross"], "NOUN": ["katze", "hund", "vogel", "baum"],
-           "VERB": ["sieht", "mag", "jagt"], "ADP": ["pres", "sous"], "PUNCT": [".", ","]},
+    "en": {
+        "DET": ["the", "a", "every"],
+        "ADJ": ["red", "blue", "green", "big"],
+        "NOUN": ["cat", "dog", "bird", "tree"],
+        "VERB": ["sees", "likes", "chases"],
+        "ADP": ["near", "under"],
+        "PUNCT": [".", ","],
+    },
+    "xx": {
+        "DET": ["le", "un", "chaque"],
+        "ADJ": ["rot", "blau", "grun", "gross"],
+        "NOUN": ["katze", "hund", "vogel", "baum"],
+        "VERB": ["sieht", "mag", "jagt"],
+        "ADP": ["pres", "sous"],
+        "PUNCT": [".", ","],
+    },
 }
 #: One clause: DET ADJ NOUN VERB DET NOUN ADP DET NOUN; sentences join one to four clauses with ",".
 CLAUSE = ("DET", "ADJ", "NOUN", "VERB", "DET", "NOUN", "ADP", "DET", "NOUN")
@@ -46,25 +58,39 @@ def write_tagging_layout(directory: Path, sizes: dict[tuple[str, str], int]) -> 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("tagging")
-    data = write_tagging_layout(root / "data", {("train", "en"): 200, ("dev", "en"): 40, ("test", "en"): 60,
-                                                ("test", "xx"): 60})
+    data = write_tagging_layout(
+        root / "data", {("train", "en"): 200, ("dev", "en"): 40, ("test", "en"): 60, ("test", "xx"): 60}
+    )
     texts = [" ".join(words) for lexicon in LEXICON.values() for words in lexicon.values()] * 20
     return data, make_tiny_model_dir(root / "model", texts)
 
 
 def test_pos_task_is_learned_with_windows_and_every_language_is_reported(toy, tmp_path):
     data, model = toy
-    config = build_config({
-        "name": "toy-udpos",
-        "output_dir": str(tmp_path / "runs"),
-        "model": {"name_or_path": str(model)},
-        "aggregation": {"strategy": "last"},
-        # max_length 24: the long (up to 40-word) sentences are cut into overlapping windows.
-        "task": {"name": "udpos", "source": "local", "data_dir": str(data), "eval_languages": ["en", "xx"],
-                 "extra_languages": ["xx"], "max_length": 24},
-        "training": {"epochs": 3, "batch_size": 16, "learning_rate": 2e-3, "checkpoint_every_steps": 0,
-                     "mixed_precision": "no"},
-    })
+    config = build_config(
+        {
+            "name": "toy-udpos",
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": str(model)},
+            "aggregation": {"strategy": "last"},
+            # max_length 24: the long (up to 40-word) sentences are cut into overlapping windows.
+            "task": {
+                "name": "udpos",
+                "source": "local",
+                "data_dir": str(data),
+                "eval_languages": ["en", "xx"],
+                "extra_languages": ["xx"],
+                "max_length": 24,
+            },
+            "training": {
+                "epochs": 3,
+                "batch_size": 16,
+                "learning_rate": 2e-3,
+                "checkpoint_every_steps": 0,
+                "mixed_precision": "no",
+            },
+        }
+    )
     results = run_experiment(config, show_progress=False)
 
     assert set(results["languages"]) == {"en", "xx"}
@@ -85,6 +111,10 @@ def test_pos_task_is_learned_with_windows_and_every_language_is_reported(toy, tm
         assert max(len(s) for s in gold) > 24  # some sentences did need windows
         assert predicted_text.endswith("\n") and not predicted_text.endswith("\n\n")
         if language == "en":
-            pairs = [(p, g.split("\t")[1]) for ps, gs in zip(predicted, gold, strict=True) for p, g in zip(ps, gs, strict=True)]
+            pairs = [
+                (p, g.split("\t")[1])
+                for ps, gs in zip(predicted, gold, strict=True)
+                for p, g in zip(ps, gs, strict=True)
+            ]
             accuracy = 100 * sum(p == g for p, g in pairs) / len(pairs)
             assert accuracy == pytest.approx(english["pos_accuracy"])

@@ -20,9 +20,19 @@ from crossling.cli.main import app
 from crossling.reports.html import answer_sentences
 
 runner = CliRunner()
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--enable-logging=stderr", "--v=0",
-                  "--virtual-time-budget=5000", "--dump-dom"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--enable-logging=stderr",
+    "--v=0",
+    "--virtual-time-budget=5000",
+    "--dump-dom",
+]
 
 
 def _cell(mean, low, high, n=3):
@@ -34,22 +44,43 @@ def _diff(diff, low, high, p, p_holm, significant):
 
 
 STUDY = {
-    "schema": "crossling.study/1", "metric": "accuracy", "baseline": "last", "seeds": [1, 2, 3],
+    "schema": "crossling.study/1",
+    "metric": "accuracy",
+    "baseline": "last",
+    "seeds": [1, 2, 3],
     "method": "Hierarchical bootstrap over seeds and test examples (fixture paragraph).",
     "systems": {
-        "last": {"languages": {"en": _cell(92.0, 90.1, 93.9), "de": _cell(62.0, 58.4, 65.6), "sw": _cell(41.0, 37.0, 45.0)},
-                 "averages": {"english": _cell(92.0, 90.1, 93.9), "transfer": _cell(51.5, 48.0, 55.0),
-                              "overall": _cell(65.0, 62.0, 68.0)}},
-        "dlfa": {"languages": {"en": _cell(93.0, 91.2, 94.8), "de": _cell(72.0, 68.3, 75.7), "sw": _cell(43.0, 38.9, 47.1)},
-                 "averages": {"english": _cell(93.0, 91.2, 94.8), "transfer": _cell(57.5, 54.0, 61.0),
-                              "overall": _cell(69.3, 66.0, 72.6)}},
+        "last": {
+            "languages": {"en": _cell(92.0, 90.1, 93.9), "de": _cell(62.0, 58.4, 65.6), "sw": _cell(41.0, 37.0, 45.0)},
+            "averages": {
+                "english": _cell(92.0, 90.1, 93.9),
+                "transfer": _cell(51.5, 48.0, 55.0),
+                "overall": _cell(65.0, 62.0, 68.0),
+            },
+        },
+        "dlfa": {
+            "languages": {"en": _cell(93.0, 91.2, 94.8), "de": _cell(72.0, 68.3, 75.7), "sw": _cell(43.0, 38.9, 47.1)},
+            "averages": {
+                "english": _cell(93.0, 91.2, 94.8),
+                "transfer": _cell(57.5, 54.0, 61.0),
+                "overall": _cell(69.3, 66.0, 72.6),
+            },
+        },
     },
-    "comparisons": {"dlfa": {
-        "languages": {"en": _diff(1.0, -1.5, 3.5, 0.41, 0.82, False), "de": _diff(10.0, 6.2, 13.8, 0.0004, 0.0012, True),
-                      "sw": _diff(2.0, -3.1, 7.1, 0.45, 0.82, False)},
-        "averages": {"english": _diff(1.0, -1.5, 3.5, 0.41, 0.41, False),
-                     "transfer": _diff(6.0, 3.1, 8.9, 0.002, 0.002, True),
-                     "overall": _diff(4.3, 2.0, 6.6, 0.004, 0.004, True)}}},
+    "comparisons": {
+        "dlfa": {
+            "languages": {
+                "en": _diff(1.0, -1.5, 3.5, 0.41, 0.82, False),
+                "de": _diff(10.0, 6.2, 13.8, 0.0004, 0.0012, True),
+                "sw": _diff(2.0, -3.1, 7.1, 0.45, 0.82, False),
+            },
+            "averages": {
+                "english": _diff(1.0, -1.5, 3.5, 0.41, 0.41, False),
+                "transfer": _diff(6.0, 3.1, 8.9, 0.002, 0.002, True),
+                "overall": _diff(4.3, 2.0, 6.6, 0.004, 0.004, True),
+            },
+        }
+    },
 }
 
 
@@ -68,7 +99,10 @@ def _study_dir(root: Path, *, with_study: bool) -> Path:
 def test_the_answer_names_where_a_system_differs_significantly_and_by_how_much():
     [sentence] = answer_sentences(STUDY)
     assert sentence.startswith("dlfa differs significantly from last in de (+10.0 [6.2, 13.8], p_holm=0.0012)")
-    assert "the transfer average (+6.0 [3.1, 8.9])" in sentence and "not significantly in the other 2 language(s)" in sentence
+    assert (
+        "the transfer average (+6.0 [3.1, 8.9])" in sentence
+        and "not significantly in the other 2 language(s)" in sentence
+    )
 
 
 def test_report_html_shows_the_answer_first_then_intervals_and_embedded_charts(tmp_path):
@@ -87,7 +121,9 @@ def test_without_a_study_the_html_report_says_one_seed_no_interval(tmp_path):
     study = _study_dir(tmp_path, with_study=False)
     assert runner.invoke(app, ["report", str(study)]).exit_code == 0
     page = (study / "report.html").read_text()
-    assert "One seed, no interval" in page and "72.0" in page and "[" not in page.split("Per language")[1].split("<img")[0]
+    assert (
+        "One seed, no interval" in page and "72.0" in page and "[" not in page.split("Per language")[1].split("<img")[0]
+    )
 
 
 def test_a_study_json_of_another_schema_is_a_one_line_error(tmp_path):
@@ -114,8 +150,13 @@ def _chromium() -> str:
 
 def _render(page: Path, profile: Path) -> tuple[str, list[str]]:
     """The DOM after load, and the console messages Chromium logged while loading ``page``."""
-    done = subprocess.run([_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", page.as_uri()],
-                          capture_output=True, text=True, timeout=180, check=False)
+    done = subprocess.run(
+        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout, [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
 

@@ -26,8 +26,14 @@ def study(tmp_path):
     for system, seeds in SCORES.items():
         for seed, (en, de) in seeds.items():
             name = f"{system},seed={seed}"
-            config = {"name": name, "seed": seed, "aggregation": {"strategy": system, "layer": 8 if system == "dlfa" else None}}
-            record_run(tmp_path / STORE_NAME, tmp_path / name, fake_results(name, {"en": en, "de": de}, seed=seed), config)
+            config = {
+                "name": name,
+                "seed": seed,
+                "aggregation": {"strategy": system, "layer": 8 if system == "dlfa" else None},
+            }
+            record_run(
+                tmp_path / STORE_NAME, tmp_path / name, fake_results(name, {"en": en, "de": de}, seed=seed), config
+            )
     return tmp_path
 
 
@@ -45,8 +51,9 @@ def test_the_pivot_gives_the_mean_and_t_interval_over_seeds(study, tmp_path):
 
 def test_where_filters_on_a_config_key_and_parquet_holds_the_same_numbers(study, tmp_path):
     out = tmp_path / "pivot.parquet"
-    result = runner.invoke(app, ["results", str(study), "--where", "aggregation.layer=8", "--cols", "seed",
-                                 "--parquet", str(out)])
+    result = runner.invoke(
+        app, ["results", str(study), "--where", "aggregation.layer=8", "--cols", "seed", "--parquet", str(out)]
+    )
     assert result.exit_code == 0, result.output
     table = pq.read_table(out).to_pylist()
     assert [row["language"] for row in table] == ["en", "de"]

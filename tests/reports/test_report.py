@@ -25,6 +25,10 @@ def test_two_runs_with_the_same_name_both_appear_labelled_by_a_unique_path_suffi
 
 
 def test_runs_with_distinct_names_are_labelled_by_their_directory_name(tmp_path):
-    results = load_results([write_run(tmp_path / "x" / "last", "last", {"en": 1.0}),
-                            write_run(tmp_path / "y" / "dlfa", "dlfa", {"en": 2.0})])
+    results = load_results(
+        [
+            write_run(tmp_path / "x" / "last", "last", {"en": 1.0}),
+            write_run(tmp_path / "y" / "dlfa", "dlfa", {"en": 2.0}),
+        ]
+    )
     assert list(results) == ["last", "dlfa"]

@@ -16,13 +16,13 @@ from transformers import BertConfig, BertModel, T5Config, T5EncoderModel
 from crossling.config.schema import AggregationConfig, ModelConfig, TrainingConfig
 from crossling.models.model import build_model
 from crossling.tasks.registry import get_task
+from crossling.training import loop
 from crossling.training.active_vocabulary import (
     ActiveRowsEmbedding,
     active_vocabulary,
     token_ids_of,
 )
 from crossling.training.batching import PaddingCollator
-from crossling.training import loop
 from crossling.training.loop import train_stage
 
 VOCAB, PAD = 60, 0
@@ -30,9 +30,17 @@ VOCAB, PAD = 60, 0
 
 def _model_dir(tmp_path, dropout=0.1):
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=64, pad_token_id=PAD,
-                        hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
+    config = BertConfig(
+        vocab_size=VOCAB,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        pad_token_id=PAD,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
+    )
     BertModel(config).save_pretrained(tmp_path / "bert")
     # A WordPiece vocabulary of the model's size: crossling refuses a model directory without tokenizer files.
     tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"w{i}" for i in range(5, VOCAB)]
@@ -59,16 +67,35 @@ def _train(model_dir, features, work, *, active: bool, prepare=None, stop=None, 
     model = build_model(ModelConfig(name_or_path=str(model_dir)), AggregationConfig(), get_task("pawsx"))
     if prepare is not None:
         prepare(model)
-    config = TrainingConfig(**{"epochs": 3, "batch_size": 8, "learning_rate": 5e-3, "weight_decay": 0.1,
-                               "mixed_precision": "no", "checkpoint_every_steps": 4, "select_best": False,
-                               "active_vocabulary": active, **settings})
-    train_stage(model, features, config=config, seed=1, work_dir=work, collator=PaddingCollator(PAD),
-                show_progress=False, stop_after_steps=stop)
+    config = TrainingConfig(
+        **{
+            "epochs": 3,
+            "batch_size": 8,
+            "learning_rate": 5e-3,
+            "weight_decay": 0.1,
+            "mixed_precision": "no",
+            "checkpoint_every_steps": 4,
+            "select_best": False,
+            "active_vocabulary": active,
+            **settings,
+        }
+    )
+    train_stage(
+        model,
+        features,
+        config=config,
+        seed=1,
+        work_dir=work,
+        collator=PaddingCollator(PAD),
+        show_progress=False,
+        stop_after_steps=stop,
+    )
     return model
 
 
 def _decay_factor(positions: list[int], total: int, warmup: int, lr: float = 5e-3, wd: float = 0.1) -> float:
     """prod_t (1 - lr * lambda(t) * wd) over the scheduler positions t of the steps that were taken."""
+
     def lam(t: int) -> float:
         return t / warmup if t < warmup else (total - t) / (total - warmup)
 
@@ -128,6 +155,7 @@ def _fp16_accelerator_on_cpu(mixed_precision: str, hidden_size: int = 768, track
 
 def _overflow_on_backward(call: int):
     """A ``prepare`` hook: the head's last parameter gets an inf gradient on the ``call``-th backward pass."""
+
     def prepare(model):
         calls = []
 
@@ -169,14 +197,29 @@ def test_fp16_steps_the_gradient_scaler_skips_apply_no_decay(tmp_path, monkeypat
 def test_resume_from_a_checkpoint_gives_the_same_weights(tmp_path):
     model_dir = _model_dir(tmp_path)
     features = _features()
-    config = TrainingConfig(epochs=2, batch_size=8, learning_rate=5e-3, weight_decay=0.1, mixed_precision="no",
-                            checkpoint_every_steps=4, select_best=False)
+    config = TrainingConfig(
+        epochs=2,
+        batch_size=8,
+        learning_rate=5e-3,
+        weight_decay=0.1,
+        mixed_precision="no",
+        checkpoint_every_steps=4,
+        select_best=False,
+    )
 
     def run(work, stop=None):
         torch.manual_seed(0)
         model = build_model(ModelConfig(name_or_path=str(model_dir)), AggregationConfig(), get_task("pawsx"))
-        train_stage(model, features, config=config, seed=1, work_dir=work, collator=PaddingCollator(PAD),
-                    show_progress=False, stop_after_steps=stop)
+        train_stage(
+            model,
+            features,
+            config=config,
+            seed=1,
+            work_dir=work,
+            collator=PaddingCollator(PAD),
+            show_progress=False,
+            stop_after_steps=stop,
+        )
         return model
 
     whole = run(tmp_path / "whole")
@@ -271,12 +314,27 @@ def test_compiled_training_matches_eager_training(tmp_path):
 
     def run(compiled):
         torch.manual_seed(0)
-        model = build_model(ModelConfig(name_or_path=str(model_dir), head_dropout=0.0), AggregationConfig(),
-                            get_task("pawsx"))
-        config = TrainingConfig(epochs=1, batch_size=8, learning_rate=5e-3, mixed_precision="no",
-                                checkpoint_every_steps=0, select_best=False, compile=compiled)
-        train_stage(model, features, config=config, seed=1, work_dir=tmp_path / f"c-{compiled}",
-                    collator=PaddingCollator(PAD), show_progress=False)
+        model = build_model(
+            ModelConfig(name_or_path=str(model_dir), head_dropout=0.0), AggregationConfig(), get_task("pawsx")
+        )
+        config = TrainingConfig(
+            epochs=1,
+            batch_size=8,
+            learning_rate=5e-3,
+            mixed_precision="no",
+            checkpoint_every_steps=0,
+            select_best=False,
+            compile=compiled,
+        )
+        train_stage(
+            model,
+            features,
+            config=config,
+            seed=1,
+            work_dir=tmp_path / f"c-{compiled}",
+            collator=PaddingCollator(PAD),
+            show_progress=False,
+        )
         return model.state_dict()
 
     eager, compiled = run(False), run(True)

@@ -19,8 +19,10 @@ LR = 1e-3
 
 def _model(gate: str = "channel") -> CrossLingualModel:
     torch.manual_seed(0)
-    encoder = BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                                   intermediate_size=32), add_pooling_layer=False)
+    encoder = BertModel(
+        BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32),
+        add_pooling_layer=False,
+    )
     aggregator = build_aggregator("dlfa", num_layers=2, hidden_size=16, layer=1, gate=gate)
     return CrossLingualModel(encoder, aggregator, build_head(TaskKind.PAIR_CLASSIFICATION, 16, 2))
 
@@ -68,13 +70,16 @@ def test_frozen_parameters_are_left_out_of_every_group():
 
 
 def test_a_multiplier_for_a_strategy_without_parameters_is_a_config_error(tmp_path):
-    from crossling.config.schema import ModelConfig
     from tiny import WORDS, make_tiny_model_dir
+
+    from crossling.config.schema import ModelConfig
 
     model_dir = make_tiny_model_dir(tmp_path / "m", [" ".join(words) for words in WORDS.values()] * 10, layers=2)
 
     with pytest.raises(ConfigError, match="lr_multiplier has no effect with strategy 'last'"):
-        build_model(ModelConfig(name_or_path=str(model_dir)), AggregationConfig(lr_multiplier=5.0), get_task("tmpl-nli"))
+        build_model(
+            ModelConfig(name_or_path=str(model_dir)), AggregationConfig(lr_multiplier=5.0), get_task("tmpl-nli")
+        )
 
 
 def test_a_non_positive_multiplier_is_rejected():

@@ -9,19 +9,25 @@ from crossling.config import build_config
 from crossling.errors import ConfigError
 from crossling.pipelines.experiment import config_hash, run_experiment
 
-event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator",
-                                        reason="tensorboard is not installed (pip install 'crossling[tracking]')")
+event_accumulator = pytest.importorskip(
+    "tensorboard.backend.event_processing.event_accumulator",
+    reason="tensorboard is not installed (pip install 'crossling[tracking]')",
+)
 
 
 def _config(tmp_path, **tracking):
     data = write_pawsx_layout(tmp_path / "data", train=64, dev=16, test=20)
     model = make_tiny_model_dir(tmp_path / "model", [" ".join(words) for words in WORDS.values()] * 10)
-    return build_config({
-        "name": "tracked", "output_dir": str(tmp_path / "runs"), "model": {"name_or_path": str(model)},
-        "task": {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en", "de"]},
-        "training": {"epochs": 2, "batch_size": 16, "learning_rate": 1e-3, "warmup_ratio": 0.0},
-        "tracking": tracking,
-    })
+    return build_config(
+        {
+            "name": "tracked",
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": str(model)},
+            "task": {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en", "de"]},
+            "training": {"epochs": 2, "batch_size": 16, "learning_rate": 1e-3, "warmup_ratio": 0.0},
+            "tracking": tracking,
+        }
+    )
 
 
 def _all_scalars(directory):

@@ -40,8 +40,11 @@ def logits_path(run_dir: Path, task: str, split: str, language: str) -> Path:
 def write_logits(path: Path, rows: Sequence[np.ndarray]) -> None:
     """Save ragged rows (1-D or 2-D float arrays) as ``values`` (flat float32) and ``shapes`` (N x 2), atomically."""
     shapes = np.array([row.shape if row.ndim == 2 else (1, row.shape[0]) for row in rows], dtype=np.int64)
-    values = np.concatenate([np.asarray(row, dtype=np.float32).ravel() for row in rows]) if rows else \
-        np.zeros(0, dtype=np.float32)
+    values = (
+        np.concatenate([np.asarray(row, dtype=np.float32).ravel() for row in rows])
+        if rows
+        else np.zeros(0, dtype=np.float32)
+    )
     ndim = {row.ndim for row in rows} or {1}
     if len(ndim) != 1:
         raise ValueError("logit rows of one file must all be 1-D or all be 2-D")
@@ -52,8 +55,10 @@ def write_logits(path: Path, rows: Sequence[np.ndarray]) -> None:
 def read_logits(path: Path) -> list[np.ndarray]:
     """The rows written by :func:`write_logits`."""
     if not path.is_file():
-        raise DataError(f"{path}: no saved logits; run with evaluation.save_logits: true, or save them from the "
-                        "trained model with `crossling evaluate RUN --save-logits`")
+        raise DataError(
+            f"{path}: no saved logits; run with evaluation.save_logits: true, or save them from the "
+            "trained model with `crossling evaluate RUN --save-logits`"
+        )
     from safetensors import safe_open
 
     with safe_open(str(path), framework="numpy") as handle:
@@ -94,12 +99,28 @@ def average_probabilities(members: Sequence[Sequence[np.ndarray]], axis: int) ->
 def _member_identity(config: Any) -> dict[str, Any]:
     """What members must share for their rows to be the same feature rows."""
     task = to_dict(config.task)
-    return {"task": {k: task[k] for k in ("name", "source", "data_dir", "eval_split", "max_length", "max_eval_examples",
-                                          "params", "subword_labels") if k in task},
-            "model": config.model.name_or_path}
+    return {
+        "task": {
+            k: task[k]
+            for k in (
+                "name",
+                "source",
+                "data_dir",
+                "eval_split",
+                "max_length",
+                "max_eval_examples",
+                "params",
+                "subword_labels",
+            )
+            if k in task
+        },
+        "model": config.model.name_or_path,
+    }
 
 
-def ensemble_runs(run_dirs: Sequence[Path], output_dir: Path, *, languages: Sequence[str] | None = None) -> dict[str, Any]:
+def ensemble_runs(
+    run_dirs: Sequence[Path], output_dir: Path, *, languages: Sequence[str] | None = None
+) -> dict[str, Any]:
     """Average the saved probabilities of ``run_dirs`` per language, score them; write ``output_dir/results.json``.
 
     Returns the results (schema ``crossling.results/1``, plus ``members``). Prediction files go
@@ -121,8 +142,10 @@ def ensemble_runs(run_dirs: Sequence[Path], output_dir: Path, *, languages: Sequ
     first = _member_identity(configs[0])
     for run_dir, config in zip(run_dirs[1:], configs[1:], strict=True):
         if _member_identity(config) != first:
-            raise ConfigError(f"{run_dir} cannot join the ensemble of {run_dirs[0]}: its target task, data, split or "
-                              f"encoder differ ({_member_identity(config)} vs {first})")
+            raise ConfigError(
+                f"{run_dir} cannot join the ensemble of {run_dirs[0]}: its target task, data, split or "
+                f"encoder differ ({_member_identity(config)} vs {first})"
+            )
     config = configs[0]
     data = plan_stages(config, run_dirs[0])[-1].task
     axis = probability_axis(data.spec)
@@ -136,16 +159,25 @@ def ensemble_runs(run_dirs: Sequence[Path], output_dir: Path, *, languages: Sequ
         features = data.features(language, split, tokenizer)
         averaged = average_probabilities(members, axis)
         if len(averaged) != len(features):
-            raise DataError(f"{language}: the members' {len(averaged)} rows do not match the {len(features)} feature rows")
+            raise DataError(
+                f"{language}: the members' {len(averaged)} rows do not match the {len(features)} feature rows"
+            )
         result = score(data.spec, averaged, features, data.records(language, split), language=language)
         per_language[language] = {**result.metrics, "count": result.count}
         extension, text = prediction_file(data.spec, result.predictions)
         atomic_write_text(output_dir / "predictions" / data.spec.name / f"{split}-{language}.{extension}", text)
     results = {
-        "schema": RESULTS_SCHEMA, "name": output_dir.name, "task": data.spec.name, "kind": str(data.spec.kind),
-        "metric": data.spec.metric, "eval_split": split, "model": config.model.name_or_path,
-        "members": [str(run_dir) for run_dir in run_dirs], "ensemble": "mean of probabilities",
-        "train_languages": list(data.config.train_languages), "languages": per_language,
+        "schema": RESULTS_SCHEMA,
+        "name": output_dir.name,
+        "task": data.spec.name,
+        "kind": str(data.spec.kind),
+        "metric": data.spec.metric,
+        "eval_split": split,
+        "model": config.model.name_or_path,
+        "members": [str(run_dir) for run_dir in run_dirs],
+        "ensemble": "mean of probabilities",
+        "train_languages": list(data.config.train_languages),
+        "languages": per_language,
         "summary": summarize(per_language, data.spec.metric, data.config.train_languages),
     }
     atomic_write_json(output_dir / "results.json", results)

@@ -62,8 +62,9 @@ class LanguageIdResult:
     per_seed: tuple[float, ...]
 
 
-def language_id_accuracy(vectors: Mapping[str, np.ndarray], seeds: Sequence[int], *,
-                         test_fraction: float = 0.25) -> LanguageIdResult:
+def language_id_accuracy(
+    vectors: Mapping[str, np.ndarray], seeds: Sequence[int], *, test_fraction: float = 0.25
+) -> LanguageIdResult:
     """Accuracy of a linear probe predicting each vector's language, on held-out vectors, over ``seeds``.
 
     Per seed: a stratified split (``test_fraction`` of every language held out), features
@@ -89,8 +90,9 @@ def language_id_accuracy(vectors: Mapping[str, np.ndarray], seeds: Sequence[int]
     labels = np.concatenate([np.full(len(v), i) for i, v in enumerate(vectors.values())])
     accuracies = []
     for seed in seeds:
-        x_train, x_test, y_train, y_test = train_test_split(features, labels, test_size=test_fraction,
-                                                            stratify=labels, random_state=seed)
+        x_train, x_test, y_train, y_test = train_test_split(
+            features, labels, test_size=test_fraction, stratify=labels, random_state=seed
+        )
         probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
         probe.fit(x_train, y_train)
         accuracies.append(100.0 * float((probe.predict(x_test) == y_test).mean()))
@@ -149,7 +151,9 @@ class ProbeResult:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready data: the per-layer views, their means, and the inputs."""
         return {
-            "model": self.model, "data": self.data, "seeds": list(self.seeds),
+            "model": self.model,
+            "data": self.data,
+            "seeds": list(self.seeds),
             "layers": [{**asdict(s), "retrieval_mean": s.retrieval_mean, "cka_mean": s.cka_mean} for s in self.layers],
         }
 
@@ -157,10 +161,16 @@ class ProbeResult:
     def from_dict(cls, data: Mapping[str, Any]) -> ProbeResult:
         """The inverse of ``as_dict``."""
         layers = tuple(
-            LayerScores(layer=entry["layer"], retrieval=entry["retrieval"], cka=entry["cka"],
-                        language_id=LanguageIdResult(entry["language_id"]["mean"], entry["language_id"]["std"],
-                                                     tuple(entry["language_id"]["per_seed"])))
-            for entry in data["layers"])
+            LayerScores(
+                layer=entry["layer"],
+                retrieval=entry["retrieval"],
+                cka=entry["cka"],
+                language_id=LanguageIdResult(
+                    entry["language_id"]["mean"], entry["language_id"]["std"], tuple(entry["language_id"]["per_seed"])
+                ),
+            )
+            for entry in data["layers"]
+        )
         return cls(data["model"], dict(data["data"]), layers, tuple(data.get("seeds", ())))
 
 
@@ -187,8 +197,10 @@ class LayerChoice:
 
 
 #: ``choose_layer``'s rule, as the docs and the manifest state it.
-CHOICE_RULE = ("k = the lower layer 1..L-1 with the highest mean retrieval accuracy (xx->en and en->xx, "
-               "mean over languages; ties go to the higher layer); the premise holds when it beats the last layer")
+CHOICE_RULE = (
+    "k = the lower layer 1..L-1 with the highest mean retrieval accuracy (xx->en and en->xx, "
+    "mean over languages; ties go to the higher layer); the premise holds when it beats the last layer"
+)
 
 
 def choose_layer(result: ProbeResult) -> LayerChoice:
@@ -201,8 +213,9 @@ def choose_layer(result: ProbeResult) -> LayerChoice:
     measure, and DLFA's premise does not hold for this encoder (k is still the best lower one).
     """
     if result.num_layers < 2:
-        raise DataError(f"{result.model}: choosing a lower layer needs at least 2 transformer layers, "
-                        f"got {result.num_layers}")
+        raise DataError(
+            f"{result.model}: choosing a lower layer needs at least 2 transformer layers, got {result.num_layers}"
+        )
     retrieval = tuple(scores.retrieval_mean for scores in result.layers)
     candidates = range(1, result.num_layers)
     best = max(candidates, key=lambda k: (retrieval[k], k))
@@ -212,14 +225,21 @@ def choose_layer(result: ProbeResult) -> LayerChoice:
 def markdown_table(result: ProbeResult) -> str:
     """Markdown: one row per hidden state with the three views (means) and the per-language retrieval."""
     languages = list(result.layers[0].retrieval)
-    head = ("| layer | retrieval (mean, %) | language ID (%, mean ± sd) | CKA to en (mean) | "
-            + " | ".join(f"{lang} xx->en / en->xx" for lang in languages) + " |")
+    head = (
+        "| layer | retrieval (mean, %) | language ID (%, mean ± sd) | CKA to en (mean) | "
+        + " | ".join(f"{lang} xx->en / en->xx" for lang in languages)
+        + " |"
+    )
     rule = "|---:|---:|---:|---:|" + "---:|" * len(languages)
     rows = []
     for s in result.layers:
-        per_language = " | ".join(f"{s.retrieval[lang]['xx_en']:.1f} / {s.retrieval[lang]['en_xx']:.1f}" for lang in languages)
-        rows.append(f"| {s.layer} | {s.retrieval_mean:.1f} | {s.language_id.mean:.1f} ± {s.language_id.std:.1f} | "
-                    f"{s.cka_mean:.3f} | {per_language} |")
+        per_language = " | ".join(
+            f"{s.retrieval[lang]['xx_en']:.1f} / {s.retrieval[lang]['en_xx']:.1f}" for lang in languages
+        )
+        rows.append(
+            f"| {s.layer} | {s.retrieval_mean:.1f} | {s.language_id.mean:.1f} ± {s.language_id.std:.1f} | "
+            f"{s.cka_mean:.3f} | {per_language} |"
+        )
     return "\n".join([head, rule, *rows]) + "\n"
 
 
@@ -232,7 +252,9 @@ def plot_layers(result: ProbeResult, path: Path, title: str | None = None) -> Pa
 
     xs = [s.layer for s in result.layers]
     fig, left = plt.subplots(figsize=(8, 4.5))
-    left.plot(xs, [s.retrieval_mean for s in result.layers], marker="o", label="retrieval accuracy (mean of both directions)")
+    left.plot(
+        xs, [s.retrieval_mean for s in result.layers], marker="o", label="retrieval accuracy (mean of both directions)"
+    )
     lid = np.array([s.language_id.mean for s in result.layers])
     spread = np.array([s.language_id.std for s in result.layers])
     left.plot(xs, lid, marker="s", label="language-ID probe accuracy")

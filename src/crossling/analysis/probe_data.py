@@ -42,8 +42,10 @@ def _from_parallel_splits(data: TaskData, language: str, split: str) -> tuple[li
     """XNLI / PAWS-X / template pair tasks: example i of a split is the same in every language; the first sentence."""
     records, english = data.records(language, split), data.records(PIVOT, split)
     if len(records) != len(english):
-        raise DataError(f"{data.spec.name}: the {split} split of {language!r} has {len(records)} examples and "
-                        f"English's {len(english)}; the probe needs splits that are translations of each other")
+        raise DataError(
+            f"{data.spec.name}: the {split} split of {language!r} has {len(records)} examples and "
+            f"English's {len(english)}; the probe needs splits that are translations of each other"
+        )
     return [r.text_a for r in records], [r.text_a for r in english]
 
 
@@ -56,8 +58,13 @@ READERS: dict[type, Callable[[TaskData, str, str], tuple[list[str], list[str]]]]
 
 def probe_task_data(config: ProbeConfig) -> TaskData:
     """The probe section's task with its source, data directory and languages."""
-    task = TaskConfig(name=config.task, source=config.source, data_dir=config.data_dir,
-                      eval_languages=config.languages, eval_split=config.split)
+    task = TaskConfig(
+        name=config.task,
+        source=config.source,
+        data_dir=config.data_dir,
+        eval_languages=config.languages,
+        eval_split=config.split,
+    )
     return TaskData.from_config(task)
 
 
@@ -66,8 +73,9 @@ def probe_languages(data: TaskData) -> tuple[str, ...]:
     return tuple(language for language in data.eval_languages() if language != PIVOT)
 
 
-def parallel_texts(data: TaskData, split: str, max_sentences: int,
-                   languages: Sequence[str] | None = None) -> list[ParallelText]:
+def parallel_texts(
+    data: TaskData, split: str, max_sentences: int, languages: Sequence[str] | None = None
+) -> list[ParallelText]:
     """The first ``max_sentences`` parallel sentences of each language (``READERS`` by record type).
 
     Raises:
@@ -81,8 +89,10 @@ def parallel_texts(data: TaskData, split: str, max_sentences: int,
             raise DataError(f"{data.spec.name}: no {split} sentences in {language!r} for the layer probe")
         reader = READERS.get(type(records[0]))
         if reader is None:
-            raise DataError(f"{data.spec.name}: the layer probe needs parallel sentences; its {type(records[0]).__name__} "
-                            f"records are not ({', '.join(t.__name__ for t in READERS)} are)")
+            raise DataError(
+                f"{data.spec.name}: the layer probe needs parallel sentences; its {type(records[0]).__name__} "
+                f"records are not ({', '.join(t.__name__ for t in READERS)} are)"
+            )
         sentences, english = reader(data, language, split)
         texts.append(ParallelText(language, tuple(sentences[:max_sentences]), tuple(english[:max_sentences])))
     return texts
@@ -98,5 +108,8 @@ def texts_fingerprint(texts: Sequence[ParallelText]) -> str:
 
 def describe_texts(config: ProbeConfig, texts: Sequence[ParallelText]) -> dict[str, Any]:
     """What the probe read: task, split, and sentences per language (for results and tables)."""
-    return {"task": config.task, "split": config.split,
-            "sentences": {text.language: len(text.sentences) for text in texts}}
+    return {
+        "task": config.task,
+        "split": config.split,
+        "sentences": {text.language: len(text.sentences) for text in texts},
+    }

@@ -95,8 +95,10 @@ def _check(samples: Mapping[str, Mapping[str, np.ndarray]]) -> tuple[list[str], 
             array = samples[system][language]
             reference = samples[systems[0]][language]
             if array.ndim != 3 or array.shape != reference.shape:
-                raise ValueError(f"{system} {language}: statistics of shape {array.shape}, expected "
-                                 f"{reference.shape} [seeds, examples, columns]")
+                raise ValueError(
+                    f"{system} {language}: statistics of shape {array.shape}, expected "
+                    f"{reference.shape} [seeds, examples, columns]"
+                )
             seeds = seeds or array.shape[0]
     return systems, languages, int(seeds or 0)
 
@@ -112,8 +114,9 @@ def _multiplicities(rng: np.random.Generator, draws: int, n: int) -> np.ndarray:
     return np.bincount(picks.ravel(), minlength=draws * n).reshape(draws, n).astype(np.float64)
 
 
-def bootstrap_replicates(samples: Mapping[str, Mapping[str, np.ndarray]], aggregate: str, *,
-                         n_resamples: int = 2000, seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
+def bootstrap_replicates(
+    samples: Mapping[str, Mapping[str, np.ndarray]], aggregate: str, *, n_resamples: int = 2000, seed: int = 0
+) -> dict[str, dict[str, np.ndarray]]:
     """Paired hierarchical bootstrap: ``{system: {language: [n_resamples] replicate means over drawn seeds}}``.
 
     Replicate b draws K seed indices with replacement (shared by all languages and systems) and,
@@ -152,14 +155,17 @@ def bootstrap_replicates(samples: Mapping[str, Mapping[str, np.ndarray]], aggreg
 
 def _group_languages(languages: Sequence[str], english: Sequence[str]) -> dict[str, list[str]]:
     """The languages behind each average (an empty group is left out)."""
-    groups = {"english": [lang for lang in languages if lang in english],
-              "transfer": [lang for lang in languages if lang not in english],
-              "overall": list(languages)}
+    groups = {
+        "english": [lang for lang in languages if lang in english],
+        "transfer": [lang for lang in languages if lang not in english],
+        "overall": list(languages),
+    }
     return {name: langs for name, langs in groups.items() if langs}
 
 
-def permutation_pvalue(a: Sequence[np.ndarray], b: Sequence[np.ndarray], aggregate: str, *,
-                       n_resamples: int = 2999, seed: int = 0) -> float:
+def permutation_pvalue(
+    a: Sequence[np.ndarray], b: Sequence[np.ndarray], aggregate: str, *, n_resamples: int = 2999, seed: int = 0
+) -> float:
     """Two-sided p-value of ``T = mean_g [metric(a_g) - metric(b_g)]`` by swapping paired rows at random.
 
     ``a[g]`` and ``b[g]`` are the ``[N_g, S]`` statistics of the two systems in group g (one
@@ -225,9 +231,17 @@ def _average(per_language: Mapping[str, np.ndarray | float], languages: Sequence
     return np.mean([np.asarray(per_language[lang], dtype=np.float64) for lang in languages], axis=0)
 
 
-def _compare(samples: Mapping[str, Mapping[str, np.ndarray]], system: str, baseline: str, aggregate: str,
-             groups: Mapping[str, Sequence[str]], point: Mapping[str, float], replicates: Mapping[str, np.ndarray],
-             n_permutations: int, seed: int) -> dict[str, Comparison]:
+def _compare(
+    samples: Mapping[str, Mapping[str, np.ndarray]],
+    system: str,
+    baseline: str,
+    aggregate: str,
+    groups: Mapping[str, Sequence[str]],
+    point: Mapping[str, float],
+    replicates: Mapping[str, np.ndarray],
+    n_permutations: int,
+    seed: int,
+) -> dict[str, Comparison]:
     """Comparisons of ``system`` vs ``baseline`` for each group (a language or an average), Holm over the groups."""
     names = list(groups)
     pvalues = []
@@ -237,13 +251,22 @@ def _compare(samples: Mapping[str, Mapping[str, np.ndarray]], system: str, basel
         b = [samples[baseline][lang][s] for lang in langs for s in range(samples[baseline][lang].shape[0])]
         pvalues.append(permutation_pvalue(a, b, aggregate, n_resamples=n_permutations, seed=seed + offset))
     adjusted = holm(pvalues)
-    return {name: Comparison(_interval(point[name], replicates[name]), float(p), float(q))
-            for name, p, q in zip(names, pvalues, adjusted, strict=True)}
+    return {
+        name: Comparison(_interval(point[name], replicates[name]), float(p), float(q))
+        for name, p, q in zip(names, pvalues, adjusted, strict=True)
+    }
 
 
-def study_statistics(samples: Mapping[str, Mapping[str, np.ndarray]], aggregate: str, *, baseline: str,
-                     english: Sequence[str], n_resamples: int = 2000, n_permutations: int = 2999,
-                     seed: int = 0) -> StudyStatistics:
+def study_statistics(
+    samples: Mapping[str, Mapping[str, np.ndarray]],
+    aggregate: str,
+    *,
+    baseline: str,
+    english: Sequence[str],
+    n_resamples: int = 2000,
+    n_permutations: int = 2999,
+    seed: int = 0,
+) -> StudyStatistics:
     """Intervals per system x language and average, and paired comparisons with the baseline (see ``METHOD``).
 
     Args:
@@ -264,17 +287,34 @@ def study_statistics(samples: Mapping[str, Mapping[str, np.ndarray]], aggregate:
     result = StudyStatistics({}, {}, {}, {}, k)
     for system in systems:
         result.systems[system] = {lang: _interval(means[system][lang], replicates[system][lang]) for lang in languages}
-        result.averages[system] = {name: _interval(float(_average(means[system], langs)),
-                                                   _average(replicates[system], langs))
-                                   for name, langs in groups.items()}
+        result.averages[system] = {
+            name: _interval(float(_average(means[system], langs)), _average(replicates[system], langs))
+            for name, langs in groups.items()
+        }
         if system == baseline:
             continue
         diff_point = {lang: means[system][lang] - means[baseline][lang] for lang in languages}
         diff_reps = {lang: replicates[system][lang] - replicates[baseline][lang] for lang in languages}
-        result.comparisons[system] = _compare(samples, system, baseline, aggregate, {lang: [lang] for lang in languages},
-                                              diff_point, diff_reps, n_permutations, seed)
+        result.comparisons[system] = _compare(
+            samples,
+            system,
+            baseline,
+            aggregate,
+            {lang: [lang] for lang in languages},
+            diff_point,
+            diff_reps,
+            n_permutations,
+            seed,
+        )
         result.average_comparisons[system] = _compare(
-            samples, system, baseline, aggregate, groups,
+            samples,
+            system,
+            baseline,
+            aggregate,
+            groups,
             {name: float(_average(diff_point, langs)) for name, langs in groups.items()},
-            {name: _average(diff_reps, langs) for name, langs in groups.items()}, n_permutations, seed + len(languages))
+            {name: _average(diff_reps, langs) for name, langs in groups.items()},
+            n_permutations,
+            seed + len(languages),
+        )
     return result

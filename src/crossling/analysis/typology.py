@@ -47,7 +47,9 @@ def uriel_data_dir() -> Path:
     try:
         distribution = metadata.distribution("lang2vec")
     except metadata.PackageNotFoundError:
-        raise ConfigError("typology needs lang2vec's URIEL data: pip install 'crossling[typology]' (lang2vec==1.1.2)") from None
+        raise ConfigError(
+            "typology needs lang2vec's URIEL data: pip install 'crossling[typology]' (lang2vec==1.1.2)"
+        ) from None
     directory = Path(distribution.locate_file("lang2vec/data"))
     if not (directory / "feature_predictions.npz").is_file():
         raise ConfigError(f"{directory}: lang2vec is installed without its feature_predictions.npz")
@@ -71,8 +73,10 @@ def typology_vector(language: str, feature_set: str = "syntax") -> np.ndarray:
     rows, matrix = _feature_table(feature_set)
     code = ISO639_3.get(language, language)
     if code not in rows:
-        raise ConfigError(f"language {language!r} is not in URIEL (as {code!r}); use an ISO 639-3 code "
-                          "or one of the ISO 639-1 codes crossling maps")
+        raise ConfigError(
+            f"language {language!r} is not in URIEL (as {code!r}); use an ISO 639-3 code "
+            "or one of the ISO 639-1 codes crossling maps"
+        )
     return matrix[rows[code]]
 
 

@@ -14,8 +14,8 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
-from crossling.cli.results import results as results_command
 from crossling.cli.probe import probe as probe_command
+from crossling.cli.results import results as results_command
 from crossling.errors import CrosslingError, environment_fault
 
 console = Console()
@@ -40,8 +40,13 @@ class _OneLineErrors(TyperGroup):
             _fail(environment_fault(exc))
 
 
-app = typer.Typer(help="Zero-shot cross-lingual transfer experiments (XTREME tasks, DLFA layer aggregation).",
-                  cls=_OneLineErrors, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Zero-shot cross-lingual transfer experiments (XTREME tasks, DLFA layer aggregation).",
+    cls=_OneLineErrors,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 
 ConfigArg = Annotated[Path, typer.Argument(help="Experiment config (YAML).", exists=False)]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a config key: KEY=VALUE (repeatable).")]
@@ -56,16 +61,23 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                help="Print the version and exit.")] = False) -> None:
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
     """Zero-shot cross-lingual transfer experiments (XTREME tasks, DLFA layer aggregation)."""
 
 
 def _setup_logging(verbose: bool) -> None:
     from rich.logging import RichHandler
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
-                        handlers=[RichHandler(console=err, show_path=False)], force=True)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False)],
+        force=True,
+    )
     for noisy in ("httpx", "datasets", "transformers", "accelerate"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     import datasets
@@ -79,10 +91,16 @@ def _setup_logging(verbose: bool) -> None:
     logging.getLogger("crossling").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
-ExecutorOpt = Annotated[str | None, typer.Option(
-    "--executor", help="Where the runs execute: local, processes, ray or slurm (overrides executor.kind).")]
-AddressOpt = Annotated[str | None, typer.Option(
-    "--address", help="Ray cluster address (auto, ray://host:10001); sets executor.ray_address.")]
+ExecutorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--executor", help="Where the runs execute: local, processes, ray or slurm (overrides executor.kind)."
+    ),
+]
+AddressOpt = Annotated[
+    str | None,
+    typer.Option("--address", help="Ray cluster address (auto, ray://host:10001); sets executor.ray_address."),
+]
 WorkersOpt = Annotated[int | None, typer.Option("--workers", help="Runs at a time (sets executor.max_workers).")]
 
 
@@ -93,10 +111,18 @@ def _executor_overrides(executor: str | None, address: str | None, workers: int 
 
 
 @app.command()
-def run(config: ConfigArg, set_: SetOpt = None, force: Annotated[bool, typer.Option(help="Overwrite a run directory holding a different config.")] = False,
-        output_dir: Annotated[Path | None, typer.Option(help="Root directory of the run (overrides the config's output_dir).")] = None,
-        quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False,
-        executor: ExecutorOpt = None, address: AddressOpt = None, workers: WorkersOpt = None) -> None:
+def run(
+    config: ConfigArg,
+    set_: SetOpt = None,
+    force: Annotated[bool, typer.Option(help="Overwrite a run directory holding a different config.")] = False,
+    output_dir: Annotated[
+        Path | None, typer.Option(help="Root directory of the run (overrides the config's output_dir).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False,
+    executor: ExecutorOpt = None,
+    address: AddressOpt = None,
+    workers: WorkersOpt = None,
+) -> None:
     """Train (intermediate stages, then the target task) and evaluate zero-shot on every language."""
     _setup_logging(not quiet)
     from crossling.config import load_config
@@ -118,8 +144,11 @@ def run(config: ConfigArg, set_: SetOpt = None, force: Annotated[bool, typer.Opt
 
 
 @app.command()
-def train(config: ConfigArg, set_: SetOpt = None,
-          quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False) -> None:
+def train(
+    config: ConfigArg,
+    set_: SetOpt = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False,
+) -> None:
     """Train every stage of a config without evaluating (weights land in the run's stages/ directory)."""
     _setup_logging(not quiet)
     from crossling.config import load_config
@@ -129,19 +158,24 @@ def train(config: ConfigArg, set_: SetOpt = None,
 
     try:
         for member in expand(load_config(config, set_)):
-            _, stages, results = train_pipeline(member, run_directory(member), load_tokenizer(member.model),
-                                                show_progress=not quiet)
+            _, stages, results = train_pipeline(
+                member, run_directory(member), load_tokenizer(member.model), show_progress=not quiet
+            )
             for stage, result in zip(stages, results, strict=True):
-                console.print(f"{member.name}: {stage.task.spec.name}: {result.global_steps} steps, "
-                              f"kept {result.selection} (step {result.selected_step}) -> {stage.directory}")
+                console.print(
+                    f"{member.name}: {stage.task.spec.name}: {result.global_steps} steps, "
+                    f"kept {result.selection} (step {result.selected_step}) -> {stage.directory}"
+                )
     except CrosslingError as exc:
         _fail(exc)
 
 
 @app.command()
-def typology(target: Annotated[str, typer.Argument(help="Target language (ISO 639-1 as XTREME, or ISO 639-3).")],
-             candidates: Annotated[list[str], typer.Option("--candidate", "-c", help="Candidate languages (repeat).")],
-             features: Annotated[str, typer.Option(help="URIEL feature set: syntax, phonology or inventory.")] = "syntax") -> None:
+def typology(
+    target: Annotated[str, typer.Argument(help="Target language (ISO 639-1 as XTREME, or ISO 639-3).")],
+    candidates: Annotated[list[str], typer.Option("--candidate", "-c", help="Candidate languages (repeat).")],
+    features: Annotated[str, typer.Option(help="URIEL feature set: syntax, phonology or inventory.")] = "syntax",
+) -> None:
     """Rank candidate intermediate-task languages by URIEL typological distance to a target (nearest first)."""
     from rich.table import Table
 
@@ -161,9 +195,13 @@ def typology(target: Annotated[str, typer.Argument(help="Target language (ISO 63
 
 
 @app.command()
-def ensemble(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run directories of the same target task.")],
-             output_dir: Annotated[Path, typer.Option(help="Where results.json and the predictions go.")],
-             languages: Annotated[list[str] | None, typer.Option("--language", "-l", help="Languages (default: the runs').")] = None) -> None:
+def ensemble(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run directories of the same target task.")],
+    output_dir: Annotated[Path, typer.Option(help="Where results.json and the predictions go.")],
+    languages: Annotated[
+        list[str] | None, typer.Option("--language", "-l", help="Languages (default: the runs').")
+    ] = None,
+) -> None:
     """Score the ensemble of fine-tuned runs (mean of their probabilities; runs saved logits) and print the table."""
     _setup_logging(False)
     from crossling.analysis.ensembles import ensemble_runs
@@ -177,28 +215,37 @@ def ensemble(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more ru
 
 
 @app.command()
-def evaluate(run_dir: Annotated[Path, typer.Argument(help="A run directory written by `crossling run`/`train`.")],
-             languages: Annotated[list[str] | None, typer.Option("--language", "-l", help="Languages (default: the config's).")] = None,
-             split: Annotated[str | None, typer.Option(help="Split to score (default: the config's eval_split).")] = None,
-             save_logits: Annotated[bool, typer.Option(help="Also save every row's logits (for `crossling ensemble`).")] = False,
-             quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False) -> None:
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `crossling run`/`train`.")],
+    languages: Annotated[
+        list[str] | None, typer.Option("--language", "-l", help="Languages (default: the config's).")
+    ] = None,
+    split: Annotated[str | None, typer.Option(help="Split to score (default: the config's eval_split).")] = None,
+    save_logits: Annotated[bool, typer.Option(help="Also save every row's logits (for `crossling ensemble`).")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+) -> None:
     """Evaluate a trained run zero-shot (again, or on other languages/splits) and print the table."""
     _setup_logging(False)
     from crossling.pipelines.evaluate import evaluate_run
     from crossling.reports.tables import rich_table
 
     try:
-        result = evaluate_run(run_dir, languages=languages or None, split=split, show_progress=not quiet,
-                              save_logits=save_logits)
+        result = evaluate_run(
+            run_dir, languages=languages or None, split=split, show_progress=not quiet, save_logits=save_logits
+        )
         console.print(rich_table({result["name"]: result}))
     except CrosslingError as exc:
         _fail(exc)
 
 
 @app.command()
-def report(run_dirs: Annotated[list[Path], typer.Argument(help="Run or sweep directories to compare.")],
-           out: Annotated[Path | None, typer.Option(help="Directory for report.md and the PNG (default: the first run dir).")] = None,
-           title: Annotated[str, typer.Option(help="Report title.")] = "crossling report") -> None:
+def report(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run or sweep directories to compare.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Directory for report.md and the PNG (default: the first run dir).")
+    ] = None,
+    title: Annotated[str, typer.Option(help="Report title.")] = "crossling report",
+) -> None:
     """Write report.md (table, bar chart) and a self-contained report.html (answer, intervals from study.json, dev curves)."""
     from crossling.reports.report import load_results, load_study, write_report
     from crossling.reports.tables import rich_table
@@ -224,8 +271,14 @@ def tasks() -> None:
         table.add_column(column, overflow="fold")
     for spec in list_tasks():
         labels = ",".join(spec.labels) if len(spec.labels) <= 3 else f"{len(spec.labels)} labels"
-        table.add_row(spec.name, str(spec.kind), spec.metric, labels or "-",
-                      f"{len(spec.languages)}: {' '.join(spec.languages)}", ", ".join(spec.sources))
+        table.add_row(
+            spec.name,
+            str(spec.kind),
+            spec.metric,
+            labels or "-",
+            f"{len(spec.languages)}: {' '.join(spec.languages)}",
+            ", ".join(spec.sources),
+        )
     console.print(table)
 
 
@@ -268,10 +321,12 @@ def convert(name: Annotated[str, typer.Argument(help="Offline model name.")] = "
 
 
 @app.command()
-def demo(quick: Annotated[bool, typer.Option(help="A few minutes: smaller data, 8 languages, fewer epochs.")] = False,
-         output_dir: Annotated[Path, typer.Option(help="Root directory of the demo run.")] = Path("runs"),
-         set_: SetOpt = None,
-         quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False) -> None:
+def demo(
+    quick: Annotated[bool, typer.Option(help="A few minutes: smaller data, 8 languages, fewer epochs.")] = False,
+    output_dir: Annotated[Path, typer.Option(help="Root directory of the demo run.")] = Path("runs"),
+    set_: SetOpt = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars or log lines.")] = False,
+) -> None:
     """Offline demo: e5 fine-tuned on English template NLI, zero-shot in 12 languages, last vs DLFA, report."""
     _setup_logging(not quiet)
     from crossling.pipelines.demo import demo_config, run_demo

@@ -36,18 +36,25 @@ def _table(title: str, row_key: str, row_labels: list[str], col_labels: list[str
     return table
 
 
-def results(directory: Annotated[Path, typer.Argument(help="A study, sweep or output directory holding results.sqlite.")],
-            where: Annotated[list[str] | None, typer.Option(
-                "--where", "-w", help="Keep runs with KEY=VALUE (a config key such as aggregation.layer, "
-                "or name/system/seed/task/model); repeatable.")] = None,
-            task: Annotated[str | None, typer.Option(help="Keep runs of this task.")] = None,
-            metric: Annotated[str | None, typer.Option(help="Metric to show (default: each run's own metric).")] = None,
-            rows: Annotated[str, typer.Option(help="Key whose values are the rows.")] = "language",
-            cols: Annotated[str, typer.Option(help="Key whose values are the columns.")] = "system",
-            csv: Annotated[Path | None, typer.Option(help="Also write the pivot as CSV here.")] = None,
-            parquet: Annotated[Path | None, typer.Option(help="Also write the pivot as Parquet here.")] = None,
-            scan: Annotated[bool, typer.Option(help="First record every results.json under DIR into the store.")] = False,
-            ) -> None:
+def results(
+    directory: Annotated[Path, typer.Argument(help="A study, sweep or output directory holding results.sqlite.")],
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            "-w",
+            help="Keep runs with KEY=VALUE (a config key such as aggregation.layer, "
+            "or name/system/seed/task/model); repeatable.",
+        ),
+    ] = None,
+    task: Annotated[str | None, typer.Option(help="Keep runs of this task.")] = None,
+    metric: Annotated[str | None, typer.Option(help="Metric to show (default: each run's own metric).")] = None,
+    rows: Annotated[str, typer.Option(help="Key whose values are the rows.")] = "language",
+    cols: Annotated[str, typer.Option(help="Key whose values are the columns.")] = "system",
+    csv: Annotated[Path | None, typer.Option(help="Also write the pivot as CSV here.")] = None,
+    parquet: Annotated[Path | None, typer.Option(help="Also write the pivot as Parquet here.")] = None,
+    scan: Annotated[bool, typer.Option(help="First record every results.json under DIR into the store.")] = False,
+) -> None:
     """Filter and pivot the results store (mean and 95% t interval over seeds where a cell has several runs)."""
     from crossling.cli.main import _fail
     from crossling.reports import query
@@ -56,14 +63,17 @@ def results(directory: Annotated[Path, typer.Argument(help="A study, sweep or ou
     try:
         if scan:
             console.print(f"recorded {query.scan(directory)} runs")
-        selected = query.select(query.store_rows(directory), where=query.parse_where(where or []), task=task,
-                                metric=metric)
+        selected = query.select(
+            query.store_rows(directory), where=query.parse_where(where or []), task=task, metric=metric
+        )
         if not selected:
             raise CrosslingError(f"{directory}: no scores match the filters")
         row_labels, col_labels, cells = query.pivot(selected, row_key=rows, col_key=cols)
     except CrosslingError as exc:
         _fail(exc)
-    console.print(_table(f"{metric or selected[0]['run_metric']} by {rows} x {cols}", rows, row_labels, col_labels, cells))
+    console.print(
+        _table(f"{metric or selected[0]['run_metric']} by {rows} x {cols}", rows, row_labels, col_labels, cells)
+    )
     records = query.wide_records(rows, row_labels, col_labels, cells)
     for path, write in ((csv, query.write_csv), (parquet, query.write_parquet)):
         if path is not None:

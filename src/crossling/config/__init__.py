@@ -20,7 +20,18 @@ from crossling.config.schema import (
 )
 
 __all__ = [
-    "AggregationConfig", "EvaluationConfig", "ExperimentConfig", "ModelConfig", "StageConfig", "TaskConfig",
-    "TrainingConfig", "build_config", "describe_fields", "dump_config", "load_config", "parse_override",
-    "replace_dotted", "to_dict",
+    "AggregationConfig",
+    "EvaluationConfig",
+    "ExperimentConfig",
+    "ModelConfig",
+    "StageConfig",
+    "TaskConfig",
+    "TrainingConfig",
+    "build_config",
+    "describe_fields",
+    "dump_config",
+    "load_config",
+    "parse_override",
+    "replace_dotted",
+    "to_dict",
 ]

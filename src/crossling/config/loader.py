@@ -188,8 +188,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)
             if isinstance(key, str) and key in first:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (first on line {first[key] + 1}); keep one of them",
-                    key_node.start_mark)
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first on line {first[key] + 1}); keep one of them",
+                    key_node.start_mark,
+                )
             if isinstance(key, str):
                 first[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep=deep)

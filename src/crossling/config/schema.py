@@ -29,8 +29,9 @@ def check_language_codes(key: str, codes: tuple[str, ...]) -> None:
 def check_run_name(key: str, name: str) -> None:
     """``ConfigError`` naming ``key`` unless ``name`` is a plain directory name (no path, not ``..``)."""
     if not isinstance(name, str) or not RUN_NAME.fullmatch(name):
-        raise ConfigError(f"{key}: expected a plain name of letters, digits and . , = + - _ "
-                          f"(not starting with '.'), got {name!r}")
+        raise ConfigError(
+            f"{key}: expected a plain name of letters, digits and . , = + - _ (not starting with '.'), got {name!r}"
+        )
 
 
 def _help(text: str, **kwargs: Any) -> Any:
@@ -62,7 +63,9 @@ class ModelConfig:
         "Allow pickle-based weight files (pytorch_model.bin). By default only safetensors are loaded.", default=False
     )
     freeze_embeddings: bool = _help("Freeze the embedding layer during fine-tuning.", default=False)
-    pooling: Literal["cls", "mean"] = _help("Sentence vector for sequence-level heads: first token or masked mean.", default="cls")
+    pooling: Literal["cls", "mean"] = _help(
+        "Sentence vector for sequence-level heads: first token or masked mean.", default="cls"
+    )
     head_dropout: float = _help("Dropout probability before the task head.", default=0.1)
 
     def __post_init__(self) -> None:
@@ -98,20 +101,26 @@ class AggregationConfig:
     layer: int | Literal["auto"] | None = _help(
         "Lower layer k for layer/mean/scalar_mix/concat/dlfa (0 = embeddings, -2 = second to last), or auto: "
         "the lower layer that retrieves best in the layer probe on the probe section's data (docs/layers.md).",
-        default=None)
+        default=None,
+    )
     reduction: int = _help("DLFA: reduction ratio r of the two-convolution bottleneck.", default=4)
     conv_order: Literal["compress-expand", "expand-compress"] = _help(
         "DLFA: compress then expand (SENet) or expand then compress.", default="compress-expand"
     )
     norm: Literal["layernorm", "batchnorm", "none"] = _help("DLFA: normalisation in the branches.", default="layernorm")
-    fusion: Literal["convex", "aff"] = _help("DLFA: Z = A*X + (1-A)*Y (convex) or 2*A*X + 2*(1-A)*Y (aff).", default="convex")
+    fusion: Literal["convex", "aff"] = _help(
+        "DLFA: Z = A*X + (1-A)*Y (convex) or 2*A*X + 2*(1-A)*Y (aff).", default="convex"
+    )
     iterative: bool = _help("DLFA: a second attention pass on the first fusion (iAFF).", default=False)
     dropout: float = _help("DLFA: dropout after the ReLU of each attention bottleneck.", default=0.0)
     gate: Literal["none", "scalar", "channel"] = _help(
         "DLFA: a gate g initialised to 0, Z = H_L + tanh(g) * (fusion - H_L), one scalar or one per channel, "
-        "so training starts from the last layer exactly; none = the plain fusion.", default="none")
+        "so training starts from the last layer exactly; none = the plain fusion.",
+        default="none",
+    )
     lr_multiplier: float = _help(
-        "Learning rate of the aggregation module's parameters = training.learning_rate x this.", default=1.0)
+        "Learning rate of the aggregation module's parameters = training.learning_rate x this.", default=1.0
+    )
 
     def __post_init__(self) -> None:
         if self.reduction < 1:
@@ -148,13 +157,17 @@ class TaskConfig:
 
     name: str = _help("Registered task name (see `crossling tasks`).", default="tmpl-nli")
     source: str | None = _help("Data source: hub, local or generated. Default: the task's default.", default=None)
-    data_dir: Path | None = _help("Directory with local files (XTREME layout {split}-{lang}.tsv, raw TSVs).", default=None)
+    data_dir: Path | None = _help(
+        "Directory with local files (XTREME layout {split}-{lang}.tsv, raw TSVs).", default=None
+    )
     train_languages: tuple[str, ...] = _help("Languages whose train split is used.", default=("en",))
     eval_languages: tuple[str, ...] = _help("Languages to evaluate zero-shot; empty = all of the task's.", default=())
     extra_languages: tuple[str, ...] = _help(
         "Languages the task does not declare, accepted anyway (for local data in other languages).", default=()
     )
-    benchmark: Literal["xtreme", "xtreme-r"] = _help("Language set used when eval_languages is empty.", default="xtreme")
+    benchmark: Literal["xtreme", "xtreme-r"] = _help(
+        "Language set used when eval_languages is empty.", default="xtreme"
+    )
     eval_split: Literal["test", "dev"] = _help("Split scored in every language.", default="test")
     dev_split: Literal["dev", "test", "none"] = _help(
         "Split of the first train language used to select the checkpoint ('none': keep the last).", default="dev"
@@ -163,10 +176,14 @@ class TaskConfig:
     max_train_examples: int | None = _help("Use at most this many training examples per language.", default=None)
     max_eval_examples: int | None = _help("Evaluate on at most this many examples per language.", default=None)
     skip_bad_lines: bool = _help("Skip malformed lines in data files (their number is reported).", default=False)
-    params: dict[str, Any] = _help("Source-specific parameters, e.g. {train_size: 2000} for the template benchmark.", default_factory=dict)
+    params: dict[str, Any] = _help(
+        "Source-specific parameters, e.g. {train_size: 2000} for the template benchmark.", default_factory=dict
+    )
     subword_labels: Literal["first_content", "first", "all"] = _help(
         "Tagging: label a word's first non-'▁' sub-token (first_content), its first sub-token as XTREME does "
-        "(first), or all its sub-tokens (all).", default="first_content")
+        "(first), or all its sub-tokens (all).",
+        default="first_content",
+    )
 
     def __post_init__(self) -> None:
         if not self.train_languages:
@@ -216,19 +233,27 @@ class TrainingConfig:
     max_grad_norm: float = _help("Gradient clipping max norm; 0 disables clipping.", default=1.0)
     mixed_precision: Literal["auto", "bf16", "fp16", "no"] = _help(
         "Mixed precision: auto = bf16 on a bf16 GPU (else fp16) or a CPU with native bf16 (AMX/AVX512-BF16) "
-        "or a measured bf16 speed-up, else fp32 (the manifest says which and why).", default="auto"
+        "or a measured bf16 speed-up, else fp32 (the manifest says which and why).",
+        default="auto",
     )
     group_by_length: bool = _help("Group examples of similar length into batches (dynamic padding).", default=True)
-    checkpoint_every_steps: int = _help("Save a resumable checkpoint every N optimiser steps (0: epoch ends only).", default=200)
+    checkpoint_every_steps: int = _help(
+        "Save a resumable checkpoint every N optimiser steps (0: epoch ends only).", default=200
+    )
     select_best: bool = _help("Keep the checkpoint best on the dev split, not the last one.", default=True)
     active_vocabulary: bool = _help(
         "Train only the embedding rows of token ids in the training data (same result as dense AdamW, "
-        "less time and memory).", default=True)
+        "less time and memory).",
+        default=True,
+    )
     compile: bool = _help("Compile the training forward/backward with torch.compile (dynamic shapes).", default=False)
 
     def __post_init__(self) -> None:
-        positive = {"epochs": self.epochs, "batch_size": self.batch_size,
-                    "gradient_accumulation_steps": self.gradient_accumulation_steps}
+        positive = {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
+        }
         for key, value in positive.items():
             if value < 1:
                 raise ConfigError(f"training.{key}: expected an integer >= 1, got {value}")
@@ -254,8 +279,12 @@ class EvaluationConfig:
     """
 
     batch_size: int = _help("Examples per inference batch (length-sorted).", default=64)
-    write_predictions: bool = _help("Write predictions/<task>/test-<lang>.<ext> as xtreme's scorer reads them.", default=True)
-    save_logits: bool = _help("Write logits/<task>/<split>-<lang>.safetensors (for `crossling ensemble`).", default=False)
+    write_predictions: bool = _help(
+        "Write predictions/<task>/test-<lang>.<ext> as xtreme's scorer reads them.", default=True
+    )
+    save_logits: bool = _help(
+        "Write logits/<task>/<split>-<lang>.safetensors (for `crossling ensemble`).", default=False
+    )
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -273,7 +302,9 @@ class TrackingConfig:
     """
 
     report_to: tuple[Literal["tensorboard", "mlflow", "wandb"], ...] = _help(
-        "Trackers for loss, learning rate, dev and final scores: tensorboard, mlflow, wandb (default: none).", default=())
+        "Trackers for loss, learning rate, dev and final scores: tensorboard, mlflow, wandb (default: none).",
+        default=(),
+    )
     logging_dir: Path | None = _help("Directory of tracker logs (default: <run directory>/tracking).", default=None)
 
 
@@ -300,7 +331,9 @@ class RetrievalConfig:
     layer: int = _help(
         "Hidden state read with aggregation.strategy last (XTREME: 7 for mBERT-base, 13 for XLM-R large).", default=7
     )
-    pooling: Literal["mean", "cls"] = _help("Sentence vector: masked mean over real tokens, or the first token.", default="mean")
+    pooling: Literal["mean", "cls"] = _help(
+        "Sentence vector: masked mean over real tokens, or the first token.", default="mean"
+    )
     scoring: Literal["cosine", "margin"] = _help(
         "Nearest neighbour by cosine, or by the ratio margin (Artetxe & Schwenk 2019, k = 4).", default="cosine"
     )
@@ -330,8 +363,9 @@ class ProbeConfig:
         seeds: Number of seeds (0, 1, ...) of the language-identification probe's split and fit.
     """
 
-    task: str = _help("Parallel task of the probe: tmpl-retrieval, tatoeba, xnli, pawsx, tmpl-nli, ...",
-                      default="tmpl-retrieval")
+    task: str = _help(
+        "Parallel task of the probe: tmpl-retrieval, tatoeba, xnli, pawsx, tmpl-nli, ...", default="tmpl-retrieval"
+    )
     source: str | None = _help("Data source of the probe task (default: the task's).", default=None)
     data_dir: Path | None = _help("Directory with the probe task's local files.", default=None)
     split: Literal["dev", "test"] = _help("Split of the probe task that is read.", default="dev")
@@ -380,15 +414,18 @@ class ExecutorConfig:
     """
 
     kind: Literal["local", "processes", "ray", "slurm"] = _help(
-        "Engine: local, processes (one per run here), ray, slurm (through submitit).", default="local")
+        "Engine: local, processes (one per run here), ray, slurm (through submitit).", default="local"
+    )
     max_workers: int = _help("Runs at a time (processes, Ray local CPUs, Slurm array parallelism).", default=2)
     max_retries: int = _help("Retries of a run whose worker failed or was killed (it resumes).", default=2)
     cpus_per_run: float = _help("CPUs each run reserves (Ray num_cpus, Slurm cpus_per_task).", default=1.0)
     gpus_per_run: float = _help("GPUs each run reserves (Ray num_gpus, Slurm gpus_per_node).", default=0.0)
-    ray_address: str | None = _help("Ray cluster address (auto, ray://host:10001); unset: a local instance.",
-                                    default=None)
+    ray_address: str | None = _help(
+        "Ray cluster address (auto, ray://host:10001); unset: a local instance.", default=None
+    )
     slurm_cluster: Literal["slurm", "local"] | None = _help(
-        "submitit cluster: slurm (default: detected) or local (subprocesses here, for testing).", default=None)
+        "submitit cluster: slurm (default: detected) or local (subprocesses here, for testing).", default=None
+    )
     slurm_partition: str | None = _help("Slurm partition.", default=None)
     slurm_time_minutes: int = _help("Wall-clock limit of each Slurm job, in minutes.", default=240)
     slurm_extra: dict[str, Any] = _help("Further #SBATCH parameters, e.g. {account: nlp}.", default_factory=dict)
@@ -433,11 +470,15 @@ class ExperimentConfig:
     task: TaskConfig = _help("Target task.", default_factory=TaskConfig)
     training: TrainingConfig = _help("Optimisation of the target task.", default_factory=TrainingConfig)
     evaluation: EvaluationConfig = _help("Evaluation settings.", default_factory=EvaluationConfig)
-    retrieval: RetrievalConfig = _help("Sentence vectors and scoring of retrieval tasks.", default_factory=RetrievalConfig)
-    tracking: TrackingConfig = _help("Experiment tracking (report_to: tensorboard, mlflow, wandb).",
-                                     default_factory=TrackingConfig)
-    probe: ProbeConfig = _help("Parallel data of the layer probe (crossling probe, aggregation.layer: auto).",
-                               default_factory=ProbeConfig)
+    retrieval: RetrievalConfig = _help(
+        "Sentence vectors and scoring of retrieval tasks.", default_factory=RetrievalConfig
+    )
+    tracking: TrackingConfig = _help(
+        "Experiment tracking (report_to: tensorboard, mlflow, wandb).", default_factory=TrackingConfig
+    )
+    probe: ProbeConfig = _help(
+        "Parallel data of the layer probe (crossling probe, aggregation.layer: auto).", default_factory=ProbeConfig
+    )
     sweep: dict[str, list[Any]] = _help(
         "Grid: dotted key -> list of values (e.g. aggregation.strategy: [last, dlfa]); one run per combination.",
         default_factory=dict,
@@ -447,8 +488,9 @@ class ExperimentConfig:
         "crossed with the sweep grid.",
         default_factory=dict,
     )
-    executor: ExecutorConfig = _help("Where the runs execute: local, processes, ray or slurm.",
-                                     default_factory=ExecutorConfig)
+    executor: ExecutorConfig = _help(
+        "Where the runs execute: local, processes, ray or slurm.", default_factory=ExecutorConfig
+    )
 
     def __post_init__(self) -> None:
         check_run_name("name", self.name)

@@ -48,8 +48,9 @@ class LocalCopaSource:
 
     def load(self, language: str, split: str) -> list[ChoiceExample]:
         """Read the (language, split) file; ids are ``{lang}-{split}-{idx}``."""
-        examples, _ = read_copa_jsonl(self._locate(language, split), id_prefix=f"{language}-{split}-",
-                                      skip_bad_lines=self.options.skip_bad_lines)
+        examples, _ = read_copa_jsonl(
+            self._locate(language, split), id_prefix=f"{language}-{split}-", skip_bad_lines=self.options.skip_bad_lines
+        )
         return examples[: self.options.max_examples] if self.options.max_examples else examples
 
     def fingerprint(self, language: str, split: str) -> str:
@@ -108,8 +109,9 @@ class HubChoiceSource:
             if not where.languages or language in where.languages:
                 return where
         served = sorted({lang for where in candidates for lang in where.languages})
-        raise DataError(f"{self.task}: the {split} split on the hub exists only in {', '.join(served)}; "
-                        f"got language {language!r}")
+        raise DataError(
+            f"{self.task}: the {split} split on the hub exists only in {', '.join(served)}; got language {language!r}"
+        )
 
     def load(self, language: str, split: str) -> list[ChoiceExample]:
         """Download (or read from the datasets cache) and convert to ``ChoiceExample``."""
@@ -121,8 +123,10 @@ class HubChoiceSource:
         try:
             table = datasets.load_dataset(where.dataset, config, split=where.split, revision=self.revision)
         except Exception as exc:  # noqa: BLE001 - the hub raises many types; the message is what matters
-            raise DataError(f"{self.task}: could not load {label} from the hub: {exc}. "
-                            "Offline? Use `task.source: local` with task.data_dir.") from None
+            raise DataError(
+                f"{self.task}: could not load {label} from the hub: {exc}. "
+                "Offline? Use `task.source: local` with task.data_dir."
+            ) from None
         examples = []
         for i, row in enumerate(table):
             try:
@@ -134,8 +138,15 @@ class HubChoiceSource:
             choices = tuple(str(row[column]) for column in where.choices)
             if gold >= len(choices):
                 raise DataError(f"{label} row {i}: label {row[where.label]!r} is not one of {len(choices)} choices")
-            examples.append(ChoiceExample(id=f"{language}-{split}-{i}", premise=str(row[where.premise]),
-                                          question=str(row[where.question]), choices=choices, label=gold))
+            examples.append(
+                ChoiceExample(
+                    id=f"{language}-{split}-{i}",
+                    premise=str(row[where.premise]),
+                    question=str(row[where.question]),
+                    choices=choices,
+                    label=gold,
+                )
+            )
         if not examples:
             raise DataError(f"{label}: no labelled examples for {language!r}")
         return examples[: self.options.max_examples] if self.options.max_examples else examples
@@ -144,4 +155,6 @@ class HubChoiceSource:
         """Dataset id, config, split, revision and options."""
         where = self._split(language, split)
         config = where.config.format(lang=language) if where.config else None
-        return f"{READER_VERSION}:hub:{where.dataset}:{config}:{where.split}:{self.revision}:{self.options.max_examples}"
+        return (
+            f"{READER_VERSION}:hub:{where.dataset}:{config}:{where.split}:{self.revision}:{self.options.max_examples}"
+        )

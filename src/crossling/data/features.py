@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -35,9 +36,16 @@ Featurizer = Callable[[Sequence[Record], TaskSpec, Any, int], dict[str, list]]
 
 def tokenizer_fingerprint(tokenizer: Any) -> str:
     """SHA-256 of everything that decides a tokenizer's output (vocab, normalizer, templates, specials)."""
-    extra = json.dumps({"class": type(tokenizer).__name__, "special": tokenizer.special_tokens_map,
-                        "padding_side": tokenizer.padding_side, "truncation_side": tokenizer.truncation_side},
-                       sort_keys=True, default=str)
+    extra = json.dumps(
+        {
+            "class": type(tokenizer).__name__,
+            "special": tokenizer.special_tokens_map,
+            "padding_side": tokenizer.padding_side,
+            "truncation_side": tokenizer.truncation_side,
+        },
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256((_tokenizer_state_digest(tokenizer) + extra).encode("utf-8")).hexdigest()
 
 
@@ -54,15 +62,15 @@ def _tokenizer_state_digest(tokenizer: Any) -> str:
     if backend is not None:
         # Calling the tokenizer stores its last truncation/padding arguments in the backend;
         # they are per-call settings, not the tokenizer, and must not change the cache key.
-        state = json.dumps({k: v for k, v in json.loads(backend.to_str()).items() if k not in ("truncation", "padding")},
-                           sort_keys=True)
+        state = json.dumps(
+            {k: v for k, v in json.loads(backend.to_str()).items() if k not in ("truncation", "padding")},
+            sort_keys=True,
+        )
     else:
         state = json.dumps(tokenizer.get_vocab(), sort_keys=True)
     digest = hashlib.sha256(state.encode("utf-8")).hexdigest()
-    try:
+    with contextlib.suppress(AttributeError):  # a tokenizer that refuses attributes is simply not memoised
         tokenizer._crossling_state = (len(tokenizer), digest)
-    except AttributeError:
-        pass
     return digest
 
 
@@ -86,13 +94,30 @@ def get_featurizer(kind: TaskKind) -> Featurizer:
         raise DataError(f"no featurizer for task kind {kind}: {exc}") from None
 
 
-def feature_cache_key(task: TaskSpec, language: str, split: str, source_fingerprint: str,
-                      tokenizer_fp: str, max_length: int, options: dict[str, Any] | None = None) -> str:
+def feature_cache_key(
+    task: TaskSpec,
+    language: str,
+    split: str,
+    source_fingerprint: str,
+    tokenizer_fp: str,
+    max_length: int,
+    options: dict[str, Any] | None = None,
+) -> str:
     """The cache key of one (task, language, split) under one tokenizer, length and featurizer options."""
-    return sha256_json({"version": FEATURES_VERSION, "task": task.name, "kind": str(task.kind),
-                        "labels": list(task.labels), "language": language, "split": split,
-                        "source": source_fingerprint, "tokenizer": tokenizer_fp, "max_length": max_length,
-                        "options": options or {}})
+    return sha256_json(
+        {
+            "version": FEATURES_VERSION,
+            "task": task.name,
+            "kind": str(task.kind),
+            "labels": list(task.labels),
+            "language": language,
+            "split": split,
+            "source": source_fingerprint,
+            "tokenizer": tokenizer_fp,
+            "max_length": max_length,
+            "options": options or {},
+        }
+    )
 
 
 def _verify_cache(directory: Path) -> bool:
@@ -106,9 +131,18 @@ def _verify_cache(directory: Path) -> bool:
         return False
 
 
-def load_features(task: TaskSpec, records_loader: Callable[[], Sequence[Record]], *, language: str, split: str,
-                  source_fingerprint: str, tokenizer: Any, max_length: int, cache: bool = True,
-                  options: dict[str, Any] | None = None) -> datasets.Dataset:
+def load_features(
+    task: TaskSpec,
+    records_loader: Callable[[], Sequence[Record]],
+    *,
+    language: str,
+    split: str,
+    source_fingerprint: str,
+    tokenizer: Any,
+    max_length: int,
+    cache: bool = True,
+    options: dict[str, Any] | None = None,
+) -> datasets.Dataset:
     """Features of (task, language, split), from the Arrow cache when present and intact.
 
     ``options`` are keyword arguments of the kind's featurizer (part of the cache key).
@@ -116,8 +150,9 @@ def load_features(task: TaskSpec, records_loader: Callable[[], Sequence[Record]]
     match (a crash mid-write, a corrupted disk) is rebuilt, never loaded.
     """
     featurize = get_featurizer(task.kind)
-    key = feature_cache_key(task, language, split, source_fingerprint, tokenizer_fingerprint(tokenizer), max_length,
-                            options)
+    key = feature_cache_key(
+        task, language, split, source_fingerprint, tokenizer_fingerprint(tokenizer), max_length, options
+    )
     directory = features_dir() / task.name / f"{language}-{split}-{key[:16]}"
     if cache and directory.is_dir():
         if _verify_cache(directory):

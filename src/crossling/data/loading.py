@@ -41,8 +41,9 @@ def check_languages(config: TaskConfig, spec: TaskSpec) -> None:
             )
 
 
-def check_unique_ids(records: list[Record], *, task: str, language: str, split: str,
-                     skip_duplicates: bool = False) -> list[Record]:
+def check_unique_ids(
+    records: list[Record], *, task: str, language: str, split: str, skip_duplicates: bool = False
+) -> list[Record]:
     """``records`` with unique ids: a repeated id is a ``DataError``, or (``skip_duplicates``) dropped and counted.
 
     Records without an ``id`` (a retrieval task's whole mining corpus) are kept as they are.
@@ -53,14 +54,17 @@ def check_unique_ids(records: list[Record], *, task: str, language: str, split: 
         record_id = getattr(record, "id", None)
         if record_id is not None and record_id in seen:
             if not skip_duplicates:
-                raise DataError(f"{task}: duplicate example id {record_id!r} in the {split} split of {language!r} "
-                                "(ids must be unique; use task.skip_bad_lines to drop repeats)")
+                raise DataError(
+                    f"{task}: duplicate example id {record_id!r} in the {split} split of {language!r} "
+                    "(ids must be unique; use task.skip_bad_lines to drop repeats)"
+                )
             continue
         seen.add(record_id)
         kept.append(record)
     if len(kept) < len(records):
-        logger.warning("%s/%s/%s: skipped %d example(s) with a duplicate id", task, language, split,
-                       len(records) - len(kept))
+        logger.warning(
+            "%s/%s/%s: skipped %d example(s) with a duplicate id", task, language, split, len(records) - len(kept)
+        )
     return kept
 
 
@@ -87,7 +91,9 @@ class TaskData:
         spec = get_task(config.name)
         check_languages(config, spec)
         source_name = config.source or spec.default_source or next(iter(spec.sources))
-        options = SourceOptions(data_dir=config.data_dir, skip_bad_lines=config.skip_bad_lines, params=dict(config.params))
+        options = SourceOptions(
+            data_dir=config.data_dir, skip_bad_lines=config.skip_bad_lines, params=dict(config.params)
+        )
         return cls(config, spec, spec.build_source(source_name, options))
 
     @property
@@ -103,8 +109,13 @@ class TaskData:
         """Records of (language, split) with unique ids, capped by the config's example limits (read once, then kept)."""
         key = (language, split)
         if key not in self._records:
-            records = check_unique_ids(list(self.source.load(language, split)), task=self.spec.name,
-                                       language=language, split=split, skip_duplicates=self.config.skip_bad_lines)
+            records = check_unique_ids(
+                list(self.source.load(language, split)),
+                task=self.spec.name,
+                language=language,
+                split=split,
+                skip_duplicates=self.config.skip_bad_lines,
+            )
             cap = self.config.max_train_examples if split == "train" else self.config.max_eval_examples
             self._records[key] = list(records[:cap]) if cap else list(records)
         return self._records[key]
@@ -114,9 +125,16 @@ class TaskData:
         cap = self.config.max_train_examples if split == "train" else self.config.max_eval_examples
         fingerprint = f"{self.source.fingerprint(language, split)}:cap={cap}"
         self.fingerprints[f"{self.spec.name}/{language}/{split}"] = fingerprint
-        return load_features(self.spec, lambda: self.records(language, split), language=language, split=split,
-                             source_fingerprint=fingerprint, tokenizer=tokenizer, max_length=self.max_length,
-                             options=self.featurizer_options())
+        return load_features(
+            self.spec,
+            lambda: self.records(language, split),
+            language=language,
+            split=split,
+            source_fingerprint=fingerprint,
+            tokenizer=tokenizer,
+            max_length=self.max_length,
+            options=self.featurizer_options(),
+        )
 
     def featurizer_options(self) -> dict[str, Any]:
         """Keyword arguments of the task kind's featurizer taken from the config (tagging: ``subword_labels``)."""

@@ -69,14 +69,23 @@ class LocalPairSource:
     def load(self, language: str, split: str) -> list[PairExample]:
         """Read the (language, split) file, labels mapped by name."""
         path, layout = self._locate(language, split)
-        common = dict(labels=self.labels, label_aliases=self.label_aliases, skip_bad_lines=self.options.skip_bad_lines,
-                      id_prefix=f"{language}-{split}-")
+        common = dict(
+            labels=self.labels,
+            label_aliases=self.label_aliases,
+            skip_bad_lines=self.options.skip_bad_lines,
+            id_prefix=f"{language}-{split}-",
+        )
         if layout is None:
             examples, _ = read_pair_tsv(path, **common)
         else:
             examples, _ = read_pair_tsv(
-                path, header=True, text_a=layout.text_a, text_b=layout.text_b, label=layout.label,
-                filter_column=layout.language_column, filter_value=language if layout.language_column else None,
+                path,
+                header=True,
+                text_a=layout.text_a,
+                text_b=layout.text_b,
+                label=layout.label,
+                filter_column=layout.language_column,
+                filter_value=language if layout.language_column else None,
                 **common,
             )
         return examples[: self.options.max_examples] if self.options.max_examples else examples
@@ -119,7 +128,9 @@ class HubPairSource:
         try:
             return self.splits[split]
         except KeyError:
-            raise DataError(f"{self.task}: hub dataset {self.dataset} has no {split!r} split (has {list(self.splits)})") from None
+            raise DataError(
+                f"{self.task}: hub dataset {self.dataset} has no {split!r} split (has {list(self.splits)})"
+            ) from None
 
     def load(self, language: str, split: str) -> list[PairExample]:
         """Download (or read from the datasets cache) and convert to ``PairExample``."""
@@ -144,14 +155,24 @@ class HubPairSource:
             if label not in self.labels:
                 if raw == -1:  # unlabelled rows (e.g. hidden test labels)
                     continue
-                raise DataError(f"{self.dataset} ({name}, {split}) row {i}: unknown label {label!r}; expected {list(self.labels)}")
-            examples.append(PairExample(id=f"{language}-{split}-{len(examples)}", text_a=row[self.text_a],
-                                        text_b=row[self.text_b], label=label))
+                raise DataError(
+                    f"{self.dataset} ({name}, {split}) row {i}: unknown label {label!r}; expected {list(self.labels)}"
+                )
+            examples.append(
+                PairExample(
+                    id=f"{language}-{split}-{len(examples)}",
+                    text_a=row[self.text_a],
+                    text_b=row[self.text_b],
+                    label=label,
+                )
+            )
         if not examples:
             raise DataError(f"{self.dataset} ({name}, {split}): no labelled examples for {language!r}")
         return examples[: self.options.max_examples] if self.options.max_examples else examples
 
     def fingerprint(self, language: str, split: str) -> str:
         """Dataset id, config, split, revision and options."""
-        return (f"{READER_VERSION}:hub:{self.dataset}:{self.config.format(lang=language)}:{self._hub_split(split)}:"
-                f"{self.revision}:{self.options.max_examples}")
+        return (
+            f"{READER_VERSION}:hub:{self.dataset}:{self.config.format(lang=language)}:{self._hub_split(split)}:"
+            f"{self.revision}:{self.options.max_examples}"
+        )

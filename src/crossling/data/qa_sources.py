@@ -49,8 +49,9 @@ def _template_fields(language: str, names: Mapping[str, str]) -> dict[str, str]:
 
 def _check_language(task: str, allowed: Sequence[str], language: str, split: str, what: str) -> None:
     if allowed and language not in allowed:
-        raise DataError(f"{task}: the {split} split is {what}, which exists only in {', '.join(allowed)}; "
-                        f"got language {language!r}")
+        raise DataError(
+            f"{task}: the {split} split is {what}, which exists only in {', '.join(allowed)}; got language {language!r}"
+        )
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,9 @@ class LocalQASource:
     def load(self, language: str, split: str) -> list[QAExample]:
         """Read the (language, split) file."""
         path = self._locate(language, split)
-        examples, _ = read_squad_json(path, require_answers=split == "train",
-                                      skip_bad_lines=self.options.skip_bad_lines)
+        examples, _ = read_squad_json(
+            path, require_answers=split == "train", skip_bad_lines=self.options.skip_bad_lines
+        )
         return examples[: self.options.max_examples] if self.options.max_examples else examples
 
     def fingerprint(self, language: str, split: str) -> str:
@@ -179,8 +181,10 @@ class HubQASource:
         try:
             table = datasets.load_dataset(where.dataset, config, split=where.split, revision=self.revision)
         except Exception as exc:  # noqa: BLE001 - the hub raises many types; the message is what matters
-            raise DataError(f"{self.task}: could not load {label} from the hub: {exc}. "
-                            "Offline? Use `task.source: local` with task.data_dir.") from None
+            raise DataError(
+                f"{self.task}: could not load {label} from the hub: {exc}. "
+                "Offline? Use `task.source: local` with task.data_dir."
+            ) from None
         prefix = where.id_prefix.format(**fields) if where.id_prefix else ""
         examples = [_hub_example(row, i, label) for i, row in enumerate(table) if str(row["id"]).startswith(prefix)]
         if split == "train":
@@ -195,8 +199,10 @@ class HubQASource:
         fields = _template_fields(language, self.language_names)
         config = where.config.format(**fields) if where.config else None
         prefix = where.id_prefix.format(**fields) if where.id_prefix else ""
-        return (f"{READER_VERSION}:hub:{where.dataset}:{config}:{where.split}:{prefix}:{self.revision}:"
-                f"{self.options.max_examples}")
+        return (
+            f"{READER_VERSION}:hub:{where.dataset}:{config}:{where.split}:{prefix}:{self.revision}:"
+            f"{self.options.max_examples}"
+        )
 
 
 def _hub_example(row: Mapping[str, Any], index: int, label: str) -> QAExample:
@@ -207,8 +213,14 @@ def _hub_example(row: Mapping[str, Any], index: int, label: str) -> QAExample:
         if not text:
             continue
         if context[start : start + len(text)] != text:
-            raise DataError(f"{label} row {index} (id {row['id']!r}): answer_start {start} does not point at "
-                            f"the answer {text!r}")
+            raise DataError(
+                f"{label} row {index} (id {row['id']!r}): answer_start {start} does not point at the answer {text!r}"
+            )
         answers.append(Answer(text=text, start=int(start)))
-    return QAExample(id=str(row["id"]), context=context, question=row["question"], answers=tuple(answers),
-                     title=str(row.get("title") or ""))
+    return QAExample(
+        id=str(row["id"]),
+        context=context,
+        question=row["question"],
+        answers=tuple(answers),
+        title=str(row.get("title") or ""),
+    )

@@ -71,15 +71,18 @@ class LocalTatoebaSource:
     def load(self, language: str, split: str) -> list[ParallelExample]:
         """The line-aligned pairs of ``language`` (``DataError`` for a missing or malformed file)."""
         source, target = self._paths(language, split)
-        examples, _ = read_tatoeba(source, target, id_prefix=f"{language}-{split}-",
-                                   skip_bad_lines=self.options.skip_bad_lines)
+        examples, _ = read_tatoeba(
+            source, target, id_prefix=f"{language}-{split}-", skip_bad_lines=self.options.skip_bad_lines
+        )
         return _cap(examples, self.options)
 
     def fingerprint(self, language: str, split: str) -> str:
         """Reader version, the hashes of both files, and the options."""
         source, target = self._paths(language, split)
-        return (f"{READER_VERSION}:{sha256_file(source)}:{sha256_file(target)}:"
-                f"{self.options.max_examples}:{self.options.skip_bad_lines}")
+        return (
+            f"{READER_VERSION}:{sha256_file(source)}:{sha256_file(target)}:"
+            f"{self.options.max_examples}:{self.options.skip_bad_lines}"
+        )
 
 
 @dataclass
@@ -106,7 +109,9 @@ class HubTatoebaSource:
             raise DataError(f"{self.task}: Tatoeba has only a test split, not {split!r} (set task.eval_split: test)")
         code = language if language in TATOEBA_CODES else TATOEBA_FILE_CODES.get(language)
         if code is None:
-            raise DataError(f"{self.task}: no Tatoeba file code for {language!r}; known: {', '.join(sorted(TATOEBA_FILE_CODES))}")
+            raise DataError(
+                f"{self.task}: no Tatoeba file code for {language!r}; known: {', '.join(sorted(TATOEBA_FILE_CODES))}"
+            )
         return f"tatoeba.{code}"
 
     def load(self, language: str, split: str) -> list[ParallelExample]:
@@ -125,9 +130,14 @@ class HubTatoebaSource:
         for i, row in enumerate(table):
             target_lang = row.get("target_lang")
             if target_lang is not None and target_lang not in ("eng", "en"):
-                raise DataError(f"{self.dataset} ({name}) row {i}: expected English targets, found target_lang {target_lang!r}")
-            examples.append(ParallelExample(id=f"{language}-{split}-{i}", source=row["source_sentence"],
-                                            target=row["target_sentence"]))
+                raise DataError(
+                    f"{self.dataset} ({name}) row {i}: expected English targets, found target_lang {target_lang!r}"
+                )
+            examples.append(
+                ParallelExample(
+                    id=f"{language}-{split}-{i}", source=row["source_sentence"], target=row["target_sentence"]
+                )
+            )
         if not examples:
             raise DataError(f"{self.dataset} ({name}): no sentence pairs")
         return _cap(examples, self.options)
@@ -196,7 +206,11 @@ def read_bucc_gold(path: str | Path) -> frozenset[tuple[str, str]]:
 
 
 #: crossling split -> the names BUCC files use for it, tried in order (XTREME renames "sample" to "dev").
-BUCC_SPLIT_NAMES: dict[str, tuple[str, ...]] = {"train": ("training", "train"), "dev": ("dev", "sample"), "test": ("test",)}
+BUCC_SPLIT_NAMES: dict[str, tuple[str, ...]] = {
+    "train": ("training", "train"),
+    "dev": ("dev", "sample"),
+    "test": ("test",),
+}
 
 
 @dataclass
@@ -226,8 +240,11 @@ class LocalBuccSource:
 
     def _files(self, language: str, split: str) -> tuple[Path, Path, Path]:
         stem = self._stem(language, split)
-        return (stem.with_name(f"{stem.name}.{language}"), stem.with_name(f"{stem.name}.en"),
-                stem.with_name(f"{stem.name}.gold"))
+        return (
+            stem.with_name(f"{stem.name}.{language}"),
+            stem.with_name(f"{stem.name}.en"),
+            stem.with_name(f"{stem.name}.gold"),
+        )
 
     def load(self, language: str, split: str) -> list[MiningCorpus]:
         """``[corpus]``: the two sentence files and the gold pairs (empty if there is no gold file)."""
@@ -240,8 +257,10 @@ class LocalBuccSource:
         for source_id, target_id in sorted(gold):
             if source_id not in known_source or target_id not in known_target:
                 missing = source_id if source_id not in known_source else target_id
-                raise DataError(f"{gold_path}: gold pair ({source_id}, {target_id}) names {missing!r}, "
-                                f"which is not in {source_path.name} or {target_path.name}")
+                raise DataError(
+                    f"{gold_path}: gold pair ({source_id}, {target_id}) names {missing!r}, "
+                    f"which is not in {source_path.name} or {target_path.name}"
+                )
         return [MiningCorpus(tuple(source_ids), tuple(source_texts), tuple(target_ids), tuple(target_texts), gold)]
 
     def fingerprint(self, language: str, split: str) -> str:
@@ -283,8 +302,10 @@ class LocalLareqaSource:
         for path in (data_dir / f"{language}.json", data_dir / "xquad-r" / f"{language}.json"):
             if path.is_file():
                 return path
-        raise DataError(f"{self.task}: no XQuAD-R file for {language!r}; looked for {data_dir / f'{language}.json'} "
-                        f"and {data_dir / 'xquad-r' / f'{language}.json'}")
+        raise DataError(
+            f"{self.task}: no XQuAD-R file for {language!r}; looked for {data_dir / f'{language}.json'} "
+            f"and {data_dir / 'xquad-r' / f'{language}.json'}"
+        )
 
     def pool_languages(self) -> tuple[str, ...]:
         """The languages whose sentences form the candidate pool."""
@@ -292,16 +313,20 @@ class LocalLareqaSource:
         if chosen:
             return tuple(chosen)
         data_dir = _require_data_dir(self.task, self.options)
-        found = tuple(lang for lang in LAREQA_LANGUAGES
-                      if (data_dir / f"{lang}.json").is_file() or (data_dir / "xquad-r" / f"{lang}.json").is_file())
+        found = tuple(
+            lang
+            for lang in LAREQA_LANGUAGES
+            if (data_dir / f"{lang}.json").is_file() or (data_dir / "xquad-r" / f"{lang}.json").is_file()
+        )
         if not found:
             raise DataError(f"{self.task}: no XQuAD-R files ({', '.join(LAREQA_LANGUAGES)}.json) in {data_dir}")
         return found
 
     def _language(self, language: str) -> LareqaLanguage:
         if language not in self._parsed:
-            self._parsed[language], _ = read_lareqa_json(self._path(language), language,
-                                                        skip_bad_lines=self.options.skip_bad_lines)
+            self._parsed[language], _ = read_lareqa_json(
+                self._path(language), language, skip_bad_lines=self.options.skip_bad_lines
+            )
         return self._parsed[language]
 
     def load(self, language: str, split: str) -> list[RankingProblem]:
@@ -350,8 +375,9 @@ class LocalMewslixSource:
     def _file(self, name: str) -> Path:
         path = _require_data_dir(self.task, self.options) / name
         if not path.is_file():
-            raise DataError(f"{self.task}: {path} not found (Mewsli-X's get-mewsli-x.sh writes it to "
-                            "mewsli_x/output/dataset/)")
+            raise DataError(
+                f"{self.task}: {path} not found (Mewsli-X's get-mewsli-x.sh writes it to mewsli_x/output/dataset/)"
+            )
         return path
 
     def load(self, language: str, split: str) -> list[RankingProblem]:
@@ -359,8 +385,9 @@ class LocalMewslixSource:
         if split not in ("dev", "test"):
             raise DataError(f"{self.task}: Mewsli-X has dev and test splits, not {split!r}")
         if self._entities is None:
-            entities, _ = read_mewslix_entities(self._file("candidate_set_entities.jsonl"),
-                                                skip_bad_lines=self.options.skip_bad_lines)
+            entities, _ = read_mewslix_entities(
+                self._file("candidate_set_entities.jsonl"), skip_bad_lines=self.options.skip_bad_lines
+            )
             self._entities = tuple(entities)
         mentions_path = self._file(f"wikinews_mentions-{split}.jsonl")
         queries, _ = read_mewslix_mentions(mentions_path, language, skip_bad_lines=self.options.skip_bad_lines)

@@ -92,8 +92,7 @@ class LocalTaggingSource:
         """Reader version, format, content hash of every file, and options."""
         located = self._locate(language, split)
         hashes = ",".join(sha256_file(p) for p in located.paths)
-        return (f"{READER_VERSION}:{located.format}:{hashes}:{self.options.max_examples}:"
-                f"{self.options.skip_bad_lines}")
+        return f"{READER_VERSION}:{located.format}:{hashes}:{self.options.max_examples}:{self.options.skip_bad_lines}"
 
 
 @dataclass
@@ -128,8 +127,10 @@ class HubTaggingSource:
         """The hub config holding ``language``; ``DataError`` if the dataset has none for it."""
         if "{name}" in self.config:
             if language not in self.language_names:
-                raise DataError(f"{self.task}: {self.dataset} has no config for language {language!r}; "
-                                f"it has {', '.join(sorted(self.language_names))}")
+                raise DataError(
+                    f"{self.task}: {self.dataset} has no config for language {language!r}; "
+                    f"it has {', '.join(sorted(self.language_names))}"
+                )
             return self.config.format(name=self.language_names[language], lang=language)
         return self.config.format(lang=language)
 
@@ -137,7 +138,9 @@ class HubTaggingSource:
         try:
             return self.splits[split]
         except KeyError:
-            raise DataError(f"{self.task}: hub dataset {self.dataset} has no {split!r} split (has {list(self.splits)})") from None
+            raise DataError(
+                f"{self.task}: hub dataset {self.dataset} has no {split!r} split (has {list(self.splits)})"
+            ) from None
 
     def load(self, language: str, split: str) -> list[TaggingExample]:
         """Download (or read from the datasets cache) and convert to ``TaggingExample``."""
@@ -148,8 +151,10 @@ class HubTaggingSource:
         try:
             table = datasets.load_dataset(self.dataset, name, split=self._hub_split(split), revision=self.revision)
         except Exception as exc:  # noqa: BLE001 - the hub raises many types; the message is what matters
-            raise DataError(f"{self.task}: could not load {where} from the hub: {exc}. "
-                            "Offline? Use `task.source: local` with task.data_dir.") from None
+            raise DataError(
+                f"{self.task}: could not load {where} from the hub: {exc}. "
+                "Offline? Use `task.source: local` with task.data_dir."
+            ) from None
         for column in (self.tokens, self.tags):
             if column not in table.column_names:
                 raise DataError(f"{where}: no column {column!r}; columns are {table.column_names}")
@@ -172,8 +177,10 @@ class HubTaggingSource:
 
     def fingerprint(self, language: str, split: str) -> str:
         """Dataset id, config, split, revision and options."""
-        return (f"{READER_VERSION}:hub:{self.dataset}:{self.config_name(language)}:{self._hub_split(split)}:"
-                f"{self.revision}:{self.options.max_examples}")
+        return (
+            f"{READER_VERSION}:hub:{self.dataset}:{self.config_name(language)}:{self._hub_split(split)}:"
+            f"{self.revision}:{self.options.max_examples}"
+        )
 
 
 def _class_names(feature: Any) -> list[str] | None:

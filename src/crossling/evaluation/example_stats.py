@@ -101,28 +101,35 @@ def ids_digest(ids: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(ids).encode()).hexdigest()
 
 
-def _stats(metric: str, statistic: ExampleStatistic, rows: Sequence[Sequence[float]], ids: Sequence[Any]) -> ExampleStats:
+def _stats(
+    metric: str, statistic: ExampleStatistic, rows: Sequence[Sequence[float]], ids: Sequence[Any]
+) -> ExampleStats:
     array = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(statistic.columns))
     return ExampleStats(metric, statistic, array, tuple(str(i) for i in ids))
 
 
-def accuracy_stats(predictions: Sequence[Any], references: Sequence[Any], ids: Sequence[Any], *,
-                   metric: str = "accuracy") -> ExampleStats:
+def accuracy_stats(
+    predictions: Sequence[Any], references: Sequence[Any], ids: Sequence[Any], *, metric: str = "accuracy"
+) -> ExampleStats:
     """``(pred_i == ref_i, 1)`` per example: the column sums give ``accuracy`` / ``tatoeba_accuracy``."""
     rows = [(float(p == r), 1.0) for p, r in zip(predictions, references, strict=True)]
     return _stats(metric, MEAN, rows, ids)
 
 
-def pos_accuracy_stats(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]],
-                       ids: Sequence[Any]) -> ExampleStats:
+def pos_accuracy_stats(
+    predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]], ids: Sequence[Any]
+) -> ExampleStats:
     """``(correct tokens, tokens)`` per sentence: the column sums give ``pos_accuracy``."""
-    rows = [(float(sum(p == r for p, r in zip(pred, ref, strict=True))), float(len(ref)))
-            for pred, ref in zip(predictions, references, strict=True)]
+    rows = [
+        (float(sum(p == r for p, r in zip(pred, ref, strict=True))), float(len(ref)))
+        for pred, ref in zip(predictions, references, strict=True)
+    ]
     return _stats("pos_accuracy", TOKEN_RATIO, rows, ids)
 
 
-def seqeval_stats(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]], ids: Sequence[Any], *,
-                  metric: str = "f1") -> ExampleStats:
+def seqeval_stats(
+    predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]], ids: Sequence[Any], *, metric: str = "f1"
+) -> ExampleStats:
     """``(tp, fp, fn)`` entity chunks per sentence with seqeval's default (conlleval) chunking.
 
     Chunks are seqeval's ``get_entities`` (type, start, end) of each sentence alone, as
@@ -140,28 +147,43 @@ def seqeval_stats(predictions: Sequence[Sequence[str]], references: Sequence[Seq
     return _stats(metric, COUNTS_F1, rows, ids)
 
 
-def qa_stats(predictions: Mapping[str, str], references: Sequence[QAExample], *, metric: str,
-             normalize: Callable[[str], str] = squad.normalize_squad, column: str = "f1") -> ExampleStats:
+def qa_stats(
+    predictions: Mapping[str, str],
+    references: Sequence[QAExample],
+    *,
+    metric: str,
+    normalize: Callable[[str], str] = squad.normalize_squad,
+    column: str = "f1",
+) -> ExampleStats:
     """``(best token F1 over the golds, 1)`` per question (``column="exact_match"``: EM); sums give the QA metric.
 
     A question without a prediction scores 0, as in ``crossling.evaluation.metrics``.
     """
     score = squad.token_f1 if column == "f1" else squad.exact_match
     golds = qa_references(references)
-    rows = [(squad.best_over_golds(score, predictions[qid], answers, normalize) if qid in predictions else 0.0, 1.0)
-            for qid, answers in golds.items()]
+    rows = [
+        (squad.best_over_golds(score, predictions[qid], answers, normalize) if qid in predictions else 0.0, 1.0)
+        for qid, answers in golds.items()
+    ]
     return _stats(metric, MEAN, rows, list(golds))
 
 
-def map_stats(rankings: Sequence[Sequence[Any]], relevant: Sequence[Collection[Any]], ids: Sequence[Any], *,
-              k: int = 20, metric: str = "map_at_20") -> ExampleStats:
+def map_stats(
+    rankings: Sequence[Sequence[Any]],
+    relevant: Sequence[Collection[Any]],
+    ids: Sequence[Any],
+    *,
+    k: int = 20,
+    metric: str = "map_at_20",
+) -> ExampleStats:
     """``(AP@k, 1)`` per query: the column sums give mAP@k."""
     rows = [(average_precision_at_k(r, rel, k), 1.0) for r, rel in zip(rankings, relevant, strict=True)]
     return _stats(metric, MEAN, rows, ids)
 
 
-def bucc_stats(predictions: Sequence[tuple[str, str]], references: Sequence[tuple[str, str]],
-               source_ids: Sequence[str]) -> ExampleStats:
+def bucc_stats(
+    predictions: Sequence[tuple[str, str]], references: Sequence[tuple[str, str]], source_ids: Sequence[str]
+) -> ExampleStats:
     """``(tp, fp, fn)`` of mined pairs per source sentence (``source_ids``: every source sentence of the split).
 
     Rows are per source sentence, not per pair, so that two systems' rows align whatever

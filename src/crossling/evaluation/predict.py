@@ -23,9 +23,15 @@ def autocast_context(model: torch.nn.Module, mixed_precision: str) -> contextlib
     return torch.autocast(device_type=device, dtype=dtype)
 
 
-def predict_logits(model: torch.nn.Module, features: Any, *, batch_size: int,
-                   collator: Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]],
-                   mixed_precision: str = "auto", advance: Callable[[int], None] | None = None) -> list[np.ndarray]:
+def predict_logits(
+    model: torch.nn.Module,
+    features: Any,
+    *,
+    batch_size: int,
+    collator: Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]],
+    mixed_precision: str = "auto",
+    advance: Callable[[int], None] | None = None,
+) -> list[np.ndarray]:
     """Logits of every row of ``features``, in the dataset's order (float32 numpy, one array per row).
 
     Rows are batched longest-first so padding is minimal; per-token logits are cut back to

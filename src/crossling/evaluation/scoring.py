@@ -58,17 +58,29 @@ _CLASSIFICATION = "crossling.evaluation.scorers.classification"
 
 #: The one table of scoring rules per task kind (modules are loaded on first use).
 SCORING: dict[TaskKind, KindScoring] = {
-    TaskKind.PAIR_CLASSIFICATION: KindScoring(f"{_CLASSIFICATION}:score_classification", f"{_CLASSIFICATION}:label_lines", "tsv"),
-    TaskKind.MULTIPLE_CHOICE: KindScoring("crossling.evaluation.scorers.choice:score_choices",
-                                          "crossling.evaluation.scorers.choice:choice_lines", "tsv"),
-    TaskKind.TOKEN_CLASSIFICATION: KindScoring("crossling.evaluation.scorers.tagging:score_tagging",
-                                               "crossling.evaluation.scorers.tagging:tag_lines", "tsv"),
-    TaskKind.IMAGE_TEXT_ALIGNMENT: KindScoring("crossling.evaluation.scorers.image_text:score_image_text",
-                                               f"{_CLASSIFICATION}:label_lines", "tsv", probability_axis=None),
+    TaskKind.PAIR_CLASSIFICATION: KindScoring(
+        f"{_CLASSIFICATION}:score_classification", f"{_CLASSIFICATION}:label_lines", "tsv"
+    ),
+    TaskKind.MULTIPLE_CHOICE: KindScoring(
+        "crossling.evaluation.scorers.choice:score_choices", "crossling.evaluation.scorers.choice:choice_lines", "tsv"
+    ),
+    TaskKind.TOKEN_CLASSIFICATION: KindScoring(
+        "crossling.evaluation.scorers.tagging:score_tagging", "crossling.evaluation.scorers.tagging:tag_lines", "tsv"
+    ),
+    TaskKind.IMAGE_TEXT_ALIGNMENT: KindScoring(
+        "crossling.evaluation.scorers.image_text:score_image_text",
+        f"{_CLASSIFICATION}:label_lines",
+        "tsv",
+        probability_axis=None,
+    ),
     # QA rows are T x 2 start/end logits: the distributions are over the window's positions.
-    TaskKind.EXTRACTIVE_QA: KindScoring("crossling.evaluation.scorers.qa:score_qa",
-                                        "crossling.evaluation.scorers.qa:answers_json", "json", needs_language=True,
-                                        probability_axis=0),
+    TaskKind.EXTRACTIVE_QA: KindScoring(
+        "crossling.evaluation.scorers.qa:score_qa",
+        "crossling.evaluation.scorers.qa:answers_json",
+        "json",
+        needs_language=True,
+        probability_axis=0,
+    ),
 }
 
 
@@ -79,8 +91,9 @@ def _rules(task: TaskSpec) -> KindScoring:
         raise ValueError(f"no scoring rules for task kind {task.kind}") from None
 
 
-def score(task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any], *,
-          language: str) -> LanguageScore:
+def score(
+    task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any], *, language: str
+) -> LanguageScore:
     """Score one language's logits with the scorer of the task's kind (``language``: the evaluated language).
 
     ``language`` is handed on only to scorers whose kind declares ``needs_language``.

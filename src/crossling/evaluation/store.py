@@ -135,32 +135,63 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def _insert_run(conn: sqlite3.Connection, key: tuple[str, str], results: Mapping[str, Any],
-                config: Mapping[str, Any], examples: Mapping[str, ExampleRows]) -> None:
+def _insert_run(
+    conn: sqlite3.Connection,
+    key: tuple[str, str],
+    results: Mapping[str, Any],
+    config: Mapping[str, Any],
+    examples: Mapping[str, ExampleRows],
+) -> None:
     """Replace every row of run ``key`` (and of its path under other config hashes) inside the open transaction."""
     for table in ("runs", *_CHILD_TABLES):
         conn.execute(f"DELETE FROM {table} WHERE run_path = ?", (key[0],))
     flat = flatten(config)
     seed = flat.get("seed")
-    conn.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
-        *key, results["name"], system_name(results["name"]), seed if isinstance(seed, int) else None,
-        results.get("task"), results.get("kind"), results.get("metric"), results.get("eval_split"),
-        results.get("model"), json.dumps(results, sort_keys=True)))
-    conn.executemany("INSERT INTO scores VALUES (?, ?, ?, ?, ?)", [
-        (*key, language, metric, _number(value))
-        for language, values in results["languages"].items() for metric, value in values.items()
-        if _number(value) is not None])
+    conn.execute(
+        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            *key,
+            results["name"],
+            system_name(results["name"]),
+            seed if isinstance(seed, int) else None,
+            results.get("task"),
+            results.get("kind"),
+            results.get("metric"),
+            results.get("eval_split"),
+            results.get("model"),
+            json.dumps(results, sort_keys=True),
+        ),
+    )
+    conn.executemany(
+        "INSERT INTO scores VALUES (?, ?, ?, ?, ?)",
+        [
+            (*key, language, metric, _number(value))
+            for language, values in results["languages"].items()
+            for metric, value in values.items()
+            if _number(value) is not None
+        ],
+    )
     conn.executemany("INSERT INTO config VALUES (?, ?, ?, ?)", [(*key, k, config_text(v)) for k, v in flat.items()])
     for language, rows in examples.items():
         columns = tuple(rows.statistic.columns)
-        conn.executemany("INSERT INTO examples VALUES (?, ?, ?, ?, ?, ?, ?)", [
-            (*key, language, rows.metric, example_id, column, float(value))
-            for example_id, row in zip(rows.ids, np.asarray(rows.stats), strict=True)
-            for column, value in zip(columns, row, strict=True)])
+        conn.executemany(
+            "INSERT INTO examples VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (*key, language, rows.metric, example_id, column, float(value))
+                for example_id, row in zip(rows.ids, np.asarray(rows.stats), strict=True)
+                for column, value in zip(columns, row, strict=True)
+            ],
+        )
 
 
-def record_run(store: Path, run_dir: Path, results: Mapping[str, Any], config: Mapping[str, Any], *,
-               examples: Mapping[str, ExampleRows] | None = None) -> tuple[str, str]:
+def record_run(
+    store: Path,
+    run_dir: Path,
+    results: Mapping[str, Any],
+    config: Mapping[str, Any],
+    *,
+    examples: Mapping[str, ExampleRows] | None = None,
+) -> tuple[str, str]:
     """Record one finished run (results.json's content, its config as a nested dict) in ``store``, atomically.
 
     ``examples`` maps a language to its per-example statistics, where the task kind has them.
@@ -187,10 +218,12 @@ def score_rows(store: Path) -> list[dict[str, Any]]:
         configs: dict[tuple[str, str], dict[str, Any]] = {}
         for row in conn.execute("SELECT run_path, config_hash, key, value FROM config"):
             configs.setdefault((row["run_path"], row["config_hash"]), {})[row["key"]] = row["value"]
-        query = ("SELECT r.run_path, r.config_hash, r.name, r.system, r.seed, r.task, r.kind, r.eval_split, r.model, "
-                 "r.metric AS run_metric, "
-                 "s.language, s.metric, s.value FROM scores s JOIN runs r USING (run_path, config_hash) "
-                 "ORDER BY r.run_path, s.rowid")
+        query = (
+            "SELECT r.run_path, r.config_hash, r.name, r.system, r.seed, r.task, r.kind, r.eval_split, r.model, "
+            "r.metric AS run_metric, "
+            "s.language, s.metric, s.value FROM scores s JOIN runs r USING (run_path, config_hash) "
+            "ORDER BY r.run_path, s.rowid"
+        )
         return [{**configs.get((row["run_path"], row["config_hash"]), {}), **dict(row)} for row in conn.execute(query)]
 
 

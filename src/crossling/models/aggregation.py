@@ -146,8 +146,7 @@ class LayerAggregator(nn.Module):
                 )
         if not isinstance(attention_mask, Tensor) or tuple(attention_mask.shape) != (batch, tokens):
             raise ValueError(
-                f"{name}: attention_mask must have shape B x T = {(batch, tokens)}, "
-                f"got {_describe(attention_mask)}"
+                f"{name}: attention_mask must have shape B x T = {(batch, tokens)}, got {_describe(attention_mask)}"
             )
         return attention_mask != 0
 

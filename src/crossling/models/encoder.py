@@ -20,14 +20,27 @@ logger = logging.getLogger(__name__)
 OFFLINE_PREFIX = "offline:"
 """``model.name_or_path`` prefix of an encoder crossling converts itself (``offline:multilingual-e5-small``)."""
 
-_PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5", "model.ckpt.index", "flax_model.msgpack")
+_PICKLE_WEIGHTS = (
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+    "tf_model.h5",
+    "model.ckpt.index",
+    "flax_model.msgpack",
+)
 
 
 #: Files of which a model directory needs at least one for its tokenizer (fast tokenizer, WordPiece,
 #: SentencePiece, byte-level BPE vocabularies). Without any, transformers builds a tokenizer of
 #: special tokens only and every word becomes ``[UNK]``.
-TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "sentencepiece.bpe.model", "spiece.model", "tokenizer.model",
-                   "vocab.json", "source.spm")
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "vocab.txt",
+    "sentencepiece.bpe.model",
+    "spiece.model",
+    "tokenizer.model",
+    "vocab.json",
+    "source.spm",
+)
 
 
 def _looks_like_a_path(name: str) -> bool:
@@ -51,8 +64,10 @@ def resolve_model_path(name_or_path: str) -> str:
 def check_tokenizer_files(path: Path) -> None:
     """``ModelError`` if a local model directory holds no tokenizer file (see ``TOKENIZER_FILES``)."""
     if path.is_dir() and not any((path / name).is_file() for name in TOKENIZER_FILES):
-        raise ModelError(f"{path}: no tokenizer files (expected one of {', '.join(TOKENIZER_FILES)}); "
-                         "save the model's tokenizer into the directory (tokenizer.save_pretrained)")
+        raise ModelError(
+            f"{path}: no tokenizer files (expected one of {', '.join(TOKENIZER_FILES)}); "
+            "save the model's tokenizer into the directory (tokenizer.save_pretrained)"
+        )
 
 
 def _check_local_directory(path: Path, allow_pickle: bool) -> None:
@@ -95,11 +110,17 @@ def _check_custom_code(path: Path, trust_remote_code: bool) -> None:
     from transformers import CONFIG_MAPPING
 
     if hf_config.get("model_type") in CONFIG_MAPPING:
-        logger.warning("%s: ignoring the custom code in config.json's auto_map (model.trust_remote_code is off); "
-                       "loading the built-in %s classes", path, hf_config["model_type"])
+        logger.warning(
+            "%s: ignoring the custom code in config.json's auto_map (model.trust_remote_code is off); "
+            "loading the built-in %s classes",
+            path,
+            hf_config["model_type"],
+        )
         return
-    raise ModelError(f"{path}: config.json needs custom code ({', '.join(sorted(map(str, auto_map.values())))}); "
-                     "refused because model.trust_remote_code is false (set it to true only if you trust that code)")
+    raise ModelError(
+        f"{path}: config.json needs custom code ({', '.join(sorted(map(str, auto_map.values())))}); "
+        "refused because model.trust_remote_code is false (set it to true only if you trust that code)"
+    )
 
 
 def load_tokenizer(config: ModelConfig) -> Any:
@@ -145,13 +166,18 @@ def load_encoder(config: ModelConfig) -> PreTrainedModel:
 
             model = T5EncoderModel.from_pretrained(path, **kwargs)
         else:
-            model = AutoModel.from_pretrained(path, add_pooling_layer=False, **kwargs) if _accepts_pooling(hf_config) \
+            model = (
+                AutoModel.from_pretrained(path, add_pooling_layer=False, **kwargs)
+                if _accepts_pooling(hf_config)
                 else AutoModel.from_pretrained(path, **kwargs)
+            )
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot load encoder {config.name_or_path!r}: {_one_line(exc)}") from None
     except SafetensorError as exc:  # a truncated or damaged weights file
-        raise ModelError(f"cannot load encoder {config.name_or_path!r}: damaged safetensors weights "
-                         f"({_one_line(exc)}); copy or download the weights file again") from None
+        raise ModelError(
+            f"cannot load encoder {config.name_or_path!r}: damaged safetensors weights "
+            f"({_one_line(exc)}); copy or download the weights file again"
+        ) from None
     _check_vocab(model, config)
     return model
 

@@ -113,8 +113,9 @@ class MultipleChoiceHead(nn.Module):
         dropout: Dropout probability.
     """
 
-    def __init__(self, hidden_size: int, num_labels: int = 0, *, pooling: str = "cls", dropout: float = 0.1,
-                 **_: Any) -> None:
+    def __init__(
+        self, hidden_size: int, num_labels: int = 0, *, pooling: str = "cls", dropout: float = 0.1, **_: Any
+    ) -> None:
         super().__init__()
         if pooling not in ("cls", "mean"):
             raise ValueError(f"MultipleChoiceHead: pooling must be 'cls' or 'mean', got {pooling!r}")
@@ -148,8 +149,16 @@ class AlignmentHead(nn.Module):
         temperature: tau.
     """
 
-    def __init__(self, hidden_size: int, num_labels: int, *, pooling: str = "mean", dropout: float = 0.1,
-                 temperature: float = 0.05, **_: Any) -> None:
+    def __init__(
+        self,
+        hidden_size: int,
+        num_labels: int,
+        *,
+        pooling: str = "mean",
+        dropout: float = 0.1,
+        temperature: float = 0.05,
+        **_: Any,
+    ) -> None:
         super().__init__()
         if num_labels < 1:
             raise ValueError(f"AlignmentHead: the scene-vector size must be >= 1, got {num_labels}")

@@ -14,7 +14,6 @@ from crossling.models.encoder import freeze_embeddings, load_encoder, num_layers
 from crossling.models.heads import build_head
 from crossling.tasks.registry import TaskSpec
 
-
 #: Aggregation keys that are not options of a strategy's constructor (the model and the training read them).
 NOT_STRATEGY_OPTIONS = ("strategy", "lr_multiplier")
 
@@ -39,8 +38,10 @@ def aggregator_options(config: AggregationConfig) -> dict[str, Any]:
                 f"(it accepts: {', '.join(accepted) or 'no options'})"
             )
     if options.get("layer") == "auto":
-        raise ConfigError("aggregation.layer: auto is resolved by crossling run/train before the model is built "
-                          "(crossling.pipelines.layer_choice); set an integer layer here")
+        raise ConfigError(
+            "aggregation.layer: auto is resolved by crossling run/train before the model is built "
+            "(crossling.pipelines.layer_choice); set an integer layer here"
+        )
     return options
 
 
@@ -65,12 +66,14 @@ class CrossLingualModel(nn.Module):
 
     def features(self, input_ids: Tensor, attention_mask: Tensor, **inputs: Tensor) -> Tensor:
         """Aggregated token features, B x T x E."""
-        outputs = self.encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True,
-                               return_dict=True, **inputs)
+        outputs = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True, return_dict=True, **inputs
+        )
         return self.aggregator(outputs.hidden_states, attention_mask)
 
-    def forward(self, input_ids: Tensor, attention_mask: Tensor, labels: Tensor | None = None,
-                **inputs: Tensor) -> dict[str, Tensor]:
+    def forward(
+        self, input_ids: Tensor, attention_mask: Tensor, labels: Tensor | None = None, **inputs: Tensor
+    ) -> dict[str, Tensor]:
         """Logits, and the head's loss when ``labels`` are given.
 
         Multiple-choice inputs are B x C x T: they run as (B * C) x T rows and the head's
@@ -89,20 +92,26 @@ class CrossLingualModel(nn.Module):
         return out
 
 
-def build_model(model_config: ModelConfig, aggregation: AggregationConfig, task: TaskSpec,
-                encoder: nn.Module | None = None) -> CrossLingualModel:
+def build_model(
+    model_config: ModelConfig, aggregation: AggregationConfig, task: TaskSpec, encoder: nn.Module | None = None
+) -> CrossLingualModel:
     """Encoder (loaded, or the one given: intermediate stages hand theirs on) + aggregator + a new head."""
     encoder = encoder if encoder is not None else load_encoder(model_config)
     if model_config.freeze_embeddings:
         freeze_embeddings(encoder)
     num_layers, hidden = num_layers_and_hidden(encoder)
     try:
-        aggregator = build_aggregator(aggregation.strategy, num_layers=num_layers, hidden_size=hidden,
-                                      **aggregator_options(aggregation))
+        aggregator = build_aggregator(
+            aggregation.strategy, num_layers=num_layers, hidden_size=hidden, **aggregator_options(aggregation)
+        )
     except ValueError as exc:
         raise ConfigError(f"aggregation: {exc}") from None
     if aggregation.lr_multiplier != 1.0 and not any(p.requires_grad for p in aggregator.parameters()):
-        raise ConfigError(f"aggregation.lr_multiplier has no effect with strategy {aggregation.strategy!r} "
-                          "(it has no trainable parameters)")
-    head = build_head(task.kind, hidden, task.num_labels, pooling=model_config.pooling, dropout=model_config.head_dropout)
+        raise ConfigError(
+            f"aggregation.lr_multiplier has no effect with strategy {aggregation.strategy!r} "
+            "(it has no trainable parameters)"
+        )
+    head = build_head(
+        task.kind, hidden, task.num_labels, pooling=model_config.pooling, dropout=model_config.head_dropout
+    )
     return CrossLingualModel(encoder, aggregator, head)

@@ -27,7 +27,9 @@ QUICK_OVERRIDES = {
 }
 
 
-def demo_config(*, quick: bool = False, output_dir: Path | None = None, overrides: list[str] | None = None) -> ExperimentConfig:
+def demo_config(
+    *, quick: bool = False, output_dir: Path | None = None, overrides: list[str] | None = None
+) -> ExperimentConfig:
     """The packaged demo config, optionally in quick mode, with ``KEY=VALUE`` overrides applied."""
     path = resources.files("crossling.pipelines") / "configs" / "demo.yaml"
     with resources.as_file(path) as file:
@@ -42,17 +44,20 @@ def demo_config(*, quick: bool = False, output_dir: Path | None = None, override
     return build_config(apply_overrides(raw, changes), source=str(path))
 
 
-def run_demo(config: ExperimentConfig, *, show_progress: bool = True, progress: Any = print) -> tuple[dict[str, Any], Path]:
+def run_demo(
+    config: ExperimentConfig, *, show_progress: bool = True, progress: Any = print
+) -> tuple[dict[str, Any], Path]:
     """Convert the encoder (once), run every variant, write report.md + per_language.png; return results and report."""
     started = time.perf_counter()
     ensure_offline_model(config.model.name_or_path.removeprefix("offline:"), progress=progress)
     results = run_sweep(config, show_progress=show_progress)
     elapsed = time.perf_counter() - started
     chance = 100.0 / 3
-    notes = (f"Zero-shot: trained on English only. Chance is {chance:.1f}%. Wall time of this invocation: "
-             f"{elapsed / 60:.1f} min (finished variants are not re-run).")
-    report = write_report(results, config.output_dir / config.name, title=f"crossling demo ({config.name})",
-                          chance=chance, notes=notes)
+    notes = (
+        f"Zero-shot: trained on English only. Chance is {chance:.1f}%. Wall time of this invocation: "
+        f"{elapsed / 60:.1f} min (finished variants are not re-run)."
+    )
+    report = write_report(
+        results, config.output_dir / config.name, title=f"crossling demo ({config.name})", chance=chance, notes=notes
+    )
     return results, report
-
-

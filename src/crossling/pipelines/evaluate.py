@@ -32,15 +32,23 @@ def load_run_model(run_dir: Path) -> tuple[ExperimentConfig, Stage, CrossLingual
     target = plan_stages(config, run_dir)[-1]
     weights = target.directory / "model.safetensors"
     if not weights.is_file():
-        raise ConfigError(f"{run_dir}: the target stage has not finished training ({weights} missing); "
-                          "run `crossling run` or `crossling train` first")
+        raise ConfigError(
+            f"{run_dir}: the target stage has not finished training ({weights} missing); "
+            "run `crossling run` or `crossling train` first"
+        )
     model = build_model(config.model, config.aggregation, target.task.spec)
     load_model_weights(model, weights)
     return config, target, model, weights
 
 
-def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: str | None = None,
-                 show_progress: bool = False, save_logits: bool = False) -> dict[str, Any]:
+def evaluate_run(
+    run_dir: Path,
+    *,
+    languages: list[str] | None = None,
+    split: str | None = None,
+    show_progress: bool = False,
+    save_logits: bool = False,
+) -> dict[str, Any]:
     """Score the run's final model on ``languages``/``split`` (defaults: the recorded config's).
 
     Every evaluation is kept: ``evaluations/<UTC time>-<split>-<hash>.json`` (the hash covers languages,
@@ -49,8 +57,10 @@ def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: st
     ``logits/<task>/<split>-<lang>.safetensors``.
     """
     if split is not None and split not in EVALUATION_SPLITS:
-        raise ConfigError(f"--split {split!r}: evaluate scores a held-out split ({' or '.join(EVALUATION_SPLITS)}), "
-                          "not the training split")
+        raise ConfigError(
+            f"--split {split!r}: evaluate scores a held-out split ({' or '.join(EVALUATION_SPLITS)}), "
+            "not the training split"
+        )
     config, target, model, weights = load_run_model(run_dir)
     changes: dict[str, Any] = {}
     if languages:
@@ -61,15 +71,28 @@ def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: st
     tokenizer = load_tokenizer(config.model)
     precision = resolve_mixed_precision(config.training.mixed_precision)
     split_name = data.config.eval_split
-    per_language = evaluate_languages(model, data, tokenizer, batch_size=config.evaluation.batch_size,
-                                      mixed_precision=precision, predictions_dir=run_dir / f"predictions-{split_name}",
-                                      show_progress=show_progress,
-                                      logits_dir=run_dir if save_logits or config.evaluation.save_logits else None)
+    per_language = evaluate_languages(
+        model,
+        data,
+        tokenizer,
+        batch_size=config.evaluation.batch_size,
+        mixed_precision=precision,
+        predictions_dir=run_dir / f"predictions-{split_name}",
+        show_progress=show_progress,
+        logits_dir=run_dir if save_logits or config.evaluation.save_logits else None,
+    )
     result = {
-        "schema": RESULTS_SCHEMA, "name": config.name, "task": data.spec.name, "kind": str(data.spec.kind),
-        "metric": data.spec.metric, "eval_split": split_name, "model": config.model.name_or_path,
-        "aggregation": to_dict(config.aggregation), "train_languages": list(data.config.train_languages),
-        "languages": per_language, "summary": summarize(per_language, data.spec.metric, data.config.train_languages),
+        "schema": RESULTS_SCHEMA,
+        "name": config.name,
+        "task": data.spec.name,
+        "kind": str(data.spec.kind),
+        "metric": data.spec.metric,
+        "eval_split": split_name,
+        "model": config.model.name_or_path,
+        "aggregation": to_dict(config.aggregation),
+        "train_languages": list(data.config.train_languages),
+        "languages": per_language,
+        "summary": summarize(per_language, data.spec.metric, data.config.train_languages),
     }
     result["evaluation"] = _evaluation_record(run_dir, weights, split_name, list(per_language))
     atomic_write_json(run_dir / "evaluations" / f"{result['evaluation']['id']}.json", result)
@@ -79,7 +102,12 @@ def evaluate_run(run_dir: Path, *, languages: list[str] | None = None, split: st
 def _evaluation_record(run_dir: Path, weights: Path, split: str, languages: list[str]) -> dict[str, Any]:
     """What an evaluation scored: split, languages, the checkpoint file and its SHA-256, when; and its id."""
     when = datetime.datetime.now(datetime.UTC)
-    record = {"split": split, "languages": languages, "checkpoint": str(weights.relative_to(run_dir)),
-              "checkpoint_sha256": sha256_file(weights), "created": when.isoformat(timespec="seconds")}
+    record = {
+        "split": split,
+        "languages": languages,
+        "checkpoint": str(weights.relative_to(run_dir)),
+        "checkpoint_sha256": sha256_file(weights),
+        "created": when.isoformat(timespec="seconds"),
+    }
     record["id"] = f"{when:%Y%m%dT%H%M%S%fZ}-{split}-{sha256_json(record)[:8]}"
     return record

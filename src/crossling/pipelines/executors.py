@@ -201,12 +201,18 @@ def run_processes(jobs: Sequence[RunJob], settings: ExecutorConfig, jobs_dir: Pa
             del running[name]
             outcome = _process_outcome(job, process.returncode, number, jobs_dir)
             if outcome is None and number <= settings.max_retries:
-                logger.warning("%s: worker exited with %s; retrying (%d of %d)", name, process.returncode,
-                               number, settings.max_retries)
+                logger.warning(
+                    "%s: worker exited with %s; retrying (%d of %d)",
+                    name,
+                    process.returncode,
+                    number,
+                    settings.max_retries,
+                )
                 running[name] = (_start_process(job, jobs_dir), job, number + 1)
                 continue
             study.outcomes[name] = outcome or JobOutcome(
-                name, error=f"worker exited with {process.returncode} ({_log_tail(jobs_dir, job)})", attempts=number)
+                name, error=f"worker exited with {process.returncode} ({_log_tail(jobs_dir, job)})", attempts=number
+            )
         for job in list(pending):
             if len(running) >= settings.max_workers:
                 break
@@ -266,11 +272,19 @@ def run_ray(jobs: Sequence[RunJob], settings: ExecutorConfig) -> StudyOutcome:
         if settings.ray_address:
             ray.init(address=settings.ray_address, log_to_driver=False)
         else:
-            ray.init(num_cpus=settings.max_workers, _node_ip_address="127.0.0.1", include_dashboard=False,
-                     log_to_driver=False)
+            ray.init(
+                num_cpus=settings.max_workers,
+                _node_ip_address="127.0.0.1",
+                include_dashboard=False,
+                log_to_driver=False,
+            )
     try:
-        options = {"num_cpus": settings.cpus_per_run, "num_gpus": settings.gpus_per_run,
-                   "max_retries": settings.max_retries, "retry_exceptions": True}
+        options = {
+            "num_cpus": settings.cpus_per_run,
+            "num_gpus": settings.gpus_per_run,
+            "max_retries": settings.max_retries,
+            "retry_exceptions": True,
+        }
         task = ray.remote(**options)(_after)
         refs: dict[str, Any] = {}
         for job in jobs:
@@ -281,8 +295,7 @@ def run_ray(jobs: Sequence[RunJob], settings: ExecutorConfig) -> StudyOutcome:
             try:
                 study.outcomes[job.name] = _outcome(job.name, ray.get(refs[job.name]), 1)
             except Exception as exc:  # noqa: BLE001 - reported per run, the others go on
-                study.outcomes[job.name] = JobOutcome(job.name, error=_one_line(exc),
-                                                      attempts=settings.max_retries + 1)
+                study.outcomes[job.name] = JobOutcome(job.name, error=_one_line(exc), attempts=settings.max_retries + 1)
         return study
     finally:
         if started_here:
@@ -306,11 +319,18 @@ def run_slurm(jobs: Sequence[RunJob], settings: ExecutorConfig, jobs_dir: Path) 
     """
     submitit = _import_engine("submitit")
     executor = submitit.AutoExecutor(folder=str(jobs_dir / "submitit"), cluster=settings.slurm_cluster)
-    parameters: dict[str, Any] = {"timeout_min": settings.slurm_time_minutes, "cpus_per_task": int(settings.cpus_per_run),
-                                  "slurm_array_parallelism": settings.max_workers, "name": "crossling"}
+    parameters: dict[str, Any] = {
+        "timeout_min": settings.slurm_time_minutes,
+        "cpus_per_task": int(settings.cpus_per_run),
+        "slurm_array_parallelism": settings.max_workers,
+        "name": "crossling",
+    }
     if settings.slurm_cluster in (None, "slurm"):
-        parameters.update(slurm_partition=settings.slurm_partition, gpus_per_node=int(settings.gpus_per_run),
-                          slurm_additional_parameters=dict(settings.slurm_extra))
+        parameters.update(
+            slurm_partition=settings.slurm_partition,
+            gpus_per_node=int(settings.gpus_per_run),
+            slurm_additional_parameters=dict(settings.slurm_extra),
+        )
     executor.update_parameters(**{k: v for k, v in parameters.items() if v is not None})
     study = StudyOutcome()
     waves = [[j for j in jobs if not j.after], [j for j in jobs if j.after]]
@@ -353,18 +373,30 @@ def run_jobs(jobs: Sequence[RunJob], settings: ExecutorConfig, study_dir: Path) 
     """
     started = time.time()
     finished = {job.name: _finished_results(job) for job in jobs}
-    todo = [dataclasses.replace(job, after=tuple(d for d in job.after if finished[d] is None))
-            for job in jobs if finished[job.name] is None]
+    todo = [
+        dataclasses.replace(job, after=tuple(d for d in job.after if finished[d] is None))
+        for job in jobs
+        if finished[job.name] is None
+    ]
     ran = _dispatch(todo, settings, study_dir) if todo else StudyOutcome()
-    outcome = StudyOutcome({name: ran.outcomes[name] if results is None else JobOutcome(name, results, attempts=0)
-                            for name, results in finished.items()})
+    outcome = StudyOutcome(
+        {
+            name: ran.outcomes[name] if results is None else JobOutcome(name, results, attempts=0)
+            for name, results in finished.items()
+        }
+    )
     study_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(study_dir / "executor.json", {
-        "executor": dataclasses.asdict(settings),
-        "seconds": round(time.time() - started, 2),
-        "runs": {name: {"finished": o.results is not None, "attempts": o.attempts, "error": o.error}
-                 for name, o in outcome.outcomes.items()},
-    })
+    atomic_write_json(
+        study_dir / "executor.json",
+        {
+            "executor": dataclasses.asdict(settings),
+            "seconds": round(time.time() - started, 2),
+            "runs": {
+                name: {"finished": o.results is not None, "attempts": o.attempts, "error": o.error}
+                for name, o in outcome.outcomes.items()
+            },
+        },
+    )
     return outcome
 
 
@@ -397,5 +429,14 @@ def describe(outcome: StudyOutcome) -> str:
     return "\n".join(f"{name}: {o.error} (after {o.attempts} attempt(s))" for name, o in outcome.failed.items())
 
 
-__all__ = ["ENGINES", "JobOutcome", "RunJob", "StudyOutcome", "describe", "execute_job", "plan_jobs", "run_jobs",
-           "shared_stage_key"]
+__all__ = [
+    "ENGINES",
+    "JobOutcome",
+    "RunJob",
+    "StudyOutcome",
+    "describe",
+    "execute_job",
+    "plan_jobs",
+    "run_jobs",
+    "shared_stage_key",
+]

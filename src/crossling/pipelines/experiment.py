@@ -58,7 +58,11 @@ def _differences(recorded: Path, config: ExperimentConfig, limit: int = 4) -> st
     except (OSError, ConfigError, ValueError):
         return ""
     after = flatten(to_dict(config))
-    keys = sorted(k for k in set(before) | set(after) if k != "output_dir" and before.get(k, "<absent>") != after.get(k, "<absent>"))
+    keys = sorted(
+        k
+        for k in set(before) | set(after)
+        if k != "output_dir" and before.get(k, "<absent>") != after.get(k, "<absent>")
+    )
     if not keys:
         return ""
     shown = [f"{k} ({before.get(k, '<absent>')!r} -> {after.get(k, '<absent>')!r})" for k in keys[:limit]]
@@ -105,8 +109,9 @@ def plan_stages(config: ExperimentConfig, run_dir: Path) -> list[Stage]:
 def checked_stages(config: ExperimentConfig, run_dir: Path) -> list[Stage]:
     """``plan_stages``, then every check that can fail before the first training step (``preflight``)."""
     stages = plan_stages(config, run_dir)
-    check_before_training(config, [s.task for s in stages], run_dir,
-                          fine_tunes_target=stages[-1].task.spec.kind not in EVAL_ONLY_KINDS)
+    check_before_training(
+        config, [s.task for s in stages], run_dir, fine_tunes_target=stages[-1].task.spec.kind not in EVAL_ONLY_KINDS
+    )
     return stages
 
 
@@ -130,9 +135,15 @@ def _dev_scorer(stage: Stage, tokenizer: Any, batch_size: int, precision: str):
     return dev_score
 
 
-def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, show_progress: bool = True,
-                   stop_after_steps: int | None = None,
-                   stages: list[Stage] | None = None) -> tuple[CrossLingualModel, list[Stage], list[StageResult]]:
+def train_pipeline(
+    config: ExperimentConfig,
+    run_dir: Path,
+    tokenizer: Any,
+    *,
+    show_progress: bool = True,
+    stop_after_steps: int | None = None,
+    stages: list[Stage] | None = None,
+) -> tuple[CrossLingualModel, list[Stage], list[StageResult]]:
     """Train every stage in order; each stage starts from the previous stage's encoder with a new head.
 
     The aggregation module is rebuilt per stage (it adapts to each task, as the method intends).
@@ -149,10 +160,15 @@ def train_pipeline(config: ExperimentConfig, run_dir: Path, tokenizer: Any, *, s
         model = build_model(config.model, config.aggregation, stage.task.spec, encoder=encoder)
         train = stage.task.train_features(tokenizer)
         result = train_stage(
-            model, train, config=stage.training, seed=config.seed + stage.index, work_dir=stage.directory,
+            model,
+            train,
+            config=stage.training,
+            seed=config.seed + stage.index,
+            work_dir=stage.directory,
             collator=_collator(tokenizer, stage.task.spec.kind),
             dev_scorer=_dev_scorer(stage, tokenizer, config.evaluation.batch_size, stage.training.mixed_precision),
-            stage_name=f"stage {stage.index + 1}/{len(stages)}: {stage.task.spec.name}", show_progress=show_progress,
+            stage_name=f"stage {stage.index + 1}/{len(stages)}: {stage.task.spec.name}",
+            show_progress=show_progress,
             stop_after_steps=stop_after_steps if stage is stages[-1] else None,
             tracking=_tracking(config, run_dir, prefix=f"stage{stage.index + 1}-{stage.task.spec.name}"),
             lr_multipliers={AGGREGATOR_PREFIX: config.aggregation.lr_multiplier},
@@ -169,9 +185,17 @@ def _tracking(config: ExperimentConfig, run_dir: Path, *, prefix: str) -> Tracki
     return dataclasses.replace(tracking, prefix=prefix) if tracking else None
 
 
-def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any, *, batch_size: int,
-                       mixed_precision: str, predictions_dir: Path | None,
-                       show_progress: bool = False, logits_dir: Path | None = None) -> dict[str, dict[str, Any]]:
+def evaluate_languages(
+    model: CrossLingualModel,
+    data: TaskData,
+    tokenizer: Any,
+    *,
+    batch_size: int,
+    mixed_precision: str,
+    predictions_dir: Path | None,
+    show_progress: bool = False,
+    logits_dir: Path | None = None,
+) -> dict[str, dict[str, Any]]:
     """Zero-shot scores in every evaluation language (a progress bar per language); writes XTREME-format prediction files.
 
     With ``logits_dir`` (a run directory) every row's logits are saved too, for ensembles
@@ -184,21 +208,31 @@ def evaluate_languages(model: CrossLingualModel, data: TaskData, tokenizer: Any,
         features = data.features(language, split, tokenizer)
         started = time.perf_counter()
         with progress(f"evaluate {data.spec.name} {language}", len(features), enabled=show_progress) as advance:
-            logits = predict_logits(model, features, batch_size=batch_size, collator=collator,
-                                    mixed_precision=mixed_precision, advance=advance)
+            logits = predict_logits(
+                model,
+                features,
+                batch_size=batch_size,
+                collator=collator,
+                mixed_precision=mixed_precision,
+                advance=advance,
+            )
         if logits_dir is not None:
             write_logits(logits_path(logits_dir, data.spec.name, split, language), logits)
         result = score(data.spec, logits, features, data.records(language, split), language=language)
-        per_language[language] = {**result.metrics, "count": result.count,
-                                  "seconds": round(time.perf_counter() - started, 3)}
+        per_language[language] = {
+            **result.metrics,
+            "count": result.count,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
         if predictions_dir is not None:
             extension, text = prediction_file(data.spec, result.predictions)
             atomic_write_text(predictions_dir / data.spec.name / f"{split}-{language}.{extension}", text)
     return per_language
 
 
-def run_experiment(config: ExperimentConfig, *, show_progress: bool = True, stop_after_steps: int | None = None,
-                   force: bool = False) -> dict[str, Any]:
+def run_experiment(
+    config: ExperimentConfig, *, show_progress: bool = True, stop_after_steps: int | None = None, force: bool = False
+) -> dict[str, Any]:
     """Train and evaluate one (non-sweep) experiment; returns the results written to ``results.json``.
 
     A finished run with the same config is not redone (its results are returned). An
@@ -211,15 +245,19 @@ def run_experiment(config: ExperimentConfig, *, show_progress: bool = True, stop
     check_directories(run_dir)
     try:
         with exclusive_lock(run_dir / ".lock", wait=False):
-            return _run_unlocked(config, run_dir, show_progress=show_progress, stop_after_steps=stop_after_steps,
-                                 force=force)
+            return _run_unlocked(
+                config, run_dir, show_progress=show_progress, stop_after_steps=stop_after_steps, force=force
+            )
     except LockBusy:
-        raise ConfigError(f"{run_dir} is in use by another crossling process; wait for it to finish "
-                          "(it resumes the same run) or choose another name") from None
+        raise ConfigError(
+            f"{run_dir} is in use by another crossling process; wait for it to finish "
+            "(it resumes the same run) or choose another name"
+        ) from None
 
 
-def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: bool, stop_after_steps: int | None,
-                  force: bool) -> dict[str, Any]:
+def _run_unlocked(
+    config: ExperimentConfig, run_dir: Path, *, show_progress: bool, stop_after_steps: int | None, force: bool
+) -> dict[str, Any]:
     """``run_experiment``'s body, run while holding the run directory's lock."""
     digest = config_hash(config)
     results_path = run_dir / "results.json"
@@ -227,8 +265,10 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
     if (run_dir / "config_hash").is_file() and not force:
         previous = (run_dir / "config_hash").read_text().strip()
         if previous != digest:
-            raise ConfigError(f"{run_dir} holds a run with a different config ({recorded}{_differences(recorded, config)}); "
-                              "choose another name, or pass --force to overwrite it")
+            raise ConfigError(
+                f"{run_dir} holds a run with a different config ({recorded}{_differences(recorded, config)}); "
+                "choose another name, or pass --force to overwrite it"
+            )
         if results_path.is_file():
             logger.info("%s: already finished; results in %s", config.name, results_path)
             return _recorded(config, run_dir, read_json(results_path))
@@ -239,8 +279,9 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
 
     tokenizer = load_tokenizer(config.model)
     model_path = resolve_model_path(config.model.name_or_path)
-    precision_choice = choose_precision(config.training.mixed_precision,
-                                        pretrained_hidden_size(model_path, revision=config.model.revision))
+    precision_choice = choose_precision(
+        config.training.mixed_precision, pretrained_hidden_size(model_path, revision=config.model.revision)
+    )
     precision = precision_choice.precision
     predictions_dir = run_dir / "predictions" if config.evaluation.write_predictions else None
     started = time.perf_counter()
@@ -250,18 +291,25 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
         stage_results = []
         train_seconds = 0.0
         started = time.perf_counter()
-        per_language = resolve(EVAL_ONLY_KINDS[target_kind])(config, stages[-1].task, tokenizer,
-                                                             predictions_dir=predictions_dir,
-                                                             show_progress=show_progress)
+        per_language = resolve(EVAL_ONLY_KINDS[target_kind])(
+            config, stages[-1].task, tokenizer, predictions_dir=predictions_dir, show_progress=show_progress
+        )
     else:
-        model, stages, stage_results = train_pipeline(config, run_dir, tokenizer, show_progress=show_progress,
-                                                      stop_after_steps=stop_after_steps, stages=stages)
+        model, stages, stage_results = train_pipeline(
+            config, run_dir, tokenizer, show_progress=show_progress, stop_after_steps=stop_after_steps, stages=stages
+        )
         train_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        per_language = evaluate_languages(model, stages[-1].task, tokenizer, batch_size=config.evaluation.batch_size,
-                                          mixed_precision=precision, predictions_dir=predictions_dir,
-                                          show_progress=show_progress,
-                                          logits_dir=run_dir if config.evaluation.save_logits else None)
+        per_language = evaluate_languages(
+            model,
+            stages[-1].task,
+            tokenizer,
+            batch_size=config.evaluation.batch_size,
+            mixed_precision=precision,
+            predictions_dir=predictions_dir,
+            show_progress=show_progress,
+            logits_dir=run_dir if config.evaluation.save_logits else None,
+        )
     target = stages[-1]
     eval_seconds = time.perf_counter() - started
     spec = target.task.spec
@@ -287,21 +335,35 @@ def _run_unlocked(config: ExperimentConfig, run_dir: Path, *, show_progress: boo
             "dev_score": last.best_dev if last else None,
         },
         # Eval-only (retrieval) runs train no stage: stage_results is empty.
-        "stages": [{"task": s.task.spec.name, **asdict(r)}
-                   for s, r in zip(stages[: len(stage_results)], stage_results, strict=True)],
+        "stages": [
+            {"task": s.task.spec.name, **asdict(r)}
+            for s, r in zip(stages[: len(stage_results)], stage_results, strict=True)
+        ],
         "timing": {"train_seconds": round(train_seconds, 2), "eval_seconds": round(eval_seconds, 2)},
         "config_hash": digest,
     }
     fingerprints: dict[str, str] = {}
     for stage in stages:
         fingerprints.update(stage.task.fingerprints)
-    atomic_write_json(run_dir / "manifest.json", build_manifest(
-        seed=config.seed, data_fingerprints=fingerprints, mixed_precision=precision, model_path=model_path,
-        extra={**manifest_entry(config, run_dir), "precision_choice": precision_choice.as_manifest()}))
+    atomic_write_json(
+        run_dir / "manifest.json",
+        build_manifest(
+            seed=config.seed,
+            data_fingerprints=fingerprints,
+            mixed_precision=precision,
+            model_path=model_path,
+            extra={**manifest_entry(config, run_dir), "precision_choice": precision_choice.as_manifest()},
+        ),
+    )
     atomic_write_json(results_path, results)
     if tracking := _tracking(config, run_dir, prefix="test"):
-        log_final_metrics(tracking, make_accelerator("no", tracking=tracking), per_language, results["summary"],
-                          step=last.global_steps if last else 0)
+        log_final_metrics(
+            tracking,
+            make_accelerator("no", tracking=tracking),
+            per_language,
+            results["summary"],
+            step=last.global_steps if last else 0,
+        )
     return _recorded(config, run_dir, results)
 
 

@@ -31,15 +31,23 @@ PREMISE_FAILS = "DLFA's premise does not hold for this encoder: no lower layer r
 
 def _probe_key(config: ExperimentConfig) -> str:
     """What the choice depends on: the encoder, the probe data and the retrieval settings."""
-    return sha256_json({"model": to_dict(config.model), "probe": to_dict(config.probe),
-                        "retrieval": to_dict(config.retrieval), "precision": config.training.mixed_precision})
+    return sha256_json(
+        {
+            "model": to_dict(config.model),
+            "probe": to_dict(config.probe),
+            "retrieval": to_dict(config.retrieval),
+            "precision": config.training.mixed_precision,
+        }
+    )
 
 
 def check_probe_data(config: ExperimentConfig) -> None:
     """``ConfigError`` when the probe would read the target task's evaluated split (the choice must use dev data only)."""
     if config.probe.task == config.task.name and config.probe.split == config.task.eval_split:
-        raise ConfigError(f"probe.split: aggregation.layer auto would choose k on {config.task.name}'s evaluated "
-                          f"{config.task.eval_split} split; probe another task or split (e.g. probe.split: dev)")
+        raise ConfigError(
+            f"probe.split: aggregation.layer auto would choose k on {config.task.name}'s evaluated "
+            f"{config.task.eval_split} split; probe another task or split (e.g. probe.split: dev)"
+        )
 
 
 def choose_and_record(config: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
@@ -48,12 +56,15 @@ def choose_and_record(config: ExperimentConfig, run_dir: Path) -> dict[str, Any]
     result = run_probe(load_model_target(config.model), config)
     choice = choose_layer(result)
     record = {
-        "layer": choice.layer, "premise_holds": choice.premise_holds, "rule": choice.rule,
+        "layer": choice.layer,
+        "premise_holds": choice.premise_holds,
+        "rule": choice.rule,
         "note": None if choice.premise_holds else PREMISE_FAILS,
         "retrieval_by_layer": [round(value, 3) for value in choice.retrieval],
         "language_id_by_layer": [round(s.language_id.mean, 3) for s in result.layers],
         "cka_by_layer": [round(s.cka_mean, 4) for s in result.layers],
-        "probe": {**result.data, "seeds": list(result.seeds)}, "key": _probe_key(config),
+        "probe": {**result.data, "seeds": list(result.seeds)},
+        "key": _probe_key(config),
     }
     atomic_write_json(run_dir / LAYER_CHOICE_FILE, record)
     return record
@@ -78,11 +89,22 @@ def resolve_layer(config: ExperimentConfig, run_dir: Path) -> ExperimentConfig:
     if record is None or record.get("key") != _probe_key(config):
         record = choose_and_record(config, run_dir)
     retrieval = record["retrieval_by_layer"]
-    logger.info("aggregation.layer auto: k = %d (probe retrieval %.1f%% at k, %.1f%% at the last layer, on %s %s)",
-                record["layer"], retrieval[record["layer"]], retrieval[-1], record["probe"]["task"], record["probe"]["split"])
+    logger.info(
+        "aggregation.layer auto: k = %d (probe retrieval %.1f%% at k, %.1f%% at the last layer, on %s %s)",
+        record["layer"],
+        retrieval[record["layer"]],
+        retrieval[-1],
+        record["probe"]["task"],
+        record["probe"]["split"],
+    )
     if not record["premise_holds"]:
-        logger.warning("%s (best lower layer %d: %.1f%%, last layer: %.1f%%)", PREMISE_FAILS, record["layer"],
-                       retrieval[record["layer"]], retrieval[-1])
+        logger.warning(
+            "%s (best lower layer %d: %.1f%%, last layer: %.1f%%)",
+            PREMISE_FAILS,
+            record["layer"],
+            retrieval[record["layer"]],
+            retrieval[-1],
+        )
     return dataclasses.replace(config, aggregation=dataclasses.replace(config.aggregation, layer=record["layer"]))
 
 

@@ -28,15 +28,18 @@ def check_writable(directory: Path, what: str) -> None:
     """
     blocker = next((p for p in (directory, *directory.parents) if p.exists()), None)
     if blocker is not None and not blocker.is_dir():
-        raise EnvironmentFault(f"{blocker}: a regular file where {what} needs a directory ({directory}); "
-                               f"remove it or choose another {what}")
+        raise EnvironmentFault(
+            f"{blocker}: a regular file where {what} needs a directory ({directory}); "
+            f"remove it or choose another {what}"
+        )
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=directory, prefix=".crossling-write-probe-"):
             pass
     except OSError as exc:
-        raise EnvironmentFault(f"{directory}: {what} is not writable ({exc.strerror or exc}); "
-                               f"choose a writable {what}") from None
+        raise EnvironmentFault(
+            f"{directory}: {what} is not writable ({exc.strerror or exc}); choose a writable {what}"
+        ) from None
 
 
 def check_directories(run_dir: Path) -> None:
@@ -61,8 +64,10 @@ def _check_records(data: TaskData, language: str, split: str) -> None:
     """Read (language, split) through ``data`` (kept for training and evaluation); refuse empty or mislabelled data."""
     records = data.records(language, split)
     if not records:
-        raise DataError(f"{data.spec.name}: the {split} split of {language!r} is empty"
-                        f"{f' (in {data.config.data_dir})' if data.config.data_dir else ''}")
+        raise DataError(
+            f"{data.spec.name}: the {split} split of {language!r} is empty"
+            f"{f' (in {data.config.data_dir})' if data.config.data_dir else ''}"
+        )
     if not data.spec.labels:
         return
     allowed = set(data.spec.labels)
@@ -70,8 +75,10 @@ def _check_records(data: TaskData, language: str, split: str) -> None:
         labels = [getattr(record, "label", None), *getattr(record, "tags", ())]
         unknown = next((label for label in labels if label is not None and label not in allowed), None)
         if unknown is not None:
-            raise DataError(f"{data.spec.name}: example {getattr(record, 'id', '?')!r} of the {split} split of "
-                            f"{language!r} has label {unknown!r}; expected one of {sorted(allowed)}")
+            raise DataError(
+                f"{data.spec.name}: example {getattr(record, 'id', '?')!r} of the {split} split of "
+                f"{language!r} has label {unknown!r}; expected one of {sorted(allowed)}"
+            )
 
 
 def _check_default_languages(data: TaskData) -> None:
@@ -88,7 +95,8 @@ def _check_default_languages(data: TaskData) -> None:
         raise ConfigError(
             f"task.eval_languages is empty, so all {len(data.eval_languages())} languages of {data.spec.name} are "
             f"evaluated, but {data.config.data_dir} lacks usable {split} data for {', '.join(missing)} "
-            f"({first}: {missing[first]}); list the languages you have in task.eval_languages")
+            f"({first}: {missing[first]}); list the languages you have in task.eval_languages"
+        )
 
 
 def check_task_data(data: TaskData, *, fine_tuned: bool, evaluated: bool) -> None:
@@ -105,8 +113,9 @@ def _position_limit(config: ExperimentConfig) -> int | None:
 
     path = checked_model_path(config.model)
     try:
-        hf_config = AutoConfig.from_pretrained(path, revision=config.model.revision,
-                                               trust_remote_code=config.model.trust_remote_code)
+        hf_config = AutoConfig.from_pretrained(
+            path, revision=config.model.revision, trust_remote_code=config.model.trust_remote_code
+        )
     except (OSError, ValueError) as exc:
         first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
         raise ModelError(f"cannot read the config of model {config.model.name_or_path!r}: {first}") from None
@@ -122,12 +131,15 @@ def check_model_limits(config: ExperimentConfig, tasks: Sequence[TaskData]) -> N
     for key, data in zip(keys, tasks, strict=True):
         if data.max_length > limit:
             origin = "" if data.config.max_length else f" (the default of {data.spec.name})"
-            raise ConfigError(f"{key}: {data.max_length}{origin} exceeds the model's max_position_embeddings "
-                              f"({limit}); set {key} to at most {limit}")
+            raise ConfigError(
+                f"{key}: {data.max_length}{origin} exceeds the model's max_position_embeddings "
+                f"({limit}); set {key} to at most {limit}"
+            )
 
 
-def check_before_training(config: ExperimentConfig, tasks: Sequence[TaskData], run_dir: Path, *,
-                          fine_tunes_target: bool = True) -> None:
+def check_before_training(
+    config: ExperimentConfig, tasks: Sequence[TaskData], run_dir: Path, *, fine_tunes_target: bool = True
+) -> None:
     """Everything a run needs before its first step, each problem a one-line ``CrosslingError``.
 
     Args:

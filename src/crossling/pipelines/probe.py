@@ -82,8 +82,10 @@ def load_model_target(model: ModelConfig) -> ProbeTarget:
     """A pretrained encoder by name or path (``offline:...`` converted on first use)."""
     path = Path(resolve_model_path(model.name_or_path))
     if path.is_dir():
-        fingerprint = {"path": str(path.resolve()), "files": files_fingerprint(path, "*.safetensors")
-                       + files_fingerprint(path, "config.json")}
+        fingerprint = {
+            "path": str(path.resolve()),
+            "files": files_fingerprint(path, "*.safetensors") + files_fingerprint(path, "config.json"),
+        }
     else:
         fingerprint = {"hub": model.name_or_path, "revision": model.revision}
     return ProbeTarget(load_encoder(model), load_tokenizer(model), model.name_or_path, fingerprint)
@@ -92,18 +94,33 @@ def load_model_target(model: ModelConfig) -> ProbeTarget:
 def _sentence_encoder(target: ProbeTarget, config: ExperimentConfig, max_length: int) -> SentenceEncoder:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     target.encoder.to(device)
-    return SentenceEncoder(target.encoder, AllLayers(), target.tokenizer, pooling=config.retrieval.pooling,
-                           batch_size=config.retrieval.batch_size, max_length=max_length,
-                           mixed_precision=resolve_mixed_precision(config.training.mixed_precision))
+    return SentenceEncoder(
+        target.encoder,
+        AllLayers(),
+        target.tokenizer,
+        pooling=config.retrieval.pooling,
+        batch_size=config.retrieval.batch_size,
+        max_length=max_length,
+        mixed_precision=resolve_mixed_precision(config.training.mixed_precision),
+    )
 
 
-def layer_vectors(target: ProbeTarget, config: ExperimentConfig, texts: Sequence[ParallelText],
-                  max_length: int) -> dict[str, tuple[Tensor, Tensor]]:
+def layer_vectors(
+    target: ProbeTarget, config: ExperimentConfig, texts: Sequence[ParallelText], max_length: int
+) -> dict[str, tuple[Tensor, Tensor]]:
     """Language -> (its vectors, its English translations' vectors), each N x (L + 1) x E float32, cached."""
     num_layers, hidden = num_layers_and_hidden(target.encoder)
     encoder = _sentence_encoder(target, config, max_length)
-    key = sha256_json({"model": target.fingerprint, "hidden_states": num_layers + 1, "data": texts_fingerprint(texts),
-                       "pooling": encoder.pooling, "max_length": max_length, "precision": encoder.mixed_precision})
+    key = sha256_json(
+        {
+            "model": target.fingerprint,
+            "hidden_states": num_layers + 1,
+            "data": texts_fingerprint(texts),
+            "pooling": encoder.pooling,
+            "max_length": max_length,
+            "precision": encoder.mixed_precision,
+        }
+    )
     directory = crossling_home() / "probes" / key
     if (directory / "vectors.safetensors").is_file():
         tensors = load_file(directory / "vectors.safetensors")
@@ -116,8 +133,15 @@ def layer_vectors(target: ProbeTarget, config: ExperimentConfig, texts: Sequence
                 tensors[f"{text.language}.{side}"] = flat.reshape(len(sentences), num_layers + 1, hidden).contiguous()
         with atomic_directory(directory) as tmp:
             save_file(tensors, tmp / "vectors.safetensors")
-            atomic_write_json(tmp / "meta.json", {"model": target.name, "fingerprint": target.fingerprint,
-                                                  "hidden_states": num_layers + 1, "languages": [t.language for t in texts]})
+            atomic_write_json(
+                tmp / "meta.json",
+                {
+                    "model": target.name,
+                    "fingerprint": target.fingerprint,
+                    "hidden_states": num_layers + 1,
+                    "languages": [t.language for t in texts],
+                },
+            )
     return {text.language: (tensors[f"{text.language}.xx"], tensors[f"{text.language}.{PIVOT}"]) for text in texts}
 
 
@@ -154,8 +178,9 @@ def probe_texts(config: ExperimentConfig) -> tuple[list[ParallelText], int]:
     return texts, config.retrieval.max_length or data.max_length
 
 
-def run_probe(target: ProbeTarget, config: ExperimentConfig,
-              texts: tuple[list[ParallelText], int] | None = None) -> ProbeResult:
+def run_probe(
+    target: ProbeTarget, config: ExperimentConfig, texts: tuple[list[ParallelText], int] | None = None
+) -> ProbeResult:
     """Probe every hidden state of ``target`` on the ``probe`` section's parallel data (``texts``: read already)."""
     sentences, max_length = texts or probe_texts(config)
     vectors = layer_vectors(target, config, sentences, max_length)
@@ -169,8 +194,11 @@ def write_probe(result: ProbeResult, output_dir: Path) -> dict[str, Path]:
     paths = {"json": output_dir / "probe.json", "markdown": output_dir / "probe.md", "plot": output_dir / "probe.png"}
     atomic_write_json(paths["json"], result.as_dict())
     sentences = ", ".join(f"{lang} {n}" for lang, n in result.data["sentences"].items())
-    atomic_write_text(paths["markdown"], f"# Layer probe: {result.model}\n\nData: {result.data['task']} "
-                      f"({result.data['split']}), sentences per language: {sentences}; language-ID seeds "
-                      f"{list(result.seeds)}.\n\n{markdown_table(result)}")
+    atomic_write_text(
+        paths["markdown"],
+        f"# Layer probe: {result.model}\n\nData: {result.data['task']} "
+        f"({result.data['split']}), sentences per language: {sentences}; language-ID seeds "
+        f"{list(result.seeds)}.\n\n{markdown_table(result)}",
+    )
     plot_layers(result, paths["plot"])
     return paths

@@ -85,10 +85,14 @@ def sentence_aggregator(config: ExperimentConfig, num_layers: int, hidden_size: 
     options = aggregator_options(aggregation)
     try:
         if aggregation.strategy == "last":
-            return build_aggregator("layer", num_layers=num_layers, hidden_size=hidden_size, layer=config.retrieval.layer)
+            return build_aggregator(
+                "layer", num_layers=num_layers, hidden_size=hidden_size, layer=config.retrieval.layer
+            )
         if config.retrieval.layer != RetrievalConfig().layer:
-            raise ConfigError(f"retrieval.layer has no effect with aggregation.strategy {aggregation.strategy!r}; "
-                              "set aggregation.layer instead")
+            raise ConfigError(
+                f"retrieval.layer has no effect with aggregation.strategy {aggregation.strategy!r}; "
+                "set aggregation.layer instead"
+            )
         return build_aggregator(aggregation.strategy, num_layers=num_layers, hidden_size=hidden_size, **options)
     except ValueError as exc:
         raise ConfigError(f"retrieval: {exc}") from None
@@ -153,13 +157,18 @@ class SentenceEncoder:
         device = self.device
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.mixed_precision)
         self.encoder.eval()
-        with torch.inference_mode(), torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None), \
-                progress(description, len(order), enabled=self.show_progress) as advance:
+        with (
+            torch.inference_mode(),
+            torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None),
+            progress(description, len(order), enabled=self.show_progress) as advance,
+        ):
             for start in range(0, len(order), self.batch_size):
                 chunk = order[start : start + self.batch_size]
                 batch = self.tokenizer.pad({"input_ids": [ids[i] for i in chunk]}, return_tensors="pt")
                 input_ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
-                out = self.encoder(input_ids=input_ids, attention_mask=mask, output_hidden_states=True, return_dict=True)
+                out = self.encoder(
+                    input_ids=input_ids, attention_mask=mask, output_hidden_states=True, return_dict=True
+                )
                 pooled = pool(self.aggregator(out.hidden_states, mask).float(), mask, self.pooling)
                 if vectors is None:
                     vectors = torch.empty(len(ids), pooled.shape[-1], dtype=torch.float32, device=device)
@@ -245,7 +254,9 @@ def mine_pairs(x: Tensor, y: Tensor, scoring: str, k: int = MARGIN_NEIGHBOURS) -
     return kept
 
 
-def choose_threshold(candidates: Sequence[tuple[str, str, float]], gold: set[tuple[str, str]] | frozenset) -> tuple[float, float]:
+def choose_threshold(
+    candidates: Sequence[tuple[str, str, float]], gold: set[tuple[str, str]] | frozenset
+) -> tuple[float, float]:
     """``(threshold, F1)``: the score cut-off whose kept candidates (score >= threshold) best match ``gold``.
 
     Candidates are ``(source id, target id, score)``. Every prefix of the candidates sorted by
@@ -283,8 +294,9 @@ class LanguageResult:
     files: dict[str, str]
 
 
-def score_parallel(encoder: SentenceEncoder, records: Sequence[ParallelExample], scoring: str,
-                   data: TaskData, language: str) -> LanguageResult:
+def score_parallel(
+    encoder: SentenceEncoder, records: Sequence[ParallelExample], scoring: str, data: TaskData, language: str
+) -> LanguageResult:
     """Tatoeba: pair i's source must retrieve pair i's target (and the reverse); accuracies in percent."""
     x = encoder.encode([r.source for r in records])
     y = encoder.encode([r.target for r in records])
@@ -292,8 +304,12 @@ def score_parallel(encoder: SentenceEncoder, records: Sequence[ParallelExample],
     gold = list(range(len(records)))
     forward = tatoeba_accuracy(xx_en, gold)["accuracy"]
     backward = tatoeba_accuracy(en_xx, gold)["accuracy"]
-    metrics = {"accuracy": (forward + backward) / 2, "accuracy_xx_en": forward, "accuracy_en_xx": backward,
-               "count": len(records)}
+    metrics = {
+        "accuracy": (forward + backward) / 2,
+        "accuracy_xx_en": forward,
+        "accuracy_en_xx": backward,
+        "count": len(records),
+    }
     return LanguageResult(metrics, {".tsv": _index_lines(xx_en), ".en-xx.tsv": _index_lines(en_xx)})
 
 
@@ -304,7 +320,9 @@ def _index_lines(indices: Sequence[int]) -> str:
 def _corpus(data: TaskData, language: str, split: str) -> MiningCorpus:
     records = data.records(language, split)
     if len(records) != 1 or not isinstance(records[0], MiningCorpus):
-        raise DataError(f"{data.spec.name}: expected one mining corpus for {language}/{split}, got {len(records)} records")
+        raise DataError(
+            f"{data.spec.name}: expected one mining corpus for {language}/{split}, got {len(records)} records"
+        )
     data.fingerprints[f"{data.spec.name}/{language}/{split}"] = data.source.fingerprint(language, split)
     return records[0]
 
@@ -314,8 +332,9 @@ def _mine(encoder: SentenceEncoder, corpus: MiningCorpus, scoring: str) -> list[
     return [(corpus.source_ids[i], corpus.target_ids[j], s) for i, j, s in mine_pairs(x, y, scoring)]
 
 
-def score_mining(encoder: SentenceEncoder, records: Sequence[MiningCorpus], scoring: str,
-                 data: TaskData, language: str) -> LanguageResult:
+def score_mining(
+    encoder: SentenceEncoder, records: Sequence[MiningCorpus], scoring: str, data: TaskData, language: str
+) -> LanguageResult:
     """BUCC: mine candidates, pick the threshold on ``task.dev_split``, score F1 on the evaluated split."""
     split, dev_split = data.config.eval_split, data.config.dev_split
     if dev_split == "none":
@@ -324,13 +343,19 @@ def score_mining(encoder: SentenceEncoder, records: Sequence[MiningCorpus], scor
     dev = corpus if dev_split == split else _corpus(data, language, dev_split)
     for name, part in ((split, corpus), (dev_split, dev)):
         if not part.gold:
-            raise DataError(f"{data.spec.name}: no gold pairs for {language}/{name} (a .gold file beside the sentences)")
+            raise DataError(
+                f"{data.spec.name}: no gold pairs for {language}/{name} (a .gold file beside the sentences)"
+            )
     dev_candidates = _mine(encoder, dev, scoring)
     threshold, dev_f1 = choose_threshold(dev_candidates, dev.gold)
     candidates = dev_candidates if dev is corpus else _mine(encoder, corpus, scoring)
     predicted = [(s, t) for s, t, score in candidates if score >= threshold]
-    metrics = {**bucc_f1(predicted, sorted(corpus.gold)), "threshold": threshold, "dev_f1": dev_f1,
-               "count": len(corpus.gold)}
+    metrics = {
+        **bucc_f1(predicted, sorted(corpus.gold)),
+        "threshold": threshold,
+        "dev_f1": dev_f1,
+        "count": len(corpus.gold),
+    }
     return LanguageResult(metrics, {".tsv": "".join(f"{s}\t{t}\n" for s, t in predicted)})
 
 
@@ -370,8 +395,9 @@ def _pool(encoder: SentenceEncoder, candidates: Sequence[Candidate]) -> Tensor:
     return encoder.pool_vectors[key]
 
 
-def score_ranking(encoder: SentenceEncoder, records: Sequence[RankingProblem], scoring: str,
-                  data: TaskData, language: str) -> LanguageResult:
+def score_ranking(
+    encoder: SentenceEncoder, records: Sequence[RankingProblem], scoring: str, data: TaskData, language: str
+) -> LanguageResult:
     """LAReQA / Mewsli-X: each query ranks the shared pool; mAP@20 of its relevant candidates, in percent."""
     if len(records) != 1:
         raise DataError(f"{data.spec.name}: expected one ranking problem for {language}, got {len(records)}")
@@ -379,16 +405,21 @@ def score_ranking(encoder: SentenceEncoder, records: Sequence[RankingProblem], s
     keys = _pool(encoder, problem.candidates)
     ranked = top_k_scored(encoder.encode([q.text for q in problem.queries]), keys, RANKING_DEPTH, scoring).tolist()
     rankings = [[problem.candidates[i].id for i in row] for row in ranked]
-    metrics = {**map_at_k(rankings, [q.relevant for q in problem.queries], RANKING_DEPTH),
-               "count": len(problem.queries), "pool_size": len(problem.candidates),
-               "pool_languages": len(problem.pool_languages)}
+    metrics = {
+        **map_at_k(rankings, [q.relevant for q in problem.queries], RANKING_DEPTH),
+        "count": len(problem.queries),
+        "pool_size": len(problem.candidates),
+        "pool_languages": len(problem.pool_languages),
+    }
     predictions = {q.id: ranking for q, ranking in zip(problem.queries, rankings, strict=True)}
     return LanguageResult(metrics, {".json": json.dumps(predictions, ensure_ascii=False) + "\n"})
 
 
 #: Record type a retrieval source yields -> how a language is scored.
 PROTOCOLS: dict[type, Callable[..., LanguageResult]] = {
-    ParallelExample: score_parallel, MiningCorpus: score_mining, RankingProblem: score_ranking,
+    ParallelExample: score_parallel,
+    MiningCorpus: score_mining,
+    RankingProblem: score_ranking,
 }
 
 
@@ -399,13 +430,25 @@ def build_sentence_encoder(config: ExperimentConfig, tokenizer: Any, max_length:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     encoder.to(device)
     aggregator.to(device)
-    return SentenceEncoder(encoder, aggregator, tokenizer, pooling=config.retrieval.pooling,
-                           batch_size=config.retrieval.batch_size, max_length=max_length,
-                           mixed_precision=resolve_mixed_precision(config.training.mixed_precision))
+    return SentenceEncoder(
+        encoder,
+        aggregator,
+        tokenizer,
+        pooling=config.retrieval.pooling,
+        batch_size=config.retrieval.batch_size,
+        max_length=max_length,
+        mixed_precision=resolve_mixed_precision(config.training.mixed_precision),
+    )
 
 
-def evaluate_retrieval(config: ExperimentConfig, task_data: TaskData, tokenizer: Any, *,
-                       predictions_dir: Path | None, show_progress: bool = False) -> dict[str, dict[str, Any]]:
+def evaluate_retrieval(
+    config: ExperimentConfig,
+    task_data: TaskData,
+    tokenizer: Any,
+    *,
+    predictions_dir: Path | None,
+    show_progress: bool = False,
+) -> dict[str, dict[str, Any]]:
     """Score every evaluation language of a retrieval task: ``{lang: {metric: value, "count": n, "seconds": s}}``.
 
     Writes ``predictions_dir/{task}/{split}-{lang}{suffix}`` files in xtreme's formats (see
@@ -419,12 +462,16 @@ def evaluate_retrieval(config: ExperimentConfig, task_data: TaskData, tokenizer:
     for language in task_data.eval_languages():
         started = time.perf_counter()
         records = task_data.records(language, split)
-        task_data.fingerprints[f"{task_data.spec.name}/{language}/{split}"] = task_data.source.fingerprint(language, split)
+        task_data.fingerprints[f"{task_data.spec.name}/{language}/{split}"] = task_data.source.fingerprint(
+            language, split
+        )
         protocol = PROTOCOLS.get(type(records[0])) if records else None
         if protocol is None:
             found = type(records[0]).__name__ if records else "no records"
-            raise DataError(f"{task_data.spec.name}: retrieval cannot score {found} ({language}/{split}); "
-                            f"expected {', '.join(t.__name__ for t in PROTOCOLS)}")
+            raise DataError(
+                f"{task_data.spec.name}: retrieval cannot score {found} ({language}/{split}); "
+                f"expected {', '.join(t.__name__ for t in PROTOCOLS)}"
+            )
         result = protocol(encoder, records, config.retrieval.scoring, task_data, language)
         per_language[language] = {**result.metrics, "seconds": round(time.perf_counter() - started, 3)}
         if predictions_dir is not None:

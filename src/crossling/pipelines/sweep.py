@@ -57,8 +57,9 @@ def _without_executor(config: ExperimentConfig) -> ExperimentConfig:
     return dataclasses.replace(config, executor=ExecutorConfig())
 
 
-def run_sweep(config: ExperimentConfig, *, run: Callable[[ExperimentConfig], dict[str, Any]] | None = None,
-              **kwargs: Any) -> dict[str, dict[str, Any]]:
+def run_sweep(
+    config: ExperimentConfig, *, run: Callable[[ExperimentConfig], dict[str, Any]] | None = None, **kwargs: Any
+) -> dict[str, dict[str, Any]]:
     """Run every member of a sweep; finished members are skipped, interrupted ones resume.
 
     ``config.executor.kind`` ``local`` runs them in turn in this process (``run`` replaces
@@ -85,7 +86,10 @@ def run_sweep(config: ExperimentConfig, *, run: Callable[[ExperimentConfig], dic
 def _write_index(config: ExperimentConfig, results: dict[str, dict[str, Any]]) -> None:
     """``sweep.json``: each finished member's results file."""
     if config.is_sweep:
-        atomic_write_json(run_directory(config) / "sweep.json", {
-            "name": config.name,
-            "members": {name: str(Path(run_directory(config)) / name / "results.json") for name in results},
-        })
+        atomic_write_json(
+            run_directory(config) / "sweep.json",
+            {
+                "name": config.name,
+                "members": {name: str(Path(run_directory(config)) / name / "results.json") for name in results},
+            },
+        )

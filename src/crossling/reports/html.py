@@ -39,8 +39,9 @@ def _interval(cell: Mapping[str, Any]) -> str:
     return f"{point} [{_num(cell.get('low'))}, {_num(cell.get('high'))}]"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, caption: str = "",
-           marked: Sequence[bool] | None = None) -> str:
+def _table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], *, caption: str = "", marked: Sequence[bool] | None = None
+) -> str:
     """An HTML table; the first column is a label, the others right-aligned; ``marked`` rows are highlighted."""
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = []
@@ -67,15 +68,23 @@ def answer_sentences(study: Mapping[str, Any]) -> list[str]:
         significant = [(lang, c) for lang, c in comparison["languages"].items() if c["significant"]]
         averages = [(name, c) for name, c in comparison.get("averages", {}).items() if c["significant"]]
         if not significant and not averages:
-            sentences.append(f"{system} does not differ significantly from {baseline} in any language "
-                             "or average (95% level, Holm-corrected).")
+            sentences.append(
+                f"{system} does not differ significantly from {baseline} in any language "
+                "or average (95% level, Holm-corrected)."
+            )
             continue
-        where = [f"{lang} ({_signed(c['diff'])} [{_num(c['low'])}, {_num(c['high'])}], p_holm={c['p_holm']:.3g})"
-                 for lang, c in significant]
-        where += [f"the {name} average ({_signed(c['diff'])} [{_num(c['low'])}, {_num(c['high'])}])" for name, c in averages]
+        where = [
+            f"{lang} ({_signed(c['diff'])} [{_num(c['low'])}, {_num(c['high'])}], p_holm={c['p_holm']:.3g})"
+            for lang, c in significant
+        ]
+        where += [
+            f"the {name} average ({_signed(c['diff'])} [{_num(c['low'])}, {_num(c['high'])}])" for name, c in averages
+        ]
         others = len(comparison["languages"]) - len(significant)
-        sentences.append(f"{system} differs significantly from {baseline} in {', '.join(where)}; "
-                         f"not significantly in the other {others} language(s).")
+        sentences.append(
+            f"{system} differs significantly from {baseline} in {', '.join(where)}; "
+            f"not significantly in the other {others} language(s)."
+        )
     return sentences
 
 
@@ -83,26 +92,56 @@ def _study_sections(study: Mapping[str, Any]) -> list[str]:
     """The answer, the method, the per-language tables with intervals, the comparisons and the whisker chart."""
     metric, systems = study["metric"], study["systems"]
     seeds = ", ".join(str(s) for s in study["seeds"])
-    parts = ['<section class="answer"><h2>Answer</h2><ul>'
-             + "".join(f"<li>{_e(s)}</li>" for s in answer_sentences(study)) + "</ul>"
-             f"<p>{_e(metric)}, mean over seeds {_e(seeds)} with 95% intervals; baseline {_e(study['baseline'])}.</p></section>",
-             f"<h2>Method</h2><p>{_e(study['method'])}</p>"]
+    parts = [
+        '<section class="answer"><h2>Answer</h2><ul>'
+        + "".join(f"<li>{_e(s)}</li>" for s in answer_sentences(study))
+        + "</ul>"
+        f"<p>{_e(metric)}, mean over seeds {_e(seeds)} with 95% intervals; baseline {_e(study['baseline'])}.</p></section>",
+        f"<h2>Method</h2><p>{_e(study['method'])}</p>",
+    ]
     languages = list(dict.fromkeys(lang for s in systems.values() for lang in s["languages"]))
     names = list(systems)
-    rows = [[lang, *(_interval(systems[s]["languages"][lang]) if lang in systems[s]["languages"] else "-" for s in names)]
-            for lang in languages]
-    rows += [[f"avg ({avg})", *(_interval(systems[s]["averages"][avg]) if avg in systems[s].get("averages", {}) else "-"
-                                for s in names)] for avg in _AVERAGES]
+    rows = [
+        [lang, *(_interval(systems[s]["languages"][lang]) if lang in systems[s]["languages"] else "-" for s in names)]
+        for lang in languages
+    ]
+    rows += [
+        [
+            f"avg ({avg})",
+            *(_interval(systems[s]["averages"][avg]) if avg in systems[s].get("averages", {}) else "-" for s in names),
+        ]
+        for avg in _AVERAGES
+    ]
     parts += ["<h2>Per language</h2>", _table(["language", *names], rows, caption=f"{metric}: mean [95% interval]")]
     for system, comparison in study["comparisons"].items():
-        cells = [*comparison["languages"].items(), *((f"avg ({k})", v) for k, v in comparison.get("averages", {}).items())]
-        parts.append(_table(["language", "difference [95% interval]", "p", "p (Holm)", "significant"],
-                            [[lang, _interval(c), f"{c['p']:.3g}", f"{c.get('p_holm', c['p']):.3g}",
-                              "yes" if c["significant"] else "no"] for lang, c in cells],
-                            caption=f"{system} minus {study['baseline']}", marked=[c["significant"] for _, c in cells]))
+        cells = [
+            *comparison["languages"].items(),
+            *((f"avg ({k})", v) for k, v in comparison.get("averages", {}).items()),
+        ]
+        parts.append(
+            _table(
+                ["language", "difference [95% interval]", "p", "p (Holm)", "significant"],
+                [
+                    [
+                        lang,
+                        _interval(c),
+                        f"{c['p']:.3g}",
+                        f"{c.get('p_holm', c['p']):.3g}",
+                        "yes" if c["significant"] else "no",
+                    ]
+                    for lang, c in cells
+                ],
+                caption=f"{system} minus {study['baseline']}",
+                marked=[c["significant"] for _, c in cells],
+            )
+        )
     values = {s: {lang: (c["mean"], c["low"], c["high"]) for lang, c in systems[s]["languages"].items()} for s in names}
-    parts.append(_image(interval_bars_png(values, metric=metric, title=f"{metric} per language (95% intervals)"),
-                        f"per-language {metric} with 95% interval whiskers"))
+    parts.append(
+        _image(
+            interval_bars_png(values, metric=metric, title=f"{metric} per language (95% intervals)"),
+            f"per-language {metric} with 95% interval whiskers",
+        )
+    )
     return parts
 
 
@@ -110,13 +149,21 @@ def _runs_sections(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Without a study: the per-run table and bars, marked as one seed without an interval."""
     metric = next(iter(results.values()))["metric"]
     header, rows = comparison_rows(results)
-    values = {label: {lang: (scores[metric], None, None) for lang, scores in r["languages"].items()}
-              for label, r in results.items()}
-    return ['<section class="answer"><h2>Answer</h2><p>One seed, no interval: these runs are single training runs, '
-            "so no difference below is tested for significance. Run a study (<code>seeds:</code>) for intervals."
-            "</p></section>", "<h2>Per language</h2>", _table(header, rows, caption=f"{metric} (one seed, no interval)"),
-            _image(interval_bars_png(values, metric=metric, title=f"{metric} per language (one seed)"),
-                   f"per-language {metric}")]
+    values = {
+        label: {lang: (scores[metric], None, None) for lang, scores in r["languages"].items()}
+        for label, r in results.items()
+    }
+    return [
+        '<section class="answer"><h2>Answer</h2><p>One seed, no interval: these runs are single training runs, '
+        "so no difference below is tested for significance. Run a study (<code>seeds:</code>) for intervals."
+        "</p></section>",
+        "<h2>Per language</h2>",
+        _table(header, rows, caption=f"{metric} (one seed, no interval)"),
+        _image(
+            interval_bars_png(values, metric=metric, title=f"{metric} per language (one seed)"),
+            f"per-language {metric}",
+        ),
+    ]
 
 
 def dev_curves(results: Mapping[str, Mapping[str, Any]]) -> dict[str, list[tuple[float, float]]]:
@@ -130,20 +177,27 @@ def dev_curves(results: Mapping[str, Mapping[str, Any]]) -> dict[str, list[tuple
     return curves
 
 
-def write_html_report(results: Mapping[str, Mapping[str, Any]], directory: Path, *, title: str,
-                      study: Mapping[str, Any] | None = None) -> Path:
+def write_html_report(
+    results: Mapping[str, Mapping[str, Any]], directory: Path, *, title: str, study: Mapping[str, Any] | None = None
+) -> Path:
     """Write ``directory/report.html``: answer, tables, whisker chart (from ``study`` where given), dev curves."""
     first = next(iter(results.values()))
-    parts = [f"<h1>{_e(title)}</h1>",
-             f"<p>Task <code>{_e(first['task'])}</code>, model <code>{_e(first['model'])}</code>, trained on "
-             f"{_e(', '.join(first['train_languages']))}, scored on the {_e(first['eval_split'])} split.</p>"]
+    parts = [
+        f"<h1>{_e(title)}</h1>",
+        f"<p>Task <code>{_e(first['task'])}</code>, model <code>{_e(first['model'])}</code>, trained on "
+        f"{_e(', '.join(first['train_languages']))}, scored on the {_e(first['eval_split'])} split.</p>",
+    ]
     parts += _study_sections(study) if study else _runs_sections(results)
     curves = dev_curves(results)
     if curves:
-        parts += ["<h2>Dev curves</h2>", _image(dev_curves_png(curves, metric=first["metric"],
-                                                               title="dev score after each epoch"), "dev curves")]
-    page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
-            f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>\n")
+        parts += [
+            "<h2>Dev curves</h2>",
+            _image(dev_curves_png(curves, metric=first["metric"], title="dev score after each epoch"), "dev curves"),
+        ]
+    page = (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
+        f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>\n"
+    )
     path = directory / "report.html"
     atomic_write_text(path, page)
     return path

@@ -12,12 +12,15 @@ import numpy as np
 from crossling.utils.io import atomic_path
 
 
-def per_language_bars(results: Mapping[str, Mapping[str, Any]], path: Path, *, title: str = "",
-                      chance: float | None = None) -> Path:
+def per_language_bars(
+    results: Mapping[str, Mapping[str, Any]], path: Path, *, title: str = "", chance: float | None = None
+) -> Path:
     """Grouped bars: x = language, one bar per system; an optional dashed line at chance level."""
     metric = next(iter(results.values()))["metric"]
-    values = {system: {lang: (scores.get(metric, np.nan), None, None) for lang, scores in result["languages"].items()}
-              for system, result in results.items()}
+    values = {
+        system: {lang: (scores.get(metric, np.nan), None, None) for lang, scores in result["languages"].items()}
+        for system, result in results.items()
+    }
     fig = _bars(values, metric=metric, title=title, chance=chance)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=120)
@@ -43,8 +46,9 @@ def _png(fig: Any) -> bytes:
     return buffer.getvalue()
 
 
-def interval_bars_png(values: Mapping[str, Mapping[str, tuple[float, float | None, float | None]]], *,
-                      metric: str, title: str = "") -> bytes:
+def interval_bars_png(
+    values: Mapping[str, Mapping[str, tuple[float, float | None, float | None]]], *, metric: str, title: str = ""
+) -> bytes:
     """Grouped bars per language and system with 95% interval whiskers; PNG bytes.
 
     ``values[system][language] = (mean, low, high)``; ``None`` bounds draw no whisker (one seed).
@@ -52,8 +56,13 @@ def interval_bars_png(values: Mapping[str, Mapping[str, tuple[float, float | Non
     return _png(_bars(values, metric=metric, title=title))
 
 
-def _bars(values: Mapping[str, Mapping[str, tuple[float, float | None, float | None]]], *, metric: str,
-          title: str, chance: float | None = None) -> Any:
+def _bars(
+    values: Mapping[str, Mapping[str, tuple[float, float | None, float | None]]],
+    *,
+    metric: str,
+    title: str,
+    chance: float | None = None,
+) -> Any:
     """The grouped-bar figure of ``interval_bars_png`` (whiskers where bounds are given, chance line if given)."""
     plt = _pyplot()
     systems = list(values)
@@ -69,9 +78,15 @@ def _bars(values: Mapping[str, Mapping[str, tuple[float, float | None, float | N
         lows = np.array([c[1] if c[1] is not None else c[0] for c in cells], dtype=float)
         highs = np.array([c[2] if c[2] is not None else c[0] for c in cells], dtype=float)
         whiskers = any(c[1] is not None for c in cells)
-        ax.bar(x + (i - (len(systems) - 1) / 2) * width, means, width, label=system,
-               yerr=np.vstack([means - lows, highs - means]) if whiskers else None, capsize=2,
-               error_kw={"linewidth": 0.8})
+        ax.bar(
+            x + (i - (len(systems) - 1) / 2) * width,
+            means,
+            width,
+            label=system,
+            yerr=np.vstack([means - lows, highs - means]) if whiskers else None,
+            capsize=2,
+            error_kw={"linewidth": 0.8},
+        )
     if chance is not None:
         ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set_xticks(x, languages)

@@ -49,18 +49,28 @@ def parse_where(items: Iterable[str]) -> list[tuple[str, Any]]:
     return out
 
 
-def select(rows: Sequence[Mapping[str, Any]], *, where: Sequence[tuple[str, Any]] = (), task: str | None = None,
-           metric: str | None = None) -> list[Mapping[str, Any]]:
+def select(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    where: Sequence[tuple[str, Any]] = (),
+    task: str | None = None,
+    metric: str | None = None,
+) -> list[Mapping[str, Any]]:
     """Rows matching every filter; ``metric`` defaults to each run's own metric (accuracy, F1, ...)."""
     known = set().union(*(row.keys() for row in rows)) if rows else set()
     for key, _ in where:
         if key not in known:
-            raise ConfigError(f"--where {key}: no such key in the store; known keys include "
-                              f"{', '.join(sorted(k for k in known if '.' not in k))}")
-    return [row for row in rows
-            if (task is None or row["task"] == task)
-            and (row["metric"] == metric if metric else row["metric"] == row["run_metric"])
-            and all(_normal(row.get(key)) == value for key, value in where)]
+            raise ConfigError(
+                f"--where {key}: no such key in the store; known keys include "
+                f"{', '.join(sorted(k for k in known if '.' not in k))}"
+            )
+    return [
+        row
+        for row in rows
+        if (task is None or row["task"] == task)
+        and (row["metric"] == metric if metric else row["metric"] == row["run_metric"])
+        and all(_normal(row.get(key)) == value for key, value in where)
+    ]
 
 
 @dataclass(frozen=True)
@@ -86,8 +96,9 @@ def cell(values: Sequence[float]) -> Cell:
     return Cell(mean, float(low), float(high), n)
 
 
-def pivot(rows: Sequence[Mapping[str, Any]], *, row_key: str,
-          col_key: str) -> tuple[list[str], list[str], dict[tuple[str, str], Cell]]:
+def pivot(
+    rows: Sequence[Mapping[str, Any]], *, row_key: str, col_key: str
+) -> tuple[list[str], list[str], dict[tuple[str, str], Cell]]:
     """Row labels, column labels (first-seen order) and the cell of each (row, column) pair."""
     groups: dict[tuple[str, str], list[float]] = {}
     row_labels: list[str] = []
@@ -103,8 +114,9 @@ def pivot(rows: Sequence[Mapping[str, Any]], *, row_key: str,
     return row_labels, col_labels, {key: cell(values) for key, values in groups.items()}
 
 
-def wide_records(row_key: str, row_labels: Sequence[str], col_labels: Sequence[str],
-                 cells: Mapping[tuple[str, str], Cell]) -> list[dict[str, Any]]:
+def wide_records(
+    row_key: str, row_labels: Sequence[str], col_labels: Sequence[str], cells: Mapping[tuple[str, str], Cell]
+) -> list[dict[str, Any]]:
     """One flat record per row label: ``<col>`` (mean) and, where any cell has seeds, ``<col> low/high`` and ``<col> n``."""
     with_seeds = any(c.n > 1 for c in cells.values())
     records = []
@@ -144,8 +156,10 @@ def store_rows(directory: Path) -> list[dict[str, Any]]:
     """Every score row of ``directory``'s store; a one-line error where there is none."""
     path = directory / STORE_NAME
     if not path.is_file():
-        raise ConfigError(f"{directory}: no {STORE_NAME} (runs record into it as they finish; "
-                          "`crossling results DIR --scan` records existing results.json files)")
+        raise ConfigError(
+            f"{directory}: no {STORE_NAME} (runs record into it as they finish; "
+            "`crossling results DIR --scan` records existing results.json files)"
+        )
     return score_rows(path)
 
 

@@ -20,8 +20,9 @@ def unique_labels(paths: list[Path]) -> list[str]:
     while True:
         labels = ["/".join(p[-d:]) for p, d in zip(parts, depth, strict=True)]
         clashing = {label for label in labels if labels.count(label) > 1}
-        grown = [d + 1 if label in clashing and d < len(p) else d
-                 for p, d, label in zip(parts, depth, labels, strict=True)]
+        grown = [
+            d + 1 if label in clashing and d < len(p) else d for p, d, label in zip(parts, depth, labels, strict=True)
+        ]
         if grown == depth:
             return labels
         depth = grown
@@ -67,8 +68,15 @@ def load_study(directory: Path) -> dict[str, Any] | None:
     return study
 
 
-def write_report(results: Mapping[str, Mapping[str, Any]], directory: Path, *, title: str,
-                 chance: float | None = None, notes: str = "", study: Mapping[str, Any] | None = None) -> Path:
+def write_report(
+    results: Mapping[str, Mapping[str, Any]],
+    directory: Path,
+    *,
+    title: str,
+    chance: float | None = None,
+    notes: str = "",
+    study: Mapping[str, Any] | None = None,
+) -> Path:
     """Write ``report.md``, ``per_language.png`` and ``report.html`` into ``directory``; returns the Markdown path.
 
     ``study`` (default: ``directory/study.json`` where present) gives the HTML report its intervals
@@ -76,10 +84,16 @@ def write_report(results: Mapping[str, Mapping[str, Any]], directory: Path, *, t
     """
     first = next(iter(results.values()))
     png = per_language_bars(results, directory / "per_language.png", title=title, chance=chance)
-    lines = [f"# {title}", "",
-             f"Task `{first['task']}`, metric {first['metric']} on the {first['eval_split']} split, "
-             f"model `{first['model']}`, trained on {', '.join(first['train_languages'])}.", "",
-             markdown_table(results), f"![per-language {first['metric']}]({png.name})", ""]
+    lines = [
+        f"# {title}",
+        "",
+        f"Task `{first['task']}`, metric {first['metric']} on the {first['eval_split']} split, "
+        f"model `{first['model']}`, trained on {', '.join(first['train_languages'])}.",
+        "",
+        markdown_table(results),
+        f"![per-language {first['metric']}]({png.name})",
+        "",
+    ]
     lines += _runs_table({k: v for k, v in results.items() if "evaluation" not in v})
     lines += _evaluations_table({k: v for k, v in results.items() if "evaluation" in v})
     if notes:
@@ -95,15 +109,20 @@ def _runs_table(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Markdown rows: how each run was trained and selected, and how long it took."""
     if not results:
         return []
-    lines = ["| system | aggregation | intermediate | selected step (dev) | train s | eval s |", "|---|---|---|---|---:|---:|"]
+    lines = [
+        "| system | aggregation | intermediate | selected step (dev) | train s | eval s |",
+        "|---|---|---|---|---:|---:|",
+    ]
     for name, result in results.items():
         agg = result["aggregation"]
         layer = f" (k={agg['layer']})" if agg.get("layer") is not None else ""
         dev = result["selection"]["dev_score"]
         dev_text = f"{dev:.1f}" if dev is not None else "-"
-        lines.append(f"| {name} | {agg['strategy']}{layer} | {' -> '.join(result['intermediate']) or '-'} | "
-                     f"{result['selection']['selected_step']} ({dev_text}) | {result['timing']['train_seconds']:.0f} | "
-                     f"{result['timing']['eval_seconds']:.0f} |")
+        lines.append(
+            f"| {name} | {agg['strategy']}{layer} | {' -> '.join(result['intermediate']) or '-'} | "
+            f"{result['selection']['selected_step']} ({dev_text}) | {result['timing']['train_seconds']:.0f} | "
+            f"{result['timing']['eval_seconds']:.0f} |"
+        )
     return lines
 
 
@@ -114,6 +133,8 @@ def _evaluations_table(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
     lines = ["", "| evaluation | split | languages | checkpoint (SHA-256) | when |", "|---|---|---|---|---|"]
     for name, result in results.items():
         record = result["evaluation"]
-        lines.append(f"| {name} | {record['split']} | {' '.join(record['languages'])} | "
-                     f"{record['checkpoint']} ({record['checkpoint_sha256'][:12]}) | {record['created']} |")
+        lines.append(
+            f"| {name} | {record['split']} | {' '.join(record['languages'])} | "
+            f"{record['checkpoint']} ({record['checkpoint_sha256'][:12]}) | {record['created']} |"
+        )
     return lines

@@ -16,7 +16,9 @@ RESULTS_SCHEMA = "crossling.results/1"
 _PACKAGES = ("crossling", "torch", "transformers", "tokenizers", "datasets", "accelerate", "safetensors", "numpy")
 
 
-def summarize(per_language: Mapping[str, Mapping[str, float]], metric: str, train_languages: tuple[str, ...]) -> dict[str, Any]:
+def summarize(
+    per_language: Mapping[str, Mapping[str, float]], metric: str, train_languages: tuple[str, ...]
+) -> dict[str, Any]:
     """Macro average over all languages, the source-language score(s), and the average over the others.
 
     ``avg_transfer`` is the mean over evaluated languages *not* used for training (the
@@ -36,8 +38,12 @@ def summarize(per_language: Mapping[str, Mapping[str, float]], metric: str, trai
 def _git_commit() -> str | None:
     here = Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False)
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=here, capture_output=True, text=True, timeout=5, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=here, capture_output=True, text=True, timeout=5, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if out.returncode != 0:
@@ -45,8 +51,14 @@ def _git_commit() -> str | None:
     return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
-def build_manifest(*, seed: int, data_fingerprints: Mapping[str, str], mixed_precision: str,
-                   model_path: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def build_manifest(
+    *,
+    seed: int,
+    data_fingerprints: Mapping[str, str],
+    mixed_precision: str,
+    model_path: str,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """What a run needs to be reproduced: versions, commit, data fingerprints, seed, device."""
     versions = {}
     for name in _PACKAGES:
@@ -54,7 +66,11 @@ def build_manifest(*, seed: int, data_fingerprints: Mapping[str, str], mixed_pre
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu ({platform.processor() or platform.machine()})"
+    device = (
+        torch.cuda.get_device_name(0)
+        if torch.cuda.is_available()
+        else f"cpu ({platform.processor() or platform.machine()})"
+    )
     return {
         "packages": versions,
         "python": platform.python_version(),

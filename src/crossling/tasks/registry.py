@@ -65,7 +65,9 @@ class TaskSpec:
         if not self.sources:
             raise ValueError(f"task {self.name!r} declares no data source")
         if self.default_source and self.default_source not in self.sources:
-            raise ValueError(f"task {self.name!r}: default_source {self.default_source!r} is not one of {sorted(self.sources)}")
+            raise ValueError(
+                f"task {self.name!r}: default_source {self.default_source!r} is not one of {sorted(self.sources)}"
+            )
         if len(set(self.labels)) != len(self.labels):
             raise ValueError(f"task {self.name!r} has duplicate labels: {self.labels}")
 
@@ -83,8 +85,10 @@ class TaskSpec:
         if source not in self.sources:
             near = difflib.get_close_matches(source, list(self.sources), n=1)
             hint = f"; did you mean {near[0]!r}?" if near else ""
-            raise ConfigError(f"task.source: task {self.name!r} has no data source {source!r}{hint} "
-                              f"(available: {', '.join(sorted(self.sources))})")
+            raise ConfigError(
+                f"task.source: task {self.name!r} has no data source {source!r}{hint} "
+                f"(available: {', '.join(sorted(self.sources))})"
+            )
         return self.sources[source](options)
 
     def all_languages(self, benchmark: str = "xtreme") -> tuple[str, ...]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from crossling.data.pair_sources import HubPairSource, LocalPairSource, RawPairLayout
 from crossling.tasks.registry import TaskKind, TaskSpec, register_task
 
@@ -19,8 +18,10 @@ _XNLI_RAW = {
     "test": (RawPairLayout("xnli.test.tsv", "sentence1", "sentence2", "gold_label", language_column="language"),),
 }
 _PAWSX_RAW = {
-    "train": (RawPairLayout("{lang}/train.tsv", "sentence1", "sentence2", "label"),
-              RawPairLayout("{lang}/translated_train.tsv", "sentence1", "sentence2", "label")),
+    "train": (
+        RawPairLayout("{lang}/train.tsv", "sentence1", "sentence2", "label"),
+        RawPairLayout("{lang}/translated_train.tsv", "sentence1", "sentence2", "label"),
+    ),
     "dev": (RawPairLayout("{lang}/dev_2k.tsv", "sentence1", "sentence2", "label"),),
     "test": (RawPairLayout("{lang}/test_2k.tsv", "sentence1", "sentence2", "label"),),
 }
@@ -39,14 +40,27 @@ register_task(
         sources={
             "local": lambda options: LocalPairSource("xnli", XNLI_LABELS, options, _XNLI_RAW, XNLI_ALIASES),
             "hub": lambda options: HubPairSource(
-                "xnli", XNLI_LABELS, options, dataset="facebook/xnli", config="{lang}",
+                "xnli",
+                XNLI_LABELS,
+                options,
+                dataset="facebook/xnli",
+                config="{lang}",
                 splits={"train": "train", "dev": "validation", "test": "test"},
-                text_a="premise", text_b="hypothesis", label="label",
+                text_a="premise",
+                text_b="hypothesis",
+                label="label",
             ),
             "hub-xtreme": lambda options: HubPairSource(
-                "xnli", XNLI_LABELS, options, dataset="google/xtreme", config="XNLI",
-                splits={"dev": "validation", "test": "test"}, text_a="sentence1", text_b="sentence2",
-                label="gold_label", language_column="language",
+                "xnli",
+                XNLI_LABELS,
+                options,
+                dataset="google/xtreme",
+                config="XNLI",
+                splits={"dev": "validation", "test": "test"},
+                text_a="sentence1",
+                text_b="sentence2",
+                label="gold_label",
+                language_column="language",
             ),
         },
     )
@@ -66,16 +80,27 @@ register_task(
         sources={
             "local": lambda options: LocalPairSource("pawsx", ("0", "1"), options, _PAWSX_RAW),
             "hub": lambda options: HubPairSource(
-                "pawsx", ("0", "1"), options, dataset="google-research-datasets/paws-x", config="{lang}",
+                "pawsx",
+                ("0", "1"),
+                options,
+                dataset="google-research-datasets/paws-x",
+                config="{lang}",
                 splits={"train": "train", "dev": "validation", "test": "test"},
-                text_a="sentence1", text_b="sentence2", label="label",
+                text_a="sentence1",
+                text_b="sentence2",
+                label="label",
             ),
             "hub-xtreme": lambda options: HubPairSource(
-                "pawsx", ("0", "1"), options, dataset="google/xtreme", config="PAWS-X.{lang}",
+                "pawsx",
+                ("0", "1"),
+                options,
+                dataset="google/xtreme",
+                config="PAWS-X.{lang}",
                 splits={"train": "train", "dev": "validation", "test": "test"},
-                text_a="sentence1", text_b="sentence2", label="label",
+                text_a="sentence1",
+                text_b="sentence2",
+                label="label",
             ),
         },
     )
 )
-

@@ -34,12 +34,20 @@ _XCOPA_FILES = {
 _COPA = "aps/super_glue"
 _XCOPA_HUB = {
     "train": (HubChoiceSplit(_COPA, "train", config="copa", languages=("en",)),),
-    "dev": (HubChoiceSplit(_COPA, "validation", config="copa", languages=("en",)),
-            HubChoiceSplit("cambridgeltl/xcopa", "validation", config="{lang}")),
+    "dev": (
+        HubChoiceSplit(_COPA, "validation", config="copa", languages=("en",)),
+        HubChoiceSplit("cambridgeltl/xcopa", "validation", config="{lang}"),
+    ),
     "test": (HubChoiceSplit("cambridgeltl/xcopa", "test", config="{lang}"),),
 }
-_SIQA = {"premise": "context", "question": "question", "choices": ("answerA", "answerB", "answerC"),
-         "label": "label", "label_base": 1, "languages": ("en",)}
+_SIQA = {
+    "premise": "context",
+    "question": "question",
+    "choices": ("answerA", "answerB", "answerC"),
+    "label": "label",
+    "label_base": 1,
+    "languages": ("en",),
+}
 _SIQA_HUB = {
     "train": (HubChoiceSplit("allenai/social_i_qa", "train", **_SIQA),),
     "dev": (HubChoiceSplit("allenai/social_i_qa", "validation", **_SIQA),),

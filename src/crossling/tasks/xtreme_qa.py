@@ -32,8 +32,17 @@ MLQA_LANGUAGES = ("en", "es", "de", "ar", "hi", "vi", "zh")
 TYDIQA_LANGUAGES = ("en", "ar", "bn", "fi", "id", "ko", "ru", "sw", "te")
 
 #: TyDiQA's language names, the prefix of its question ids (``arabic-2387...-1``).
-TYDIQA_NAMES = {"en": "english", "ar": "arabic", "bn": "bengali", "fi": "finnish", "id": "indonesian",
-                "ko": "korean", "ru": "russian", "sw": "swahili", "te": "telugu"}
+TYDIQA_NAMES = {
+    "en": "english",
+    "ar": "arabic",
+    "bn": "bengali",
+    "fi": "finnish",
+    "id": "indonesian",
+    "ko": "korean",
+    "ru": "russian",
+    "sw": "swahili",
+    "te": "telugu",
+}
 
 #: Maximum sequence length of the QA tasks (XTREME's ``MAXL=384``; doc stride 128, see the featurizer).
 QA_MAX_LENGTH = 384
@@ -49,31 +58,70 @@ def _mlqa_files(split: str) -> QAFiles:
     return QAFiles((name, f"{split}/{name}", f"MLQA_V1/{split}/{name}"), what=f"MLQA {split}")
 
 
-_TYDIQA_DEV = QAFiles(("tydiqa-goldp-v1.1-dev/tydiqa.goldp.{lang}.dev.json", "tydiqa.goldp.{lang}.dev.json",
-                       "tydiqa.{lang}.dev.json"), what="TyDiQA-GoldP dev")
+_TYDIQA_DEV = QAFiles(
+    ("tydiqa-goldp-v1.1-dev/tydiqa.goldp.{lang}.dev.json", "tydiqa.goldp.{lang}.dev.json", "tydiqa.{lang}.dev.json"),
+    what="TyDiQA-GoldP dev",
+)
 _TYDIQA_HUB = "google-research-datasets/tydiqa"
 
 #: One row per task: name, metric, languages, description, local files per split, hub splits.
 QA_TASKS = (
-    ("squad", "squad", ("en",), "SQuAD v1.1 (English extractive QA; the training set of XQuAD and MLQA).",
-     {"train": _SQUAD_TRAIN, "dev": _SQUAD_DEV, "test": _SQUAD_DEV},
-     {"train": _SQUAD_HUB_TRAIN, "dev": _SQUAD_HUB_DEV, "test": _SQUAD_HUB_DEV}),
-    ("xquad", "squad", XQUAD_LANGUAGES, "XQuAD: SQuAD v1.1 train in English, 1190 translated questions per language.",
-     {"train": _SQUAD_TRAIN, "dev": _SQUAD_DEV, "test": QAFiles(("xquad.{lang}.json",), what="XQuAD")},
-     {"train": _SQUAD_HUB_TRAIN, "dev": _SQUAD_HUB_DEV, "test": HubQASplit("google/xquad", "validation",
-                                                                            config="xquad.{lang}")}),
-    ("mlqa", "mlqa", MLQA_LANGUAGES, "MLQA: SQuAD v1.1 train in English, MLQA dev/test (context-question pairs).",
-     {"train": _SQUAD_TRAIN, "dev": _mlqa_files("dev"), "test": _mlqa_files("test")},
-     {"train": _SQUAD_HUB_TRAIN, "dev": HubQASplit("facebook/mlqa", "validation", config="mlqa.{context}.{question}"),
-      "test": HubQASplit("facebook/mlqa", "test", config="mlqa.{context}.{question}")}),
-    ("tydiqa", "squad", TYDIQA_LANGUAGES, "TyDiQA-GoldP: English GoldP train, GoldP dev (XTREME's test) in 9 languages.",
-     {"train": QAFiles(("tydiqa-goldp-v1.1-train/tydiqa.{lang}.train.json",
-                        "tydiqa-goldp-v1.1-train/tydiqa.goldp.{lang}.train.json", "tydiqa.goldp.{lang}.train.json",
-                        "tydiqa.{lang}.train.json"), what="TyDiQA-GoldP train"),
-      "dev": _TYDIQA_DEV, "test": _TYDIQA_DEV},
-     {"train": HubQASplit(_TYDIQA_HUB, "train", config="secondary_task", id_prefix="{name}-"),
-      "dev": HubQASplit(_TYDIQA_HUB, "validation", config="secondary_task", id_prefix="{name}-"),
-      "test": HubQASplit(_TYDIQA_HUB, "validation", config="secondary_task", id_prefix="{name}-")}),
+    (
+        "squad",
+        "squad",
+        ("en",),
+        "SQuAD v1.1 (English extractive QA; the training set of XQuAD and MLQA).",
+        {"train": _SQUAD_TRAIN, "dev": _SQUAD_DEV, "test": _SQUAD_DEV},
+        {"train": _SQUAD_HUB_TRAIN, "dev": _SQUAD_HUB_DEV, "test": _SQUAD_HUB_DEV},
+    ),
+    (
+        "xquad",
+        "squad",
+        XQUAD_LANGUAGES,
+        "XQuAD: SQuAD v1.1 train in English, 1190 translated questions per language.",
+        {"train": _SQUAD_TRAIN, "dev": _SQUAD_DEV, "test": QAFiles(("xquad.{lang}.json",), what="XQuAD")},
+        {
+            "train": _SQUAD_HUB_TRAIN,
+            "dev": _SQUAD_HUB_DEV,
+            "test": HubQASplit("google/xquad", "validation", config="xquad.{lang}"),
+        },
+    ),
+    (
+        "mlqa",
+        "mlqa",
+        MLQA_LANGUAGES,
+        "MLQA: SQuAD v1.1 train in English, MLQA dev/test (context-question pairs).",
+        {"train": _SQUAD_TRAIN, "dev": _mlqa_files("dev"), "test": _mlqa_files("test")},
+        {
+            "train": _SQUAD_HUB_TRAIN,
+            "dev": HubQASplit("facebook/mlqa", "validation", config="mlqa.{context}.{question}"),
+            "test": HubQASplit("facebook/mlqa", "test", config="mlqa.{context}.{question}"),
+        },
+    ),
+    (
+        "tydiqa",
+        "squad",
+        TYDIQA_LANGUAGES,
+        "TyDiQA-GoldP: English GoldP train, GoldP dev (XTREME's test) in 9 languages.",
+        {
+            "train": QAFiles(
+                (
+                    "tydiqa-goldp-v1.1-train/tydiqa.{lang}.train.json",
+                    "tydiqa-goldp-v1.1-train/tydiqa.goldp.{lang}.train.json",
+                    "tydiqa.goldp.{lang}.train.json",
+                    "tydiqa.{lang}.train.json",
+                ),
+                what="TyDiQA-GoldP train",
+            ),
+            "dev": _TYDIQA_DEV,
+            "test": _TYDIQA_DEV,
+        },
+        {
+            "train": HubQASplit(_TYDIQA_HUB, "train", config="secondary_task", id_prefix="{name}-"),
+            "dev": HubQASplit(_TYDIQA_HUB, "validation", config="secondary_task", id_prefix="{name}-"),
+            "test": HubQASplit(_TYDIQA_HUB, "validation", config="secondary_task", id_prefix="{name}-"),
+        },
+    ),
 )
 
 

@@ -55,8 +55,14 @@ register_task(
         sources={
             "local": lambda options: LocalTaggingSource("udpos", UPOS_TAGS, options, conllu_pattern=UD_CONLLU_PATTERN),
             "hub": lambda options: HubTaggingSource(
-                "udpos", UPOS_TAGS, options, dataset="google/xtreme", config="udpos.{name}",
-                language_names=UDPOS_HUB_NAMES, tokens="tokens", tags="pos_tags",
+                "udpos",
+                UPOS_TAGS,
+                options,
+                dataset="google/xtreme",
+                config="udpos.{name}",
+                language_names=UDPOS_HUB_NAMES,
+                tokens="tokens",
+                tags="pos_tags",
             ),
         },
     )
@@ -76,8 +82,13 @@ register_task(
         sources={
             "local": lambda options: LocalTaggingSource("panx", PANX_LABELS, options, wikiann_paths=WIKIANN_PATHS),
             "hub": lambda options: HubTaggingSource(
-                "panx", PANX_LABELS, options, dataset="google/xtreme", config="PAN-X.{lang}",
-                tokens="tokens", tags="ner_tags",
+                "panx",
+                PANX_LABELS,
+                options,
+                dataset="google/xtreme",
+                config="PAN-X.{lang}",
+                tokens="tokens",
+                tags="ner_tags",
             ),
         },
     )

@@ -89,7 +89,8 @@ class ActiveRowsEmbedding(nn.Module):
             unknown = input_ids[~active].unique()[:5].tolist()
             raise RuntimeError(
                 f"token ids {unknown} occur in a training batch but not in the training features the active "
-                "vocabulary was built from; set training.active_vocabulary: false for such data")
+                "vocabulary was built from; set training.active_vocabulary: false for such data"
+            )
         frozen = F.embedding(input_ids, self.frozen)
         if self.decay != 1.0:
             frozen = frozen * self.decay
@@ -128,7 +129,9 @@ def _load_weight_into_rows(module: ActiveRowsEmbedding, state_dict: dict[str, An
     if weight is None:
         return  # load_state_dict reports the missing key
     if tuple(weight.shape) != tuple(module.frozen.shape):
-        raise RuntimeError(f"{prefix}weight has shape {tuple(weight.shape)}, the embedding {tuple(module.frozen.shape)}")
+        raise RuntimeError(
+            f"{prefix}weight has shape {tuple(weight.shape)}, the embedding {tuple(module.frozen.shape)}"
+        )
     state_dict[prefix + "rows"] = weight[module.active_ids.to(weight.device)]
 
 
@@ -137,8 +140,11 @@ def token_ids_of(features: Any, extra_ids: Iterable[int] = ()) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    column = features.data.column("input_ids") if hasattr(features, "data") else pa.chunked_array(
-        [pa.array(features["input_ids"])])
+    column = (
+        features.data.column("input_ids")
+        if hasattr(features, "data")
+        else pa.chunked_array([pa.array(features["input_ids"])])
+    )
     while pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
         column = pc.list_flatten(column)
     ids = np.asarray(pc.unique(column).to_numpy(zero_copy_only=False), dtype=np.int64)
@@ -158,8 +164,12 @@ def _input_embedding_slots(model: nn.Module) -> list[tuple[nn.Module, str, nn.Em
     if not isinstance(embedding, nn.Embedding) or not embedding.weight.requires_grad:
         return None
     weight = embedding.weight
-    slots = [(parent, name, child) for parent in model.modules() for name, child in parent.named_children()
-             if isinstance(child, nn.Embedding) and child.weight is weight]
+    slots = [
+        (parent, name, child)
+        for parent in model.modules()
+        for name, child in parent.named_children()
+        if isinstance(child, nn.Embedding) and child.weight is weight
+    ]
     sharing = {id(child) for _, _, child in slots}
     users = [m for m in model.modules() if any(p is weight for p in m.parameters(recurse=False))]
     if any(id(m) not in sharing for m in users):
@@ -168,8 +178,9 @@ def _input_embedding_slots(model: nn.Module) -> list[tuple[nn.Module, str, nn.Em
 
 
 @contextmanager
-def active_vocabulary(model: nn.Module, features: Any, *, extra_ids: Iterable[int] = (),
-                      enabled: bool = True) -> Iterator[ActiveRowsEmbedding | None]:
+def active_vocabulary(
+    model: nn.Module, features: Any, *, extra_ids: Iterable[int] = (), enabled: bool = True
+) -> Iterator[ActiveRowsEmbedding | None]:
     """Within the block, the model's word embeddings train only the rows of ids in ``features``.
 
     Yields the installed :class:`ActiveRowsEmbedding` (None when disabled, or when the model
@@ -182,8 +193,7 @@ def active_vocabulary(model: nn.Module, features: Any, *, extra_ids: Iterable[in
         return
     ids = token_ids_of(features, extra_ids)
     compact = ActiveRowsEmbedding(slots[0][2], ids.tolist())
-    logger.info("active vocabulary: training %d of %d embedding rows", len(compact.active_ids),
-                compact.num_embeddings)
+    logger.info("active vocabulary: training %d of %d embedding rows", len(compact.active_ids), compact.num_embeddings)
     for parent, name, _ in slots:
         setattr(parent, name, compact)
     try:

@@ -12,8 +12,15 @@ import torch
 NON_INPUT_COLUMNS = ("length", "example_id", "word_ids", "offset_mapping", "example_index")
 
 
-def training_batches(lengths: Sequence[int], batch_size: int, *, seed: int, epoch: int,
-                     group_by_length: bool = True, mega_batch_factor: int = 50) -> list[list[int]]:
+def training_batches(
+    lengths: Sequence[int],
+    batch_size: int,
+    *,
+    seed: int,
+    epoch: int,
+    group_by_length: bool = True,
+    mega_batch_factor: int = 50,
+) -> list[list[int]]:
     """Index batches for one epoch; the same (seed, epoch) always gives the same batches (resume relies on it).
 
     With ``group_by_length``, as HF's LengthGroupedSampler: shuffle, cut into mega-batches of
@@ -26,9 +33,9 @@ def training_batches(lengths: Sequence[int], batch_size: int, *, seed: int, epoc
     if group_by_length:
         lengths_arr = np.asarray(lengths)
         mega = batch_size * mega_batch_factor
-        chunks = [order[i:i + mega] for i in range(0, len(order), mega)]
+        chunks = [order[i : i + mega] for i in range(0, len(order), mega)]
         order = np.concatenate([c[np.argsort(-lengths_arr[c], kind="stable")] for c in chunks]) if chunks else order
-    batches = [order[i:i + batch_size].tolist() for i in range(0, len(order), batch_size)]
+    batches = [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
     if group_by_length:
         # Keep the longest batch first (an out-of-memory error shows at once), shuffle the rest.
         rest = batches[1:]
@@ -40,7 +47,7 @@ def training_batches(lengths: Sequence[int], batch_size: int, *, seed: int, epoc
 def evaluation_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     """Index batches sorted by length (longest first) for inference: the least padding possible."""
     order = np.argsort(-np.asarray(lengths), kind="stable")
-    return [order[i:i + batch_size].tolist() for i in range(0, len(order), batch_size)]
+    return [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
 
 
 class PaddingCollator:
@@ -74,7 +81,9 @@ class PaddingCollator:
             values = [row[key] for row in rows]
             if key == "labels" and not self.sequence_labels:
                 # Class ids and spans are integers; vector targets (image features) are floats.
-                floats = isinstance(values[0], float) or (isinstance(values[0], list) and isinstance(values[0][0], float))
+                floats = isinstance(values[0], float) or (
+                    isinstance(values[0], list) and isinstance(values[0][0], float)
+                )
                 batch[key] = torch.tensor(values, dtype=torch.float32 if floats else torch.long)
                 continue
             fill = self.pad_token_id if key == "input_ids" else (-100 if key == "labels" else 0)
@@ -88,8 +97,10 @@ class PaddingCollator:
         """Rows whose inputs are C token lists each (multiple choice): pad to B x C x T, stack the labels."""
         choices = len(rows[0]["input_ids"])
         if any(len(row["input_ids"]) != choices for row in rows):
-            raise ValueError(f"multiple-choice rows of one batch must have the same number of choices; found "
-                             f"{sorted({len(row['input_ids']) for row in rows})}")
+            raise ValueError(
+                f"multiple-choice rows of one batch must have the same number of choices; found "
+                f"{sorted({len(row['input_ids']) for row in rows})}"
+            )
         longest = self._padded_length(max(len(seq) for row in rows for seq in row["input_ids"]))
         batch: dict[str, torch.Tensor] = {}
         for key in rows[0]:
@@ -98,8 +109,9 @@ class PaddingCollator:
             if key == "labels":
                 batch[key] = torch.tensor([row[key] for row in rows], dtype=torch.long)
                 continue
-            padded = np.full((len(rows), choices, longest), self.pad_token_id if key == "input_ids" else 0,
-                             dtype=np.int64)
+            padded = np.full(
+                (len(rows), choices, longest), self.pad_token_id if key == "input_ids" else 0, dtype=np.int64
+            )
             for i, row in enumerate(rows):
                 for j, seq in enumerate(row[key]):
                     padded[i, j, : len(seq)] = seq

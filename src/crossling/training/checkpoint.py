@@ -78,8 +78,9 @@ def _optimizer_to_safetensors(optimizer: torch.optim.Optimizer) -> tuple[dict[st
     return tensors, {"param_groups": groups, "scalars": scalars}
 
 
-def _optimizer_from_safetensors(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor],
-                                meta: dict[str, Any]) -> None:
+def _optimizer_from_safetensors(
+    optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
+) -> None:
     state: dict[int, dict[str, Any]] = {}
     for key, value in tensors.items():
         _, index, name = key.split(".", 2)
@@ -90,8 +91,15 @@ def _optimizer_from_safetensors(optimizer: torch.optim.Optimizer, tensors: dict[
     optimizer.load_state_dict({"state": state, "param_groups": groups})
 
 
-def save_checkpoint(directory: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    scheduler: Any, state: TrainState, keep: int = 1) -> Path:
+def save_checkpoint(
+    directory: Path,
+    *,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    state: TrainState,
+    keep: int = 1,
+) -> Path:
     """Write ``directory/checkpoint-<step>`` atomically and prune older ones (keeping ``keep``).
 
     Holds model weights, optimizer moments, scheduler, train state and every RNG state, with a
@@ -108,13 +116,16 @@ def save_checkpoint(directory: Path, *, model: torch.nn.Module, optimizer: torch
         save_file(opt_tensors or {"_empty": torch.zeros(0)}, str(tmp / "optimizer.safetensors"))
         save_file(rng, str(tmp / "rng.safetensors"))
         np_state = np.random.get_state()
-        atomic_write_json(tmp / "state.json", {
-            "train_state": asdict(state),
-            "optimizer": opt_meta,
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "python_random": _jsonable(random.getstate()),
-            "numpy_random": [np_state[0], np_state[1].tolist(), *np_state[2:]],
-        })
+        atomic_write_json(
+            tmp / "state.json",
+            {
+                "train_state": asdict(state),
+                "optimizer": opt_meta,
+                "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                "python_random": _jsonable(random.getstate()),
+                "numpy_random": [np_state[0], np_state[1].tolist(), *np_state[2:]],
+            },
+        )
         files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
         atomic_write_json(tmp / MANIFEST, {"files": files})
     for old in list_checkpoints(directory)[:-keep] if keep > 0 else []:
@@ -159,8 +170,9 @@ def latest_valid_checkpoint(directory: Path) -> Path | None:
     return None
 
 
-def load_checkpoint(path: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    scheduler: Any) -> TrainState:
+def load_checkpoint(
+    path: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any
+) -> TrainState:
     """Restore model, optimizer, scheduler and RNG states from ``path``; returns the train state."""
     load_model_weights(model, path / "model.safetensors")
     meta = read_json(path / "state.json")

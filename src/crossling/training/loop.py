@@ -81,12 +81,15 @@ def make_accelerator(mixed_precision: str, hidden_size: int = 768, tracking: Tra
     ``auto`` is resolved by :func:`crossling.training.precision.choose_precision` at ``hidden_size``.
     """
     AcceleratorState._reset_state()
-    return Accelerator(mixed_precision=resolve_mixed_precision(mixed_precision, hidden_size),
-                       **(tracking.accelerator_kwargs() if tracking else {}))
+    return Accelerator(
+        mixed_precision=resolve_mixed_precision(mixed_precision, hidden_size),
+        **(tracking.accelerator_kwargs() if tracking else {}),
+    )
 
 
-def parameter_groups(model: torch.nn.Module, weight_decay: float, learning_rate: float,
-                     lr_multipliers: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
+def parameter_groups(
+    model: torch.nn.Module, weight_decay: float, learning_rate: float, lr_multipliers: Mapping[str, float] | None = None
+) -> list[dict[str, Any]]:
     """AdamW groups: decay / no decay, each split by learning rate.
 
     Biases and normalisation weights get no decay (BERT's recipe). A trainable parameter
@@ -101,15 +104,22 @@ def parameter_groups(model: torch.nn.Module, weight_decay: float, learning_rate:
         multiplier = next((m for prefix, m in multipliers.items() if name.startswith(prefix)), 1.0)
         decays = not (param.ndim < 2 or "norm" in name.lower())
         groups.setdefault((multiplier, decays), []).append(param)
-    return [{"params": params, "weight_decay": weight_decay if decays else 0.0, "lr": learning_rate * multiplier}
-            for (multiplier, decays), params in groups.items() if params]
+    return [
+        {"params": params, "weight_decay": weight_decay if decays else 0.0, "lr": learning_rate * multiplier}
+        for (multiplier, decays), params in groups.items()
+        if params
+    ]
 
 
-def build_optimizer(model: torch.nn.Module, config: TrainingConfig, total_steps: int,
-                    lr_multipliers: Mapping[str, float] | None = None) -> tuple[torch.optim.Optimizer, Any]:
+def build_optimizer(
+    model: torch.nn.Module, config: TrainingConfig, total_steps: int, lr_multipliers: Mapping[str, float] | None = None
+) -> tuple[torch.optim.Optimizer, Any]:
     """AdamW over ``parameter_groups`` and the linear warm-up/decay schedule (each group keeps its own peak lr)."""
-    optimizer = torch.optim.AdamW(parameter_groups(model, config.weight_decay, config.learning_rate, lr_multipliers),
-                                  lr=config.learning_rate, fused=fused_adamw_supported(model))
+    optimizer = torch.optim.AdamW(
+        parameter_groups(model, config.weight_decay, config.learning_rate, lr_multipliers),
+        lr=config.learning_rate,
+        fused=fused_adamw_supported(model),
+    )
     return optimizer, get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
 
 
@@ -132,8 +142,14 @@ def _progress_bar() -> Any:
         TimeRemainingColumn,
     )
 
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(), transient=True)
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.4f}"),
+        TimeRemainingColumn(),
+        transient=True,
+    )
 
 
 def train_stage(
@@ -205,11 +221,13 @@ def train_stage(
         with progress if show_progress else contextlib.nullcontext():
             bar = progress.add_task(stage_name, total=total_steps, completed=state.global_step, loss=float("nan"))
             while state.global_step < total_steps:
-                batches = training_batches(lengths, config.batch_size, seed=seed, epoch=state.epoch,
-                                           group_by_length=config.group_by_length)[state.batches_done:]
+                batches = training_batches(
+                    lengths, config.batch_size, seed=seed, epoch=state.epoch, group_by_length=config.group_by_length
+                )[state.batches_done :]
                 # A private generator: creating the loader must not draw from the global RNG (resume exactness).
-                loader = accelerator.prepare(DataLoader(train_features, batch_sampler=batches, collate_fn=collator,
-                                                        generator=torch.Generator()))
+                loader = accelerator.prepare(
+                    DataLoader(train_features, batch_sampler=batches, collate_fn=collator, generator=torch.Generator())
+                )
                 model.train()
                 for batch in loader:
                     with _out_of_memory_as_error(stage_name, state, config):
@@ -240,15 +258,20 @@ def train_stage(
                     if show_progress:
                         progress.update(bar, advance=1, loss=loss.item())
                     if tracking:
-                        tracking.log(accelerator, {"train_loss": loss.item(), "learning_rate": scheduler.get_last_lr()[0]},
-                                     state.global_step)
+                        tracking.log(
+                            accelerator,
+                            {"train_loss": loss.item(), "learning_rate": scheduler.get_last_lr()[0]},
+                            state.global_step,
+                        )
                     if state.global_step >= total_steps:
                         break
                     if config.checkpoint_every_steps and state.global_step % config.checkpoint_every_steps == 0:
                         checkpoint()
                     if stop_after_steps is not None and state.global_step >= stop_after_steps:
                         checkpoint()
-                        raise KeyboardInterrupt(f"{stage_name}: stopped after {stop_after_steps} steps (simulated interruption)")
+                        raise KeyboardInterrupt(
+                            f"{stage_name}: stopped after {stop_after_steps} steps (simulated interruption)"
+                        )
                 # End of the epoch (or of max_steps): score on dev, keep the best, checkpoint.
                 if dev_scorer is not None:
                     score = dev_scorer(unwrapped)
@@ -269,12 +292,15 @@ def train_stage(
         load_model_weights(unwrapped, best_path)
     save_model_weights(unwrapped, final_weights)
     result = StageResult(
-        global_steps=state.global_step, epochs=epochs,
+        global_steps=state.global_step,
+        epochs=epochs,
         selected_step=state.best_step if use_best else state.global_step,
         selection="best-dev" if use_best else "last",
         best_dev=state.best_metric if use_best else (state.dev_history[-1][2] if state.dev_history else None),
-        dev_history=state.dev_history, train_examples=len(lengths),
-        train_seconds=round(time.perf_counter() - started, 3), mixed_precision=accelerator.mixed_precision,
+        dev_history=state.dev_history,
+        train_examples=len(lengths),
+        train_seconds=round(time.perf_counter() - started, 3),
+        mixed_precision=accelerator.mixed_precision,
     )
     atomic_write_json(done_marker, asdict(result))
     if tracking:
@@ -311,7 +337,8 @@ def _restore_step_state(state: TrainState, compact: ActiveRowsEmbedding | None, 
 def is_out_of_memory(exc: BaseException) -> bool:
     """True for a device out-of-memory error (``torch.OutOfMemoryError`` or a RuntimeError saying so)."""
     return isinstance(exc, torch.OutOfMemoryError) or (
-        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    )
 
 
 @contextlib.contextmanager

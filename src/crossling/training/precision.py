@@ -115,8 +115,13 @@ def measure_bf16_probe(hidden_size: int, *, tokens: int = 512, rounds: int = 5, 
     for _ in range(rounds):
         fp32.append(_time_matmuls(x, weight, None, repeats))
         bf16.append(_time_matmuls(x, weight, torch.bfloat16, repeats))
-    return {"hidden_size": hidden_size, "tokens": tokens, "fp32_seconds": statistics.median(fp32),
-            "bf16_seconds": statistics.median(bf16), "threads": torch.get_num_threads()}
+    return {
+        "hidden_size": hidden_size,
+        "tokens": tokens,
+        "fp32_seconds": statistics.median(fp32),
+        "bf16_seconds": statistics.median(bf16),
+        "threads": torch.get_num_threads(),
+    }
 
 
 def _probe_key(hidden_size: int) -> str:
@@ -139,8 +144,12 @@ def cached_bf16_probe(hidden_size: int, cache: Path | None = None) -> dict[str, 
     if isinstance(known.get(key), dict):
         return known[key]
     result = measure_bf16_probe(hidden_size)
-    logger.info("precision probe at hidden %d: fp32 %.2f ms, bf16 %.2f ms per matmul", hidden_size,
-                1e3 * result["fp32_seconds"], 1e3 * result["bf16_seconds"])
+    logger.info(
+        "precision probe at hidden %d: fp32 %.2f ms, bf16 %.2f ms per matmul",
+        hidden_size,
+        1e3 * result["fp32_seconds"],
+        1e3 * result["bf16_seconds"],
+    )
     known[key] = result
     try:
         atomic_write_json(cache, known)
@@ -175,7 +184,9 @@ def choose_precision(setting: str, hidden_size: int = 768) -> PrecisionChoice:
     if torch.cuda.is_available():
         if torch.cuda.is_bf16_supported():
             return PrecisionChoice(setting, "bf16", f"GPU {torch.cuda.get_device_name(0)} supports bf16")
-        return PrecisionChoice(setting, "fp16", f"GPU {torch.cuda.get_device_name(0)} has no bf16; fp16 with a gradient scaler")
+        return PrecisionChoice(
+            setting, "fp16", f"GPU {torch.cuda.get_device_name(0)} has no bf16; fp16 with a gradient scaler"
+        )
     return _cpu_choice(hidden_size)
 
 

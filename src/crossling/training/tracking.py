@@ -44,8 +44,10 @@ class Tracking:
         """``Accelerator(**...)`` arguments: ``log_with`` and ``project_dir``; a missing package is a ConfigError."""
         for name in self.report_to:
             if importlib.util.find_spec(TRACKER_PACKAGES[name]) is None:
-                raise ConfigError(f"tracking.report_to: {name} needs the {TRACKER_PACKAGES[name]!r} package "
-                                  "(pip install 'crossling[tracking]' for tensorboard)")
+                raise ConfigError(
+                    f"tracking.report_to: {name} needs the {TRACKER_PACKAGES[name]!r} package "
+                    "(pip install 'crossling[tracking]' for tensorboard)"
+                )
         return {"log_with": list(self.report_to), "project_dir": str(self.logging_dir)}
 
     def start(self, accelerator: Accelerator) -> None:
@@ -64,14 +66,23 @@ def tracking_for(config: TrackingConfig, run_dir: Path, project: str, hparams: M
     return Tracking(tuple(config.report_to), config.logging_dir or run_dir / "tracking", project, hparams=hparams)
 
 
-def log_final_metrics(tracking: Tracking, accelerator: Accelerator, per_language: Mapping[str, Mapping[str, Any]],
-                      summary: Mapping[str, Any], step: int) -> None:
+def log_final_metrics(
+    tracking: Tracking,
+    accelerator: Accelerator,
+    per_language: Mapping[str, Mapping[str, Any]],
+    summary: Mapping[str, Any],
+    step: int,
+) -> None:
     """Send the final per-language metrics and the averages (``<prefix>/<lang>/<metric>``, ``<prefix>/avg_transfer``).
 
     ``accelerator`` is a fresh one made with ``tracking.accelerator_kwargs()``; its trackers end here.
     """
-    values = {f"{lang}/{name}": float(v) for lang, scores in per_language.items() for name, v in scores.items()
-              if isinstance(v, int | float) and not isinstance(v, bool) and name != "seconds"}
+    values = {
+        f"{lang}/{name}": float(v)
+        for lang, scores in per_language.items()
+        for name, v in scores.items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and name != "seconds"
+    }
     values.update({key: float(summary[key]) for key in ("macro_avg", "avg_transfer") if summary.get(key) is not None})
     tracking.start(accelerator)
     tracking.log(accelerator, values, step)

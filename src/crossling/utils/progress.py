@@ -26,8 +26,9 @@ def progress(description: str, total: int, *, enabled: bool = True) -> Iterator[
         TimeRemainingColumn,
     )
 
-    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   transient=True)
+    bar = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True
+    )
     with bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)

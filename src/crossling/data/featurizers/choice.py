@@ -31,8 +31,10 @@ def featurize_choices(records: Sequence[Record], task: TaskSpec, tokenizer: Any,
         raise DataError(f"{task.name}: expected multiple-choice records")
     for record in records:
         if not record.choices or not 0 <= record.label < len(record.choices):
-            raise DataError(f"{task.name}: example {record.id}: label {record.label} is not an index of its "
-                            f"{len(record.choices)} choices")
+            raise DataError(
+                f"{task.name}: example {record.id}: label {record.label} is not an index of its "
+                f"{len(record.choices)} choices"
+            )
     firsts = [first_sequence(r) for r in records for _ in r.choices]
     seconds = [choice for r in records for choice in r.choices]
     encoded = tokenizer(firsts, seconds, truncation=True, max_length=max_length, padding=False)
@@ -43,7 +45,7 @@ def featurize_choices(records: Sequence[Record], task: TaskSpec, tokenizer: Any,
     for name in tokenizer.model_input_names:
         if name in encoded:
             flat = encoded[name]
-            columns[name] = [flat[bounds[i]: bounds[i + 1]] for i in range(len(records))]
+            columns[name] = [flat[bounds[i] : bounds[i + 1]] for i in range(len(records))]
     columns["labels"] = [r.label for r in records]
     columns["length"] = [max(len(ids) for ids in choices) for choices in columns["input_ids"]]
     return columns

@@ -16,8 +16,10 @@ def featurize_image_text(records: Sequence[Record], task: TaskSpec, tokenizer: A
         raise DataError(f"{task.name}: expected image-text records")
     for record in records:
         if len(record.features) != task.output_dim:
-            raise DataError(f"{task.name}: example {record.id} has a {len(record.features)}-dim feature vector; "
-                            f"the task declares {task.output_dim}")
+            raise DataError(
+                f"{task.name}: example {record.id} has a {len(record.features)}-dim feature vector; "
+                f"the task declares {task.output_dim}"
+            )
     encoded = tokenizer([r.text for r in records], truncation=True, max_length=max_length, padding=False)
     columns = {name: encoded[name] for name in tokenizer.model_input_names if name in encoded}
     columns["labels"] = [[float(x) for x in r.features] for r in records]

@@ -23,10 +23,12 @@ def featurize_pairs(records: Sequence[Record], task: TaskSpec, tokenizer: Any, m
         try:
             label_ids.append(task.label_to_id(record.label))
         except ValueError:
-            raise DataError(f"{task.name}: example {record.id}: unknown label {record.label!r}; "
-                            f"expected one of {list(task.labels)}") from None
-    encoded = tokenizer([r.text_a for r in records], [r.text_b for r in records], truncation=True,
-                        max_length=max_length, padding=False)
+            raise DataError(
+                f"{task.name}: example {record.id}: unknown label {record.label!r}; expected one of {list(task.labels)}"
+            ) from None
+    encoded = tokenizer(
+        [r.text_a for r in records], [r.text_b for r in records], truncation=True, max_length=max_length, padding=False
+    )
     columns = {name: encoded[name] for name in tokenizer.model_input_names if name in encoded}
     columns["labels"] = label_ids
     columns["length"] = [len(ids) for ids in encoded["input_ids"]]

@@ -45,8 +45,16 @@ def featurize_qa(records: Sequence[Record], task: TaskSpec, tokenizer: Any, max_
         raise DataError(f"{task.name}: expected extractive-QA records")
     questions, question_lengths = _truncated_questions(records, tokenizer)
     stride = _stride(task, tokenizer, max_length, max(question_lengths))
-    encoded = tokenizer(questions, [r.context for r in records], truncation="only_second", max_length=max_length,
-                        stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True, padding=False)
+    encoded = tokenizer(
+        questions,
+        [r.context for r in records],
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding=False,
+    )
     columns: dict[str, list] = {name: encoded[name] for name in tokenizer.model_input_names if name in encoded}
     offsets_column, labels, example_index, example_id = [], [], [], []
     for window, sample in enumerate(encoded["overflow_to_sample_mapping"]):
@@ -67,10 +75,13 @@ def featurize_qa(records: Sequence[Record], task: TaskSpec, tokenizer: Any, max_
 def _truncated_questions(records: Sequence[QAExample], tokenizer: Any) -> tuple[list[str], list[int]]:
     """Questions without leading whitespace, cut after ``MAX_QUESTION_TOKENS`` sub-tokens, and their lengths."""
     texts = [r.question.lstrip() for r in records]
-    encoded = tokenizer(texts, add_special_tokens=False, truncation=True, max_length=MAX_QUESTION_TOKENS,
-                        return_offsets_mapping=True)
-    questions = [text[: offsets[-1][1]] if offsets else text for text, offsets in zip(texts, encoded["offset_mapping"],
-                                                                                       strict=True)]
+    encoded = tokenizer(
+        texts, add_special_tokens=False, truncation=True, max_length=MAX_QUESTION_TOKENS, return_offsets_mapping=True
+    )
+    questions = [
+        text[: offsets[-1][1]] if offsets else text
+        for text, offsets in zip(texts, encoded["offset_mapping"], strict=True)
+    ]
     return questions, [len(ids) for ids in encoded["input_ids"]]
 
 
@@ -78,13 +89,16 @@ def _stride(task: TaskSpec, tokenizer: Any, max_length: int, longest_question: i
     """The document stride, smaller than the context room of the longest question's windows."""
     room = max_length - longest_question - tokenizer.num_special_tokens_to_add(pair=True)
     if room < 2:
-        raise DataError(f"{task.name}: max_length {max_length} leaves no room for the context after a question "
-                        f"of {longest_question} sub-tokens; raise task.max_length")
+        raise DataError(
+            f"{task.name}: max_length {max_length} leaves no room for the context after a question "
+            f"of {longest_question} sub-tokens; raise task.max_length"
+        )
     return min(doc_stride(max_length), room - 1)
 
 
-def context_offsets(sequence_ids: Sequence[int | None], offsets: Sequence[Sequence[int]],
-                    context: str) -> list[tuple[int, int]]:
+def context_offsets(
+    sequence_ids: Sequence[int | None], offsets: Sequence[Sequence[int]], context: str
+) -> list[tuple[int, int]]:
     """Character spans of the context tokens (trimmed); ``NO_OFFSET`` for every other token.
 
     SentencePiece tokenizers report a word's leading space as part of its first piece; trimming

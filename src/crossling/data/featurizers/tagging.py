@@ -76,8 +76,15 @@ def owner_windows(first_positions: Sequence[int], starts: Sequence[int], window:
     return owners
 
 
-def featurize_tagging(records: Sequence[Record], task: TaskSpec, tokenizer: Any, max_length: int, *,
-                      stride: int | None = None, subword_labels: str = "first_content") -> dict[str, list]:
+def featurize_tagging(
+    records: Sequence[Record],
+    task: TaskSpec,
+    tokenizer: Any,
+    max_length: int,
+    *,
+    stride: int | None = None,
+    subword_labels: str = "first_content",
+) -> dict[str, list]:
     """Tokenize word-split sentences and align word tags to sub-tokens; long sentences become overlapping windows.
 
     Each sentence is tokenized with ``is_split_into_words=True``. A word is labelled and
@@ -119,16 +126,25 @@ def featurize_tagging(records: Sequence[Record], task: TaskSpec, tokenizer: Any,
     sentences = _tokenize(records, tokenizer)
     skip_ids = frozenset() if subword_labels == "first" else _bare_boundary_ids(tokenizer)
     wanted = set(tokenizer.model_input_names)
-    columns: dict[str, list] = {"input_ids": [], "attention_mask": [], "token_type_ids": [], "labels": [],
-                                "length": [], "example_index": [], "word_ids": []}
+    columns: dict[str, list] = {
+        "input_ids": [],
+        "attention_mask": [],
+        "token_type_ids": [],
+        "labels": [],
+        "length": [],
+        "example_index": [],
+        "word_ids": [],
+    }
     has_types = "token_type_ids" in wanted
     for index, (sentence, labels) in enumerate(zip(sentences, label_ids, strict=True)):
         if sentence is None:
             continue  # a sentence without words has nothing to predict
         window = max_length - len(sentence.prefix) - len(sentence.suffix)
         if window < 1:
-            raise ValueError(f"max_length {max_length} leaves no room for sub-tokens after "
-                             f"{len(sentence.prefix) + len(sentence.suffix)} special tokens")
+            raise ValueError(
+                f"max_length {max_length} leaves no room for sub-tokens after "
+                f"{len(sentence.prefix) + len(sentence.suffix)} special tokens"
+            )
         step = stride if stride is not None else max(1, window // 2)
         if not 1 <= step <= window:
             raise ValueError(f"stride must be in [1, {window}] (the window of content sub-tokens), got {step}")
@@ -172,8 +188,9 @@ def _label_ids(record: TaggingExample, task: TaskSpec) -> list[int]:
         return [task.label_to_id(tag) for tag in record.tags]
     except ValueError:
         unknown = next(tag for tag in record.tags if tag not in task.labels)
-        raise DataError(f"{task.name}: example {record.id}: unknown tag {unknown!r}; "
-                        f"expected one of {list(task.labels)}") from None
+        raise DataError(
+            f"{task.name}: example {record.id}: unknown tag {unknown!r}; expected one of {list(task.labels)}"
+        ) from None
 
 
 def _tokenize(records: Sequence[TaggingExample], tokenizer: Any) -> list[_Sentence | None]:
@@ -199,16 +216,20 @@ def _retokenize_with_unknowns(record: TaggingExample, missing: list[int], tokeni
     """Encode ``record`` again with its sub-token-less words replaced by the unknown token."""
     unk = tokenizer.unk_token
     if unk is None:
-        raise DataError(f"example {record.id}: word {missing[0]} ({record.tokens[missing[0]]!r}) has no sub-token "
-                        "and the tokenizer has no unknown token to stand in for it")
+        raise DataError(
+            f"example {record.id}: word {missing[0]} ({record.tokens[missing[0]]!r}) has no sub-token "
+            "and the tokenizer has no unknown token to stand in for it"
+        )
     words = [unk if i in missing else word for i, word in enumerate(record.tokens)]
     encoded = tokenizer([words], is_split_into_words=True, add_special_tokens=True, truncation=False, verbose=False)
     word_ids = encoded.word_ids(0)
     still = set(range(len(words))) - {w for w in word_ids if w is not None}
     if still:
         first = min(still)
-        raise DataError(f"example {record.id}: word {first} ({record.tokens[first]!r}) has no sub-token, "
-                        f"even as the unknown token {unk!r}")
+        raise DataError(
+            f"example {record.id}: word {first} ({record.tokens[first]!r}) has no sub-token, "
+            f"even as the unknown token {unk!r}"
+        )
     ids = encoded["input_ids"][0]
     types = encoded["token_type_ids"][0] if "token_type_ids" in encoded else [0] * len(ids)
     return ids, types, word_ids
@@ -218,13 +239,25 @@ def _split_specials(ids: list[int], types: list[int], word_ids: list[int | None]
     """Cut one encoding into (special prefix, content, special suffix) at its first and last word sub-token."""
     positions = [j for j, w in enumerate(word_ids) if w is not None]
     start, end = positions[0], positions[-1] + 1
-    return _Sentence(prefix=ids[:start], content=ids[start:end], suffix=ids[end:],
-                     prefix_types=types[:start], content_types=types[start:end], suffix_types=types[end:],
-                     words=[w if w is not None else NO_WORD for w in word_ids[start:end]])
+    return _Sentence(
+        prefix=ids[:start],
+        content=ids[start:end],
+        suffix=ids[end:],
+        prefix_types=types[:start],
+        content_types=types[start:end],
+        suffix_types=types[end:],
+        words=[w if w is not None else NO_WORD for w in word_ids[start:end]],
+    )
 
 
-def _windows(sentence: _Sentence, labels: list[int], window: int, stride: int, label_all: bool,
-             skip_ids: frozenset[int] = frozenset()):
+def _windows(
+    sentence: _Sentence,
+    labels: list[int],
+    window: int,
+    stride: int,
+    label_all: bool,
+    skip_ids: frozenset[int] = frozenset(),
+):
     """Yield ``(input_ids, token_type_ids, labels, word_ids)`` of each window of one sentence."""
     n = len(sentence.content)
     first = word_positions(sentence.words, sentence.content, skip_ids)
@@ -242,7 +275,9 @@ def _windows(sentence: _Sentence, labels: list[int], window: int, stride: int, l
             is_first = owned and first[w] == j
             row_labels.append(labels[w] if owned and (is_first or label_all) else IGNORE_INDEX)
             row_words.append(w if is_first else NO_WORD)
-        yield (sentence.prefix + sentence.content[a:b] + sentence.suffix,
-               sentence.prefix_types + sentence.content_types[a:b] + sentence.suffix_types,
-               pad_prefix + row_labels + pad_suffix,
-               none_prefix + row_words + none_suffix)
+        yield (
+            sentence.prefix + sentence.content[a:b] + sentence.suffix,
+            sentence.prefix_types + sentence.content_types[a:b] + sentence.suffix_types,
+            pad_prefix + row_labels + pad_suffix,
+            none_prefix + row_words + none_suffix,
+        )

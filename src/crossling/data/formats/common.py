@@ -40,8 +40,10 @@ def header_hint(line: int, cells: list[str]) -> str:
     """
     if line != 1 or not all(cell.strip() for cell in cells):
         return ""
-    return (f"; line 1 looks like a header row ({', '.join(repr(c.strip()) for c in cells)}): "
-            "this layout has none, remove the line")
+    return (
+        f"; line 1 looks like a header row ({', '.join(repr(c.strip()) for c in cells)}): "
+        "this layout has none, remove the line"
+    )
 
 
 def where(path: Path, line: int | None) -> str:

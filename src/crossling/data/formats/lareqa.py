@@ -96,12 +96,22 @@ def read_lareqa_json(path: str | Path, language: str, *, skip_bad_lines: bool = 
     for a, article in enumerate(articles):
         for p, paragraph in enumerate(article.get("paragraphs", [])):
             sentences, breaks = paragraph.get("sentences"), paragraph.get("sentence_breaks")
-            if not isinstance(sentences, list) or not isinstance(breaks, list) or len(sentences) != len(breaks) \
-                    or not sentences:
-                raise fatal(path, None, f"article {a} paragraph {p}: expected equally long non-empty 'sentences' and "
-                                        "'sentence_breaks' lists (an XQuAD-R / MLQA-R file, not plain XQuAD)")
+            if (
+                not isinstance(sentences, list)
+                or not isinstance(breaks, list)
+                or len(sentences) != len(breaks)
+                or not sentences
+            ):
+                raise fatal(
+                    path,
+                    None,
+                    f"article {a} paragraph {p}: expected equally long non-empty 'sentences' and "
+                    "'sentence_breaks' lists (an XQuAD-R / MLQA-R file, not plain XQuAD)",
+                )
             prefix = f"{language}/{a}-{p}"
-            candidates.extend(Candidate(f"{prefix}/{s}", str(sentence), language) for s, sentence in enumerate(sentences))
+            candidates.extend(
+                Candidate(f"{prefix}/{s}", str(sentence), language) for s, sentence in enumerate(sentences)
+            )
             context_length = len(paragraph.get("context", ""))
             for qa in paragraph.get("qas", []):
                 with policy.example():

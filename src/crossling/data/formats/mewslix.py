@@ -58,8 +58,11 @@ def read_mewslix_entities(path: str | Path, *, skip_bad_lines: bool = False) -> 
 
 def _span(value: Any, number: int, what: str) -> tuple[int, int]:
     """``(start, end)`` of a ``{"start", "end"}`` object or a ``[start, end]`` pair."""
-    start, end = (value.get("start"), value.get("end")) if isinstance(value, dict) else (
-        value if isinstance(value, list | tuple) and len(value) == 2 else (None, None))
+    start, end = (
+        (value.get("start"), value.get("end"))
+        if isinstance(value, dict)
+        else (value if isinstance(value, list | tuple) and len(value) == 2 else (None, None))
+    )
     if not isinstance(start, int) or not isinstance(end, int) or not 0 <= start <= end:
         raise BadExample(number, f"{what}: expected start <= end character offsets, found {value!r}")
     return start, end
@@ -72,12 +75,18 @@ def mention_in_sentence(text: str, sentences: list[tuple[int, int]], start: int,
         if s <= start and end <= e:
             first, last = s, e
             break
-    return (text[first:start].translate(_ESCAPES) + MENTION_LEFT + text[start:end].translate(_ESCAPES)
-            + MENTION_RIGHT + text[end:last].translate(_ESCAPES)).strip()
+    return (
+        text[first:start].translate(_ESCAPES)
+        + MENTION_LEFT
+        + text[start:end].translate(_ESCAPES)
+        + MENTION_RIGHT
+        + text[end:last].translate(_ESCAPES)
+    ).strip()
 
 
-def read_mewslix_mentions(path: str | Path, language: str, *,
-                          skip_bad_lines: bool = False) -> tuple[list[RankingQuery], int]:
+def read_mewslix_mentions(
+    path: str | Path, language: str, *, skip_bad_lines: bool = False
+) -> tuple[list[RankingQuery], int]:
     """Read ``wikinews_mentions-{split}.jsonl``: the mentions in the articles of ``language``.
 
     Each line is one article, ``{"context": {"language", "text", "sentence_spans", ...},
@@ -96,8 +105,12 @@ def read_mewslix_mentions(path: str | Path, language: str, *,
             continue
         text = context.get("text")
         if not text:
-            raise fatal(path, number, "context.text is empty: this is a released 'no_text' file; run Mewsli-X's "
-                                      "get-mewsli-x.sh to restore the WikiNews article text")
+            raise fatal(
+                path,
+                number,
+                "context.text is empty: this is a released 'no_text' file; run Mewsli-X's "
+                "get-mewsli-x.sh to restore the WikiNews article text",
+            )
         with policy.example():
             sentences = [_span(span, number, "context.sentence_spans") for span in context.get("sentence_spans", [])]
         for mention in row.get("mentions", []):
@@ -109,8 +122,11 @@ def read_mewslix_mentions(path: str | Path, language: str, *,
                 span = mention.get("mention_span") or {}
                 start, end = _span(span, number, f"mention {example_id}")
                 if text[start:end] != span.get("text"):
-                    raise BadExample(number, f"mention {example_id}: context.text[{start}:{end}] is "
-                                             f"{text[start:end]!r}, not the mention text {span.get('text')!r}")
+                    raise BadExample(
+                        number,
+                        f"mention {example_id}: context.text[{start}:{end}] is "
+                        f"{text[start:end]!r}, not the mention text {span.get('text')!r}",
+                    )
                 queries.append(RankingQuery(example_id, mention_in_sentence(text, sentences, start, end), (entity_id,)))
     if not queries:
         raise fatal(path, None, f"no mentions in articles of language {language!r}")

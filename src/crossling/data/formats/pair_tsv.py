@@ -86,8 +86,11 @@ def read_pair_tsv(
                 continue
             name = _label_name(row[index[label]], labels, aliases)
             if name is None:
-                bad(line_no, f"unknown label {row[index[label]]!r}; expected one of {list(labels)}"
-                             f"{'' if header else header_hint(line_no, row)}")
+                bad(
+                    line_no,
+                    f"unknown label {row[index[label]]!r}; expected one of {list(labels)}"
+                    f"{'' if header else header_hint(line_no, row)}",
+                )
                 continue
             examples.append(
                 PairExample(

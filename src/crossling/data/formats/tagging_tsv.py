@@ -122,7 +122,9 @@ def _sentence(
         if not token or not tag:
             raise BadExample(number, f"expected a non-empty token and tag, found {line!r}")
         if tag_set is not None and tag not in tag_set:
-            raise BadExample(number, f"unknown tag {tag!r}; expected one of {sorted(tag_set)}{header_hint(number, fields)}")
+            raise BadExample(
+                number, f"unknown tag {tag!r}; expected one of {sorted(tag_set)}{header_hint(number, fields)}"
+            )
         tokens.append(strip(number, token))
         tags.append(tag)
     return TaggingExample(id=example_id, tokens=tuple(tokens), tags=tuple(tags))

@@ -31,7 +31,12 @@ def nli_label(premise: Event, hypothesis: Event) -> str:
     p_within_h = all(h.get(name) == value for name, value in p.items())
     same_core = premise.core() == hypothesis.core()
     if not same_core:
-        if premise.thing is None and not premise.negated and not hypothesis.negated and hypothesis == _swap(premise, hypothesis):
+        if (
+            premise.thing is None
+            and not premise.negated
+            and not hypothesis.negated
+            and hypothesis == _swap(premise, hypothesis)
+        ):
             return "contradiction"
         raise ValueError(f"no NLI label for different events {premise} / {hypothesis}")
     if not premise.negated and not hypothesis.negated:

@@ -9,23 +9,60 @@ from functools import cache
 
 #: Person key -> grammatical gender (``f``/``m``); the names of each person live in ``lexicon``.
 PERSONS: dict[str, str] = {
-    "anna": "f", "peter": "m", "claire": "f", "louis": "m", "carmen": "f", "pablo": "m",
-    "olga": "f", "ivan": "m", "fatima": "f", "ahmed": "m", "priya": "f", "rahul": "m",
-    "ayse": "f", "mehmet": "m", "yuki": "f", "hiroshi": "m", "li_wei": "m", "wang_fang": "f",
-    "amina": "f", "juma": "m", "lan": "f", "minh": "m",
+    "anna": "f",
+    "peter": "m",
+    "claire": "f",
+    "louis": "m",
+    "carmen": "f",
+    "pablo": "m",
+    "olga": "f",
+    "ivan": "m",
+    "fatima": "f",
+    "ahmed": "m",
+    "priya": "f",
+    "rahul": "m",
+    "ayse": "f",
+    "mehmet": "m",
+    "yuki": "f",
+    "hiroshi": "m",
+    "li_wei": "m",
+    "wang_fang": "f",
+    "amina": "f",
+    "juma": "m",
+    "lan": "f",
+    "minh": "m",
 }
 
 #: Action key -> the kind of patient it takes (a ``person`` or a ``thing``).
 ACTIONS: dict[str, str] = {
-    "see": "person", "call": "person", "help": "person", "thank": "person",
-    "buy": "thing", "sell": "thing", "find": "thing", "lose": "thing", "bring": "thing",
+    "see": "person",
+    "call": "person",
+    "help": "person",
+    "thank": "person",
+    "buy": "thing",
+    "sell": "thing",
+    "find": "thing",
+    "lose": "thing",
+    "bring": "thing",
 }
 
 OBJECTS = ("book", "bicycle", "bag", "chair", "cup", "hat")
 COLOURS = ("red", "blue", "green", "black", "white", "yellow")
 SIZES = ("big", "small")
-CITIES = ("paris", "berlin", "tokyo", "dubai", "moscow", "istanbul", "beijing", "nairobi",
-          "mumbai", "hanoi", "new_york", "madrid")
+CITIES = (
+    "paris",
+    "berlin",
+    "tokyo",
+    "dubai",
+    "moscow",
+    "istanbul",
+    "beijing",
+    "nairobi",
+    "mumbai",
+    "hanoi",
+    "new_york",
+    "madrid",
+)
 ORGS = ("siemens", "toyota", "google", "air_france")
 TIMES = ("yesterday", "monday", "friday")
 
@@ -160,7 +197,7 @@ def _event_keys(split: str, kind: str) -> tuple[tuple[str, ...], ...]:
     out = []
     for action in sorted(a for a, k in ACTIONS.items() if k == kind):
         if kind == "person":
-            pairs = [(a, b) for i, a in enumerate(people) for b in people[i + 1:]]
+            pairs = [(a, b) for i, a in enumerate(people) for b in people[i + 1 :]]
             out += [(action, a, b) for a, b in pairs if split_of(f"{action}:{a}+{b}") == split]
         else:
             out += [(action, p, n) for p in people for n in OBJECTS if split_of(f"{action}:{p}:{n}") == split]

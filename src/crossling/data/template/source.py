@@ -102,8 +102,9 @@ class TemplateSource:
         """The records of ``language``/``split``; ``DataError`` for an unsupported language or split."""
         self._check(language, split)
         p = self.params
-        records = build_records(self.task, language, split, p.size(split), self.items_seed(language, split),
-                                (p.feature_dim, p.noise))
+        records = build_records(
+            self.task, language, split, p.size(split), self.items_seed(language, split), (p.feature_dim, p.noise)
+        )
         if self.options.max_examples is not None:
             records = records[: self.options.max_examples]
         return records
@@ -112,7 +113,11 @@ class TemplateSource:
         """SHA-256 of generator version, task, resolved params, ``max_examples``, language and split."""
         self._check(language, split)
         payload = {
-            "generator": GENERATOR_VERSION, "task": self.task, "params": self.params.__dict__,
-            "max_examples": self.options.max_examples, "language": language, "split": split,
+            "generator": GENERATOR_VERSION,
+            "task": self.task,
+            "params": self.params.__dict__,
+            "max_examples": self.options.max_examples,
+            "language": language,
+            "split": split,
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -8,8 +8,25 @@ from typing import Protocol
 from crossling.data.template.meaning import Employment, Event
 
 #: The 17 Universal Dependencies part-of-speech tags.
-UPOS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN",
-        "PUNCT", "SCONJ", "SYM", "VERB", "X")
+UPOS = (
+    "ADJ",
+    "ADP",
+    "ADV",
+    "AUX",
+    "CCONJ",
+    "DET",
+    "INTJ",
+    "NOUN",
+    "NUM",
+    "PART",
+    "PRON",
+    "PROPN",
+    "PUNCT",
+    "SCONJ",
+    "SYM",
+    "VERB",
+    "X",
+)
 #: BIO entity tags of the NER task.
 NER_TAGS = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG")
 
@@ -131,8 +148,9 @@ class Sentence:
         return self.offsets[index[0]], self.offsets[index[-1]] + len(self.tokens[index[-1]].text)
 
 
-def arrange_adjuncts(order: str, core: list[Tok], place: list[Tok], time: list[Tok], fronted_place: list[Tok],
-                     fronted_time: list[Tok]) -> list[Tok]:
+def arrange_adjuncts(
+    order: str, core: list[Tok], place: list[Tok], time: list[Tok], fronted_place: list[Tok], fronted_time: list[Tok]
+) -> list[Tok]:
     """Clause with place/time adjuncts after the core, or one of them fronted before a comma.
 
     ``order`` is ``time_first`` (``Time, core place.``), ``place_first`` (``Place, core time.``)

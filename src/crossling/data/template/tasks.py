@@ -28,8 +28,13 @@ GENERATOR_VERSION = "1"
 
 #: Task -> default (train, dev, test) sizes.
 DEFAULT_SIZES: dict[str, tuple[int, int, int]] = {
-    "nli": (2000, 500, 500), "paws": (2000, 500, 500), "ner": (1000, 300, 300), "pos": (1000, 300, 300),
-    "qa": (1000, 250, 250), "retrieval": (1000, 500, 500), "image": (1000, 500, 500),
+    "nli": (2000, 500, 500),
+    "paws": (2000, 500, 500),
+    "ner": (1000, 300, 300),
+    "pos": (1000, 300, 300),
+    "qa": (1000, 250, 250),
+    "retrieval": (1000, 500, 500),
+    "image": (1000, 500, 500),
 }
 TASKS = tuple(DEFAULT_SIZES)
 DEFAULT_SEED = 13
@@ -257,8 +262,12 @@ def qa_items(split: str, size: int, seed: int) -> tuple[QAItem, ...]:
 
 def _pair_records(items: tuple[PairItem, ...], language: str, split: str) -> list[Record]:
     return [
-        PairExample(f"{language}-{split}-{i}", realize(it.a, language, it.order_a).text,
-                    realize(it.b, language, it.order_b).text, it.label)
+        PairExample(
+            f"{language}-{split}-{i}",
+            realize(it.a, language, it.order_a).text,
+            realize(it.b, language, it.order_b).text,
+            it.label,
+        )
         for i, it in enumerate(items)
     ]
 
@@ -285,10 +294,14 @@ def build_records(task: str, language: str, split: str, size: int, seed: int, im
     if task == "paws":
         return _pair_records(paws_items(split, size, seed), language, split)
     if task == "qa":
-        return [qa_record(item, language, f"{language}-{split}-{i}") for i, item in enumerate(qa_items(split, size, seed))]
+        return [
+            qa_record(item, language, f"{language}-{split}-{i}") for i, item in enumerate(qa_items(split, size, seed))
+        ]
     builder = _SENTENCE_BUILDERS[task]
     items = sentence_items(task, split, size, seed)
-    return [builder(item, language, f"{language}-{split}-{i}", (seed, split, i, *image)) for i, item in enumerate(items)]
+    return [
+        builder(item, language, f"{language}-{split}-{i}", (seed, split, i, *image)) for i, item in enumerate(items)
+    ]
 
 
 def _tagging(field: str) -> Callable[..., Record]:
@@ -316,5 +329,8 @@ def _image(item: SentenceItem, language: str, rid: str, extra: tuple) -> Record:
 
 
 _SENTENCE_BUILDERS: dict[str, Callable[..., Record]] = {
-    "ner": _tagging("ner_tags"), "pos": _tagging("upos"), "retrieval": _parallel, "image": _image,
+    "ner": _tagging("ner_tags"),
+    "pos": _tagging("upos"),
+    "retrieval": _parallel,
+    "image": _image,
 }

@@ -12,8 +12,7 @@ from crossling.evaluation.scoring import LanguageScore
 from crossling.tasks.registry import TaskSpec
 
 
-def score_choices(task: TaskSpec, logits: Sequence[np.ndarray], features: Any,
-                  records: Sequence[Any]) -> LanguageScore:
+def score_choices(task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any]) -> LanguageScore:
     """Predicted choice = argmax of the C scores of each example; the task's metric on choice indices."""
     predicted = [int(np.argmax(row)) for row in logits]
     gold = [int(label) for label in features["labels"]]

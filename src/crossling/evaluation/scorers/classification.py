@@ -12,8 +12,9 @@ from crossling.evaluation.scoring import LanguageScore
 from crossling.tasks.registry import TaskSpec
 
 
-def score_classification(task: TaskSpec, logits: Sequence[np.ndarray], features: Any,
-                         records: Sequence[Any]) -> LanguageScore:
+def score_classification(
+    task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any]
+) -> LanguageScore:
     """Predicted class = argmax of the logits; scored with the task's metric on label names."""
     predicted = [task.labels[int(np.argmax(row))] for row in logits]
     gold = [task.labels[i] for i in features["labels"]]

@@ -12,8 +12,9 @@ from crossling.evaluation.scoring import LanguageScore
 from crossling.tasks.registry import TaskSpec
 
 
-def score_image_text(task: TaskSpec, logits: Sequence[np.ndarray], features: Any,
-                     records: Sequence[Any]) -> LanguageScore:
+def score_image_text(
+    task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any]
+) -> LanguageScore:
     """Prediction = index of the scene vector with the highest cosine to the sentence's projection.
 
     Accuracy is the share of sentences whose nearest scene is their own (text -> image

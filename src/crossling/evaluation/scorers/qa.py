@@ -77,8 +77,9 @@ def decode_answers(logits: Sequence[np.ndarray], features: Any, records: Sequenc
     return predictions
 
 
-def score_qa(task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any], *,
-             language: str) -> LanguageScore:
+def score_qa(
+    task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any], *, language: str
+) -> LanguageScore:
     """Decode answers and score them with the task's metric (``squad`` or ``mlqa``) against the gold answers.
 
     ``metrics`` holds ``exact_match`` and ``f1``, and the task's metric name again with F1 (XTREME's
@@ -88,8 +89,10 @@ def score_qa(task: TaskSpec, logits: Sequence[np.ndarray], features: Any, record
     """
     ids = features["example_id"]
     if len(records) and ids[0] != records[features["example_index"][0]].id:
-        raise ValueError(f"{task.name} ({language}): features and records are out of step "
-                         f"({ids[0]!r} vs {records[features['example_index'][0]].id!r})")
+        raise ValueError(
+            f"{task.name} ({language}): features and records are out of step "
+            f"({ids[0]!r} vs {records[features['example_index'][0]].id!r})"
+        )
     predictions = decode_answers(logits, features, records)
     labelled = [record for record in records if record.answers]
     if not labelled:

@@ -19,8 +19,9 @@ from crossling.tasks.registry import TaskSpec
 TAG_SET_METRICS: Mapping[frozenset[str], tuple[str, ...]] = {frozenset(UPOS_TAGS): ("f1", "pos_accuracy")}
 
 
-def merge_word_predictions(task: TaskSpec, logits: Sequence[np.ndarray], features: Any,
-                           records: Sequence[Any]) -> list[list[str]]:
+def merge_word_predictions(
+    task: TaskSpec, logits: Sequence[np.ndarray], features: Any, records: Sequence[Any]
+) -> list[list[str]]:
     """One predicted tag per word of every record, in the records' order.
 
     ``logits[r]`` is ``length_r x num_labels`` for feature row ``r``; at each position ``t``
@@ -37,7 +38,9 @@ def merge_word_predictions(task: TaskSpec, logits: Sequence[np.ndarray], feature
         positions = np.asarray(word_ids)
         scores = np.asarray(logits[row])
         if scores.shape[0] < positions.shape[0]:
-            raise DataError(f"{task.name}: feature row {row} has {scores.shape[0]} logits for {positions.shape[0]} tokens")
+            raise DataError(
+                f"{task.name}: feature row {row} has {scores.shape[0]} logits for {positions.shape[0]} tokens"
+            )
         tags = scores[: positions.shape[0]].argmax(axis=-1)
         words = merged[index]
         for t in np.flatnonzero(positions >= 0):
@@ -48,12 +51,16 @@ def merge_word_predictions(task: TaskSpec, logits: Sequence[np.ndarray], feature
     for record, words in zip(records, merged, strict=True):
         if None in words:
             missing = words.index(None)
-            raise DataError(f"{task.name}: word {missing} ({record.tokens[missing]!r}) of example {record.id} "
-                            "has no prediction; the features do not match the records")
+            raise DataError(
+                f"{task.name}: word {missing} ({record.tokens[missing]!r}) of example {record.id} "
+                "has no prediction; the features do not match the records"
+            )
     return merged  # type: ignore[return-value]
 
 
-def tagging_metrics(task: TaskSpec, predicted: Sequence[Sequence[str]], gold: Sequence[Sequence[str]]) -> dict[str, float]:
+def tagging_metrics(
+    task: TaskSpec, predicted: Sequence[Sequence[str]], gold: Sequence[Sequence[str]]
+) -> dict[str, float]:
     """The primary metric under ``task.metric`` and the tag set's other metrics (``TAG_SET_METRICS``).
 
     A metric whose function names its value differently (``pos_accuracy`` returns

@@ -20,14 +20,30 @@ VERBS = {
     "bring": ("أحضر", "أحضرت", "يحضر", "تحضر", "", ""),
 }
 #: noun -> (indefinite accusative, gender)
-NOUNS = {"book": ("كتابًا", "m"), "bicycle": ("دراجة", "f"), "bag": ("حقيبة", "f"), "chair": ("كرسيًا", "m"),
-         "cup": ("فنجانًا", "m"), "hat": ("قبعة", "f")}
+NOUNS = {
+    "book": ("كتابًا", "m"),
+    "bicycle": ("دراجة", "f"),
+    "bag": ("حقيبة", "f"),
+    "chair": ("كرسيًا", "m"),
+    "cup": ("فنجانًا", "m"),
+    "hat": ("قبعة", "f"),
+}
 #: adjective -> (masculine, feminine) indefinite accusative; colour adjectives are diptotes (no tanwin).
-ADJECTIVES = {"red": ("أحمر", "حمراء"), "blue": ("أزرق", "زرقاء"), "green": ("أخضر", "خضراء"),
-              "black": ("أسود", "سوداء"), "white": ("أبيض", "بيضاء"), "yellow": ("أصفر", "صفراء"),
-              "big": ("كبيرًا", "كبيرة"), "small": ("صغيرًا", "صغيرة")}
-TIMES = {"yesterday": (("أمس", "ADV"),), "monday": (("يوم", "NOUN"), ("الاثنين", "NOUN")),
-         "friday": (("يوم", "NOUN"), ("الجمعة", "NOUN"))}
+ADJECTIVES = {
+    "red": ("أحمر", "حمراء"),
+    "blue": ("أزرق", "زرقاء"),
+    "green": ("أخضر", "خضراء"),
+    "black": ("أسود", "سوداء"),
+    "white": ("أبيض", "بيضاء"),
+    "yellow": ("أصفر", "صفراء"),
+    "big": ("كبيرًا", "كبيرة"),
+    "small": ("صغيرًا", "صغيرة"),
+}
+TIMES = {
+    "yesterday": (("أمس", "ADV"),),
+    "monday": (("يوم", "NOUN"), ("الاثنين", "NOUN")),
+    "friday": (("يوم", "NOUN"), ("الجمعة", "NOUN")),
+}
 
 
 def _person(key: str, slot: str) -> Tok:
@@ -79,9 +95,15 @@ class Arabic:
     def employment(self, m: Employment) -> list[Tok]:
         """``تعمل آنا في شركة سيمنس في برلين.``"""
         verb = "تعمل" if PERSONS[m.person] == "f" else "يعمل"
-        return [Tok(verb, "VERB"), _person(m.person, "agent"), Tok("في", "ADP"), Tok("شركة", "NOUN"),
-                Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"), *(_place(m.city) if m.city else []),
-                Tok(".", "PUNCT")]
+        return [
+            Tok(verb, "VERB"),
+            _person(m.person, "agent"),
+            Tok("في", "ADP"),
+            Tok("شركة", "NOUN"),
+            Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"),
+            *(_place(m.city) if m.city else []),
+            Tok(".", "PUNCT"),
+        ]
 
     def question(self, m: Event, wh: str) -> list[Tok]:
         """``من اشترى كتابًا أحمر؟`` / ``أين رأت آنا بيتر؟`` / ``ماذا اشترت آنا؟`` / ``من الذي رأته آنا؟``"""

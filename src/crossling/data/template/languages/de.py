@@ -9,19 +9,42 @@ from crossling.data.template.surface import Tok
 CODE = "de"
 #: action -> (past participle, case the person object takes: interrogative ``Wen``/``Wem``)
 VERBS = {
-    "see": ("gesehen", "Wen"), "call": ("angerufen", "Wen"), "help": ("geholfen", "Wem"),
-    "thank": ("gedankt", "Wem"), "buy": ("gekauft", ""), "sell": ("verkauft", ""),
-    "find": ("gefunden", ""), "lose": ("verloren", ""), "bring": ("mitgebracht", ""),
+    "see": ("gesehen", "Wen"),
+    "call": ("angerufen", "Wen"),
+    "help": ("geholfen", "Wem"),
+    "thank": ("gedankt", "Wem"),
+    "buy": ("gekauft", ""),
+    "sell": ("verkauft", ""),
+    "find": ("gefunden", ""),
+    "lose": ("verloren", ""),
+    "bring": ("mitgebracht", ""),
 }
 #: noun -> (word, gender)
-NOUNS = {"book": ("Buch", "n"), "bicycle": ("Fahrrad", "n"), "bag": ("Tasche", "f"), "chair": ("Stuhl", "m"),
-         "cup": ("Tasse", "f"), "hat": ("Hut", "m")}
-ADJECTIVES = {"red": "rot", "blue": "blau", "green": "grün", "black": "schwarz", "white": "weiß", "yellow": "gelb",
-              "big": "groß", "small": "klein"}
+NOUNS = {
+    "book": ("Buch", "n"),
+    "bicycle": ("Fahrrad", "n"),
+    "bag": ("Tasche", "f"),
+    "chair": ("Stuhl", "m"),
+    "cup": ("Tasse", "f"),
+    "hat": ("Hut", "m"),
+}
+ADJECTIVES = {
+    "red": "rot",
+    "blue": "blau",
+    "green": "grün",
+    "black": "schwarz",
+    "white": "weiß",
+    "yellow": "gelb",
+    "big": "groß",
+    "small": "klein",
+}
 #: Accusative singular after ein/kein (mixed declension): gender -> (article ending, adjective ending).
 ACCUSATIVE = {"m": ("en", "en"), "f": ("e", "e"), "n": ("", "es")}
-TIMES = {"yesterday": (("gestern", "ADV"),), "monday": (("am", "ADP"), ("Montag", "NOUN")),
-         "friday": (("am", "ADP"), ("Freitag", "NOUN"))}
+TIMES = {
+    "yesterday": (("gestern", "ADV"),),
+    "monday": (("am", "ADP"), ("Montag", "NOUN")),
+    "friday": (("am", "ADP"), ("Freitag", "NOUN")),
+}
 
 
 def _person(key: str, slot: str) -> Tok:
@@ -73,9 +96,14 @@ class German:
 
     def employment(self, m: Employment) -> list[Tok]:
         """``Anna arbeitet bei Siemens in Berlin.``"""
-        return [_person(m.person, "agent"), Tok("arbeitet", "VERB"), Tok("bei", "ADP"),
-                Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"), *(_place(m.city) if m.city else []),
-                Tok(".", "PUNCT")]
+        return [
+            _person(m.person, "agent"),
+            Tok("arbeitet", "VERB"),
+            Tok("bei", "ADP"),
+            Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"),
+            *(_place(m.city) if m.city else []),
+            Tok(".", "PUNCT"),
+        ]
 
     def question(self, m: Event, wh: str) -> list[Tok]:
         """``Wer hat ein rotes Buch gekauft?`` / ``Wo hat Anna Peter gesehen?`` / ``Wem hat Anna geholfen?``"""

@@ -9,16 +9,25 @@ from crossling.data.template.surface import Tok
 CODE = "en"
 #: action -> (past, base form)
 VERBS = {
-    "see": ("saw", "see"), "call": ("called", "call"), "help": ("helped", "help"),
-    "thank": ("thanked", "thank"), "buy": ("bought", "buy"), "sell": ("sold", "sell"),
-    "find": ("found", "find"), "lose": ("lost", "lose"), "bring": ("brought", "bring"),
+    "see": ("saw", "see"),
+    "call": ("called", "call"),
+    "help": ("helped", "help"),
+    "thank": ("thanked", "thank"),
+    "buy": ("bought", "buy"),
+    "sell": ("sold", "sell"),
+    "find": ("found", "find"),
+    "lose": ("lost", "lose"),
+    "bring": ("brought", "bring"),
 }
 NOUNS = {"book": "book", "bicycle": "bicycle", "bag": "bag", "chair": "chair", "cup": "cup", "hat": "hat"}
 COLOURS = {"red": "red", "blue": "blue", "green": "green", "black": "black", "white": "white", "yellow": "yellow"}
 SIZES = {"big": "big", "small": "small"}
 #: None of the adjectives or nouns starts with a vowel sound, so the article is always "a".
-TIMES = {"yesterday": (("yesterday", "ADV"),), "monday": (("on", "ADP"), ("Monday", "PROPN")),
-         "friday": (("on", "ADP"), ("Friday", "PROPN"))}
+TIMES = {
+    "yesterday": (("yesterday", "ADV"),),
+    "monday": (("on", "ADP"), ("Monday", "PROPN")),
+    "friday": (("on", "ADP"), ("Friday", "PROPN")),
+}
 
 
 def _cap(toks: list[Tok]) -> list[Tok]:
@@ -68,8 +77,14 @@ class English:
     def employment(self, m: Employment) -> list[Tok]:
         """``Anna works for Siemens in Berlin.``"""
         place = _place(m.city) if m.city else []
-        return [_person(m.person, "agent"), Tok("works", "VERB"), Tok("for", "ADP"),
-                Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"), *place, Tok(".", "PUNCT")]
+        return [
+            _person(m.person, "agent"),
+            Tok("works", "VERB"),
+            Tok("for", "ADP"),
+            Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"),
+            *place,
+            Tok(".", "PUNCT"),
+        ]
 
     def question(self, m: Event, wh: str) -> list[Tok]:
         """``Who bought a red book?`` / ``Where did Anna buy a red book?`` / ``What did Anna buy?``"""
@@ -77,8 +92,14 @@ class English:
         if wh == "agent":
             return [Tok("Who", "PRON"), Tok(past, "VERB"), *_patient(m), Tok("?", "PUNCT")]
         if wh == "place":
-            return [Tok("Where", "ADV"), Tok("did", "AUX"), _person(m.agent, "agent"), Tok(base, "VERB"),
-                    *_patient(m), Tok("?", "PUNCT")]
+            return [
+                Tok("Where", "ADV"),
+                Tok("did", "AUX"),
+                _person(m.agent, "agent"),
+                Tok(base, "VERB"),
+                *_patient(m),
+                Tok("?", "PUNCT"),
+            ]
         word = "What" if m.thing else "Who"
         return [Tok(word, "PRON"), Tok("did", "AUX"), _person(m.agent, "agent"), Tok(base, "VERB"), Tok("?", "PUNCT")]
 

@@ -9,19 +9,40 @@ from crossling.data.template.surface import Tok, arrange_adjuncts
 CODE = "es"
 #: action -> words of the verb phrase before the object (``dio las gracias a Peter``).
 VERBS = {
-    "see": (("vio", "VERB"),), "call": (("llamó", "VERB"),), "help": (("ayudó", "VERB"),),
+    "see": (("vio", "VERB"),),
+    "call": (("llamó", "VERB"),),
+    "help": (("ayudó", "VERB"),),
     "thank": (("dio", "VERB"), ("las", "DET"), ("gracias", "NOUN")),
-    "buy": (("compró", "VERB"),), "sell": (("vendió", "VERB"),), "find": (("encontró", "VERB"),),
-    "lose": (("perdió", "VERB"),), "bring": (("trajo", "VERB"),),
+    "buy": (("compró", "VERB"),),
+    "sell": (("vendió", "VERB"),),
+    "find": (("encontró", "VERB"),),
+    "lose": (("perdió", "VERB"),),
+    "bring": (("trajo", "VERB"),),
 }
-NOUNS = {"book": ("libro", "m"), "bicycle": ("bicicleta", "f"), "bag": ("bolso", "m"), "chair": ("silla", "f"),
-         "cup": ("taza", "f"), "hat": ("sombrero", "m")}
+NOUNS = {
+    "book": ("libro", "m"),
+    "bicycle": ("bicicleta", "f"),
+    "bag": ("bolso", "m"),
+    "chair": ("silla", "f"),
+    "cup": ("taza", "f"),
+    "hat": ("sombrero", "m"),
+}
 #: adjective -> (masculine, feminine); both follow the noun, colour first.
-ADJECTIVES = {"red": ("rojo", "roja"), "blue": ("azul", "azul"), "green": ("verde", "verde"),
-              "black": ("negro", "negra"), "white": ("blanco", "blanca"), "yellow": ("amarillo", "amarilla"),
-              "big": ("grande", "grande"), "small": ("pequeño", "pequeña")}
-TIMES = {"yesterday": (("ayer", "ADV"),), "monday": (("el", "DET"), ("lunes", "NOUN")),
-         "friday": (("el", "DET"), ("viernes", "NOUN"))}
+ADJECTIVES = {
+    "red": ("rojo", "roja"),
+    "blue": ("azul", "azul"),
+    "green": ("verde", "verde"),
+    "black": ("negro", "negra"),
+    "white": ("blanco", "blanca"),
+    "yellow": ("amarillo", "amarilla"),
+    "big": ("grande", "grande"),
+    "small": ("pequeño", "pequeña"),
+}
+TIMES = {
+    "yesterday": (("ayer", "ADV"),),
+    "monday": (("el", "DET"), ("lunes", "NOUN")),
+    "friday": (("el", "DET"), ("viernes", "NOUN")),
+}
 
 
 def _person(key: str, slot: str) -> Tok:
@@ -66,9 +87,14 @@ class Spanish:
 
     def employment(self, m: Employment) -> list[Tok]:
         """``Anna trabaja para Siemens en Berlín.``"""
-        return [_person(m.person, "agent"), Tok("trabaja", "VERB"), Tok("para", "ADP"),
-                Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"), *(_place(m.city) if m.city else []),
-                Tok(".", "PUNCT")]
+        return [
+            _person(m.person, "agent"),
+            Tok("trabaja", "VERB"),
+            Tok("para", "ADP"),
+            Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"),
+            *(_place(m.city) if m.city else []),
+            Tok(".", "PUNCT"),
+        ]
 
     def question(self, m: Event, wh: str) -> list[Tok]:
         """``¿Quién compró un libro rojo?`` / ``¿Dónde vio Anna a Peter?`` / ``¿A quién vio Anna?``"""

@@ -7,15 +7,37 @@ from crossling.data.template.meaning import Employment, Event, Thing
 from crossling.data.template.surface import Tok, arrange_adjuncts
 
 CODE = "fr"
-PARTICIPLES = {"see": "vu", "call": "appelé", "help": "aidé", "thank": "remercié", "buy": "acheté",
-               "sell": "vendu", "find": "trouvé", "lose": "perdu", "bring": "apporté"}
+PARTICIPLES = {
+    "see": "vu",
+    "call": "appelé",
+    "help": "aidé",
+    "thank": "remercié",
+    "buy": "acheté",
+    "sell": "vendu",
+    "find": "trouvé",
+    "lose": "perdu",
+    "bring": "apporté",
+}
 #: noun -> (word, gender); all start with a consonant, so ``de``/``un``/``une`` never elide.
-NOUNS = {"book": ("livre", "m"), "bicycle": ("vélo", "m"), "bag": ("sac", "m"), "chair": ("chaise", "f"),
-         "cup": ("tasse", "f"), "hat": ("chapeau", "m")}
+NOUNS = {
+    "book": ("livre", "m"),
+    "bicycle": ("vélo", "m"),
+    "bag": ("sac", "m"),
+    "chair": ("chaise", "f"),
+    "cup": ("tasse", "f"),
+    "hat": ("chapeau", "m"),
+}
 #: adjective -> (masculine, feminine); colours follow the noun, sizes precede it.
-ADJECTIVES = {"red": ("rouge", "rouge"), "blue": ("bleu", "bleue"), "green": ("vert", "verte"),
-              "black": ("noir", "noire"), "white": ("blanc", "blanche"), "yellow": ("jaune", "jaune"),
-              "big": ("grand", "grande"), "small": ("petit", "petite")}
+ADJECTIVES = {
+    "red": ("rouge", "rouge"),
+    "blue": ("bleu", "bleue"),
+    "green": ("vert", "verte"),
+    "black": ("noir", "noire"),
+    "white": ("blanc", "blanche"),
+    "yellow": ("jaune", "jaune"),
+    "big": ("grand", "grande"),
+    "small": ("petit", "petite"),
+}
 TIMES = {"yesterday": ("hier", "ADV"), "monday": ("lundi", "NOUN"), "friday": ("vendredi", "NOUN")}
 _VOWELS = "AEIOUÉÈÂÎÔaeiouéèâîô"
 
@@ -66,9 +88,14 @@ class French:
 
     def employment(self, m: Employment) -> list[Tok]:
         """``Anna travaille chez Siemens à Berlin.``"""
-        return [_person(m.person, "agent"), Tok("travaille", "VERB"), Tok("chez", "ADP"),
-                Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"), *(_place(m.city) if m.city else []),
-                Tok(".", "PUNCT")]
+        return [
+            _person(m.person, "agent"),
+            Tok("travaille", "VERB"),
+            Tok("chez", "ADP"),
+            Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"),
+            *(_place(m.city) if m.city else []),
+            Tok(".", "PUNCT"),
+        ]
 
     def question(self, m: Event, wh: str) -> list[Tok]:
         """``Qui a acheté un livre rouge ?`` / ``Où est-ce qu'Anna a vu Peter ?`` / ``Qu'est-ce qu'Anna a acheté ?``"""

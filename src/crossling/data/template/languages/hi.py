@@ -45,13 +45,30 @@ VERBS = {
     "bring": Verb("", "", (), ("लाया", "लाई"), ("लाया", "लाई"), "subject"),
 }
 #: noun -> (word, gender)
-NOUNS = {"book": ("किताब", "f"), "bicycle": ("साइकिल", "f"), "bag": ("बैग", "m"), "chair": ("कुर्सी", "f"),
-         "cup": ("कप", "m"), "hat": ("टोपी", "f")}
+NOUNS = {
+    "book": ("किताब", "f"),
+    "bicycle": ("साइकिल", "f"),
+    "bag": ("बैग", "m"),
+    "chair": ("कुर्सी", "f"),
+    "cup": ("कप", "m"),
+    "hat": ("टोपी", "f"),
+}
 #: adjective -> (masculine, feminine); लाल and सफ़ेद do not inflect.
-ADJECTIVES = {"red": ("लाल", "लाल"), "blue": ("नीला", "नीली"), "green": ("हरा", "हरी"), "black": ("काला", "काली"),
-              "white": ("सफ़ेद", "सफ़ेद"), "yellow": ("पीला", "पीली"), "big": ("बड़ा", "बड़ी"), "small": ("छोटा", "छोटी")}
-TIMES = {"yesterday": (("कल", "ADV"),), "monday": (("सोमवार", "NOUN"), ("को", "ADP")),
-         "friday": (("शुक्रवार", "NOUN"), ("को", "ADP"))}
+ADJECTIVES = {
+    "red": ("लाल", "लाल"),
+    "blue": ("नीला", "नीली"),
+    "green": ("हरा", "हरी"),
+    "black": ("काला", "काली"),
+    "white": ("सफ़ेद", "सफ़ेद"),
+    "yellow": ("पीला", "पीली"),
+    "big": ("बड़ा", "बड़ी"),
+    "small": ("छोटा", "छोटी"),
+}
+TIMES = {
+    "yesterday": (("कल", "ADV"),),
+    "monday": (("सोमवार", "NOUN"), ("को", "ADP")),
+    "friday": (("शुक्रवार", "NOUN"), ("को", "ADP")),
+}
 
 
 def _person(key: str, slot: str) -> Tok:
@@ -114,9 +131,17 @@ class Hindi:
     def employment(self, m: Employment) -> list[Tok]:
         """``अन्ना बर्लिन में सीमेंस कंपनी में काम करती है।``"""
         verb = "करती" if PERSONS[m.person] == "f" else "करता"
-        return [_person(m.person, "agent"), *(_place(m.city) if m.city else []),
-                Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"), Tok("कंपनी", "NOUN"), Tok("में", "ADP"),
-                Tok("काम", "NOUN"), Tok(verb, "VERB"), Tok("है", "AUX"), Tok("।", "PUNCT")]
+        return [
+            _person(m.person, "agent"),
+            *(_place(m.city) if m.city else []),
+            Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"),
+            Tok("कंपनी", "NOUN"),
+            Tok("में", "ADP"),
+            Tok("काम", "NOUN"),
+            Tok(verb, "VERB"),
+            Tok("है", "AUX"),
+            Tok("।", "PUNCT"),
+        ]
 
     def question(self, m: Event, wh: str) -> list[Tok]:
         """``किसने एक लाल किताब खरीदी?`` / ``अन्ना ने कहाँ पीटर को देखा?`` / ``अन्ना ने किसकी मदद की?``"""

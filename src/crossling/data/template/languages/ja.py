@@ -21,11 +21,21 @@ VERBS = {
 }
 NOUNS = {"book": "本", "bicycle": "自転車", "bag": "かばん", "chair": "椅子", "cup": "カップ", "hat": "帽子"}
 #: adjective -> its words before the noun (``緑`` is a noun and takes ``の``).
-ADJECTIVES = {"red": (("赤い", "ADJ"),), "blue": (("青い", "ADJ"),), "green": (("緑", "NOUN"), ("の", "ADP")),
-              "black": (("黒い", "ADJ"),), "white": (("白い", "ADJ"),), "yellow": (("黄色い", "ADJ"),),
-              "big": (("大きな", "ADJ"),), "small": (("小さな", "ADJ"),)}
-TIMES = {"yesterday": (("昨日", "NOUN"),), "monday": (("月曜日", "NOUN"), ("に", "ADP")),
-         "friday": (("金曜日", "NOUN"), ("に", "ADP"))}
+ADJECTIVES = {
+    "red": (("赤い", "ADJ"),),
+    "blue": (("青い", "ADJ"),),
+    "green": (("緑", "NOUN"), ("の", "ADP")),
+    "black": (("黒い", "ADJ"),),
+    "white": (("白い", "ADJ"),),
+    "yellow": (("黄色い", "ADJ"),),
+    "big": (("大きな", "ADJ"),),
+    "small": (("小さな", "ADJ"),),
+}
+TIMES = {
+    "yesterday": (("昨日", "NOUN"),),
+    "monday": (("月曜日", "NOUN"), ("に", "ADP")),
+    "friday": (("金曜日", "NOUN"), ("に", "ADP")),
+}
 
 
 def _person(key: str, slot: str) -> Tok:
@@ -73,9 +83,18 @@ class Japanese:
     def employment(self, m: Employment) -> list[Tok]:
         """``アンナはベルリンのシーメンスで働いています。``"""
         city = [Tok(city_name(m.city, CODE), "PROPN", "place", "LOC"), Tok("の", "ADP")] if m.city else []
-        return [_person(m.person, "agent"), Tok("は", "ADP"), *city, Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"),
-                Tok("で", "ADP"), Tok("働い", "VERB"), Tok("て", "SCONJ"), Tok("い", "AUX"), Tok("ます", "AUX"),
-                Tok("。", "PUNCT")]
+        return [
+            _person(m.person, "agent"),
+            Tok("は", "ADP"),
+            *city,
+            Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"),
+            Tok("で", "ADP"),
+            Tok("働い", "VERB"),
+            Tok("て", "SCONJ"),
+            Tok("い", "AUX"),
+            Tok("ます", "AUX"),
+            Tok("。", "PUNCT"),
+        ]
 
     def question(self, m: Event, wh: str) -> list[Tok]:
         """``誰が赤い本を買いましたか。`` / ``アンナはどこで…`` / ``アンナは誰に電話をかけましたか。``"""

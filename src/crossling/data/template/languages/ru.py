@@ -10,33 +10,71 @@ CODE = "ru"
 #: person -> (accusative, dative); the nominative is in ``lexicon``. Names ending in a vowel
 #: other than -а/-я, and female names ending in a consonant, do not decline.
 NAME_CASES = {
-    "anna": ("Анну", "Анне"), "peter": ("Петера", "Петеру"), "olga": ("Ольгу", "Ольге"),
-    "ivan": ("Ивана", "Ивану"), "fatima": ("Фатиму", "Фатиме"), "ahmed": ("Ахмеда", "Ахмеду"),
-    "priya": ("Прию", "Прии"), "rahul": ("Рахула", "Рахулу"), "mehmet": ("Мехмета", "Мехмету"),
-    "amina": ("Амину", "Амине"), "juma": ("Джуму", "Джуме"), "minh": ("Миня", "Миню"),
+    "anna": ("Анну", "Анне"),
+    "peter": ("Петера", "Петеру"),
+    "olga": ("Ольгу", "Ольге"),
+    "ivan": ("Ивана", "Ивану"),
+    "fatima": ("Фатиму", "Фатиме"),
+    "ahmed": ("Ахмеда", "Ахмеду"),
+    "priya": ("Прию", "Прии"),
+    "rahul": ("Рахула", "Рахулу"),
+    "mehmet": ("Мехмета", "Мехмету"),
+    "amina": ("Амину", "Амине"),
+    "juma": ("Джуму", "Джуме"),
+    "minh": ("Миня", "Миню"),
 }
 #: city -> locative (prepositional) form after ``в``.
 CITY_LOCATIVE = {
-    "paris": "Париже", "berlin": "Берлине", "tokyo": "Токио", "dubai": "Дубае", "moscow": "Москве",
-    "istanbul": "Стамбуле", "beijing": "Пекине", "nairobi": "Найроби", "mumbai": "Мумбаи",
-    "hanoi": "Ханое", "new_york": "Нью-Йорке", "madrid": "Мадриде",
+    "paris": "Париже",
+    "berlin": "Берлине",
+    "tokyo": "Токио",
+    "dubai": "Дубае",
+    "moscow": "Москве",
+    "istanbul": "Стамбуле",
+    "beijing": "Пекине",
+    "nairobi": "Найроби",
+    "mumbai": "Мумбаи",
+    "hanoi": "Ханое",
+    "new_york": "Нью-Йорке",
+    "madrid": "Мадриде",
 }
 #: action -> (masculine past, feminine past, case of a person object: 0 accusative, 1 dative)
 VERBS = {
-    "see": ("увидел", "увидела", 0), "call": ("позвонил", "позвонила", 1), "help": ("помог", "помогла", 1),
-    "thank": ("поблагодарил", "поблагодарила", 0), "buy": ("купил", "купила", 0),
-    "sell": ("продал", "продала", 0), "find": ("нашёл", "нашла", 0), "lose": ("потерял", "потеряла", 0),
+    "see": ("увидел", "увидела", 0),
+    "call": ("позвонил", "позвонила", 1),
+    "help": ("помог", "помогла", 1),
+    "thank": ("поблагодарил", "поблагодарила", 0),
+    "buy": ("купил", "купила", 0),
+    "sell": ("продал", "продала", 0),
+    "find": ("нашёл", "нашла", 0),
+    "lose": ("потерял", "потеряла", 0),
     "bring": ("принёс", "принесла", 0),
 }
 #: noun -> (accusative singular, gender); masculine nouns here are inanimate (accusative = nominative).
-NOUNS = {"book": ("книгу", "f"), "bicycle": ("велосипед", "m"), "bag": ("сумку", "f"), "chair": ("стул", "m"),
-         "cup": ("чашку", "f"), "hat": ("шляпу", "f")}
+NOUNS = {
+    "book": ("книгу", "f"),
+    "bicycle": ("велосипед", "m"),
+    "bag": ("сумку", "f"),
+    "chair": ("стул", "m"),
+    "cup": ("чашку", "f"),
+    "hat": ("шляпу", "f"),
+}
 #: adjective -> (masculine inanimate accusative, feminine accusative)
-ADJECTIVES = {"red": ("красный", "красную"), "blue": ("синий", "синюю"), "green": ("зелёный", "зелёную"),
-              "black": ("чёрный", "чёрную"), "white": ("белый", "белую"), "yellow": ("жёлтый", "жёлтую"),
-              "big": ("большой", "большую"), "small": ("маленький", "маленькую")}
-TIMES = {"yesterday": (("вчера", "ADV"),), "monday": (("в", "ADP"), ("понедельник", "NOUN")),
-         "friday": (("в", "ADP"), ("пятницу", "NOUN"))}
+ADJECTIVES = {
+    "red": ("красный", "красную"),
+    "blue": ("синий", "синюю"),
+    "green": ("зелёный", "зелёную"),
+    "black": ("чёрный", "чёрную"),
+    "white": ("белый", "белую"),
+    "yellow": ("жёлтый", "жёлтую"),
+    "big": ("большой", "большую"),
+    "small": ("маленький", "маленькую"),
+}
+TIMES = {
+    "yesterday": (("вчера", "ADV"),),
+    "monday": (("в", "ADP"), ("понедельник", "NOUN")),
+    "friday": (("в", "ADP"), ("пятницу", "NOUN")),
+}
 
 
 def name_form(key: str, case: int | None) -> str:
@@ -92,9 +130,15 @@ class Russian:
 
     def employment(self, m: Employment) -> list[Tok]:
         """``Анна работает в компании Сименс в Берлине.``"""
-        return [_person(m.person, "agent"), Tok("работает", "VERB"), Tok("в", "ADP"), Tok("компании", "NOUN"),
-                Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"), *(_place(m.city) if m.city else []),
-                Tok(".", "PUNCT")]
+        return [
+            _person(m.person, "agent"),
+            Tok("работает", "VERB"),
+            Tok("в", "ADP"),
+            Tok("компании", "NOUN"),
+            Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"),
+            *(_place(m.city) if m.city else []),
+            Tok(".", "PUNCT"),
+        ]
 
     def question(self, m: Event, wh: str) -> list[Tok]:
         """``Кто купил красную книгу?`` / ``Где Анна увидела Петера?`` / ``Кому помогла Анна?``"""

@@ -9,23 +9,40 @@ from crossling.data.template.surface import Tok, arrange_adjuncts
 CODE = "sw"
 #: action -> (verb stem, takes the class-1 object marker m-/mw-, noun after the object: ``simu``)
 VERBS = {
-    "see": ("ona", True, ""), "call": ("pigia", True, "simu"), "help": ("saidia", True, ""),
-    "thank": ("shukuru", True, ""), "buy": ("nunua", False, ""), "sell": ("uza", False, ""),
-    "find": ("pata", False, ""), "lose": ("poteza", False, ""), "bring": ("leta", False, ""),
+    "see": ("ona", True, ""),
+    "call": ("pigia", True, "simu"),
+    "help": ("saidia", True, ""),
+    "thank": ("shukuru", True, ""),
+    "buy": ("nunua", False, ""),
+    "sell": ("uza", False, ""),
+    "find": ("pata", False, ""),
+    "lose": ("poteza", False, ""),
+    "bring": ("leta", False, ""),
 }
 #: noun -> (word, noun class)
-NOUNS = {"book": ("kitabu", 7), "bicycle": ("baiskeli", 9), "bag": ("mfuko", 3), "chair": ("kiti", 7),
-         "cup": ("kikombe", 7), "hat": ("kofia", 9)}
+NOUNS = {
+    "book": ("kitabu", 7),
+    "bicycle": ("baiskeli", 9),
+    "bag": ("mfuko", 3),
+    "chair": ("kiti", 7),
+    "cup": ("kikombe", 7),
+    "hat": ("kofia", 9),
+}
 #: adjective -> {class: agreeing form}; blue/green/yellow are nouns after the associative ``-a``.
 ADJECTIVES = {
-    "big": {7: "kikubwa", 9: "kubwa", 3: "mkubwa"}, "small": {7: "kidogo", 9: "ndogo", 3: "mdogo"},
-    "red": {7: "chekundu", 9: "nyekundu", 3: "mwekundu"}, "black": {7: "cheusi", 9: "nyeusi", 3: "mweusi"},
+    "big": {7: "kikubwa", 9: "kubwa", 3: "mkubwa"},
+    "small": {7: "kidogo", 9: "ndogo", 3: "mdogo"},
+    "red": {7: "chekundu", 9: "nyekundu", 3: "mwekundu"},
+    "black": {7: "cheusi", 9: "nyeusi", 3: "mweusi"},
     "white": {7: "cheupe", 9: "nyeupe", 3: "mweupe"},
 }
 ASSOCIATIVE = {7: "cha", 9: "ya", 3: "wa"}
 COLOUR_NOUNS = {"blue": "bluu", "green": "kijani", "yellow": "manjano"}
-TIMES = {"yesterday": (("jana", "ADV"),), "monday": (("siku", "NOUN"), ("ya", "ADP"), ("Jumatatu", "PROPN")),
-         "friday": (("siku", "NOUN"), ("ya", "ADP"), ("Ijumaa", "PROPN"))}
+TIMES = {
+    "yesterday": (("jana", "ADV"),),
+    "monday": (("siku", "NOUN"), ("ya", "ADP"), ("Jumatatu", "PROPN")),
+    "friday": (("siku", "NOUN"), ("ya", "ADP"), ("Ijumaa", "PROPN")),
+}
 
 
 def _person(key: str, slot: str) -> Tok:
@@ -80,9 +97,17 @@ class Swahili:
 
     def employment(self, m: Employment) -> list[Tok]:
         """``Anna anafanya kazi katika kampuni ya Siemens jijini Berlin.``"""
-        return [_person(m.person, "agent"), Tok("anafanya", "VERB"), Tok("kazi", "NOUN"), Tok("katika", "ADP"),
-                Tok("kampuni", "NOUN"), Tok("ya", "ADP"), Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"),
-                *(_place(m.city) if m.city else []), Tok(".", "PUNCT")]
+        return [
+            _person(m.person, "agent"),
+            Tok("anafanya", "VERB"),
+            Tok("kazi", "NOUN"),
+            Tok("katika", "ADP"),
+            Tok("kampuni", "NOUN"),
+            Tok("ya", "ADP"),
+            Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"),
+            *(_place(m.city) if m.city else []),
+            Tok(".", "PUNCT"),
+        ]
 
     def question(self, m: Event, wh: str) -> list[Tok]:
         """``Nani alinunua kitabu chekundu?`` / ``Anna alimwona Peter wapi?`` / ``Anna alimpigia nani simu?``"""

@@ -12,20 +12,41 @@ _VOWELS = "aeıioöuü"
 _VOICELESS = "çfhkpsşt"
 #: How a name is pronounced where the spelling misleads the suffix (``Claire'i``, ``Google'da``).
 PRONUNCIATION = {
-    "claire": "kler", "louis": "lui", "google": "gugıl", "air_france": "er frans",
-    "siemens": "zimens", "new_york": "nyu york",
+    "claire": "kler",
+    "louis": "lui",
+    "google": "gugıl",
+    "air_france": "er frans",
+    "siemens": "zimens",
+    "new_york": "nyu york",
 }
 #: action -> (verb stem, case of a person object: ``acc``/``dat``, noun of a light-verb compound)
 VERBS = {
-    "see": ("gör", "acc", ""), "call": ("ara", "acc", ""), "help": ("et", "dat", "yardım"),
-    "thank": ("et", "dat", "teşekkür"), "buy": ("al", "acc", ""), "sell": ("sat", "acc", ""),
-    "find": ("bul", "acc", ""), "lose": ("kaybet", "acc", ""), "bring": ("getir", "acc", ""),
+    "see": ("gör", "acc", ""),
+    "call": ("ara", "acc", ""),
+    "help": ("et", "dat", "yardım"),
+    "thank": ("et", "dat", "teşekkür"),
+    "buy": ("al", "acc", ""),
+    "sell": ("sat", "acc", ""),
+    "find": ("bul", "acc", ""),
+    "lose": ("kaybet", "acc", ""),
+    "bring": ("getir", "acc", ""),
 }
 NOUNS = {"book": "kitap", "bicycle": "bisiklet", "bag": "çanta", "chair": "sandalye", "cup": "fincan", "hat": "şapka"}
-ADJECTIVES = {"red": "kırmızı", "blue": "mavi", "green": "yeşil", "black": "siyah", "white": "beyaz", "yellow": "sarı",
-              "big": "büyük", "small": "küçük"}
-TIMES = {"yesterday": (("dün", "ADV"),), "monday": (("pazartesi", "NOUN"), ("günü", "NOUN")),
-         "friday": (("cuma", "NOUN"), ("günü", "NOUN"))}
+ADJECTIVES = {
+    "red": "kırmızı",
+    "blue": "mavi",
+    "green": "yeşil",
+    "black": "siyah",
+    "white": "beyaz",
+    "yellow": "sarı",
+    "big": "büyük",
+    "small": "küçük",
+}
+TIMES = {
+    "yesterday": (("dün", "ADV"),),
+    "monday": (("pazartesi", "NOUN"), ("günü", "NOUN")),
+    "friday": (("cuma", "NOUN"), ("günü", "NOUN")),
+}
 
 
 def _lower(text: str) -> str:
@@ -112,8 +133,13 @@ class Turkish:
     def employment(self, m: Employment) -> list[Tok]:
         """``Anna Berlin'de Siemens'te çalışıyor.``"""
         org = Tok(inflect_name(org_name(m.org, CODE), m.org, "loc"), "PROPN", "org", "ORG")
-        return [_person(m.person, "agent"), *(_place(m.city) if m.city else []), org, Tok("çalışıyor", "VERB"),
-                Tok(".", "PUNCT")]
+        return [
+            _person(m.person, "agent"),
+            *(_place(m.city) if m.city else []),
+            org,
+            Tok("çalışıyor", "VERB"),
+            Tok(".", "PUNCT"),
+        ]
 
     def question(self, m: Event, wh: str) -> list[Tok]:
         """``Kim kırmızı bir kitap aldı?`` / ``Anna nerede kırmızı bir kitap aldı?`` / ``Anna kime yardım etti?``"""

@@ -9,17 +9,32 @@ from crossling.data.template.surface import Tok, arrange_adjuncts
 CODE = "vi"
 #: action -> verb words before the object (``gọi điện cho``), each ``(text, upos)``.
 VERBS = {
-    "see": (("nhìn thấy", "VERB"),), "call": (("gọi điện", "VERB"), ("cho", "ADP")), "help": (("giúp", "VERB"),),
-    "thank": (("cảm ơn", "VERB"),), "buy": (("mua", "VERB"),), "sell": (("bán", "VERB"),),
-    "find": (("tìm thấy", "VERB"),), "lose": (("làm mất", "VERB"),), "bring": (("mang đến", "VERB"),),
+    "see": (("nhìn thấy", "VERB"),),
+    "call": (("gọi điện", "VERB"), ("cho", "ADP")),
+    "help": (("giúp", "VERB"),),
+    "thank": (("cảm ơn", "VERB"),),
+    "buy": (("mua", "VERB"),),
+    "sell": (("bán", "VERB"),),
+    "find": (("tìm thấy", "VERB"),),
+    "lose": (("làm mất", "VERB"),),
+    "bring": (("mang đến", "VERB"),),
 }
 #: noun -> (word, classifier)
-NOUNS = {"book": ("sách", "cuốn"), "bicycle": ("xe đạp", "chiếc"), "bag": ("túi", "cái"), "chair": ("ghế", "cái"),
-         "cup": ("cốc", "cái"), "hat": ("mũ", "chiếc")}
+NOUNS = {
+    "book": ("sách", "cuốn"),
+    "bicycle": ("xe đạp", "chiếc"),
+    "bag": ("túi", "cái"),
+    "chair": ("ghế", "cái"),
+    "cup": ("cốc", "cái"),
+    "hat": ("mũ", "chiếc"),
+}
 COLOURS = {"red": "đỏ", "blue": "xanh dương", "green": "xanh lá", "black": "đen", "white": "trắng", "yellow": "vàng"}
 SIZES = {"big": "lớn", "small": "nhỏ"}
-TIMES = {"yesterday": (("hôm qua", "NOUN"),), "monday": (("vào", "ADP"), ("thứ Hai", "NOUN")),
-         "friday": (("vào", "ADP"), ("thứ Sáu", "NOUN"))}
+TIMES = {
+    "yesterday": (("hôm qua", "NOUN"),),
+    "monday": (("vào", "ADP"), ("thứ Hai", "NOUN")),
+    "friday": (("vào", "ADP"), ("thứ Sáu", "NOUN")),
+}
 
 
 def _person(key: str, slot: str) -> Tok:
@@ -32,7 +47,9 @@ def _thing(thing: Thing, negated: bool) -> list[Tok]:
     toks = [] if negated else [Tok("một", "NUM", "patient")]
     toks += [Tok(classifier, "NOUN", "patient"), Tok(noun, "NOUN", "patient")]
     toks += [Tok(SIZES[thing.size], "ADJ", "patient")] if thing.size else []
-    return toks + ([Tok("màu", "NOUN", "patient"), Tok(COLOURS[thing.colour], "ADJ", "patient")] if thing.colour else [])
+    return toks + (
+        [Tok("màu", "NOUN", "patient"), Tok(COLOURS[thing.colour], "ADJ", "patient")] if thing.colour else []
+    )
 
 
 def _predicate(m: Event, negated: bool, patient: list[Tok] | None = None) -> list[Tok]:
@@ -65,9 +82,14 @@ class Vietnamese:
 
     def employment(self, m: Employment) -> list[Tok]:
         """``Anna làm việc cho Siemens ở Berlin.``"""
-        return [_person(m.person, "agent"), Tok("làm việc", "VERB"), Tok("cho", "ADP"),
-                Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"), *(_place(m.city) if m.city else []),
-                Tok(".", "PUNCT")]
+        return [
+            _person(m.person, "agent"),
+            Tok("làm việc", "VERB"),
+            Tok("cho", "ADP"),
+            Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"),
+            *(_place(m.city) if m.city else []),
+            Tok(".", "PUNCT"),
+        ]
 
     def question(self, m: Event, wh: str) -> list[Tok]:
         """``Ai đã mua một cuốn sách màu đỏ?`` / ``Anna đã nhìn thấy Peter ở đâu?`` / ``Anna đã gọi điện cho ai?``"""

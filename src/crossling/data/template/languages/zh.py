@@ -7,11 +7,25 @@ from crossling.data.template.meaning import Employment, Event, Thing
 from crossling.data.template.surface import Tok
 
 CODE = "zh"
-VERBS = {"see": "看见", "help": "帮助", "thank": "感谢", "buy": "买", "sell": "卖", "find": "找到", "lose": "丢",
-         "bring": "带来"}
+VERBS = {
+    "see": "看见",
+    "help": "帮助",
+    "thank": "感谢",
+    "buy": "买",
+    "sell": "卖",
+    "find": "找到",
+    "lose": "丢",
+    "bring": "带来",
+}
 #: noun -> (word, measure word)
-NOUNS = {"book": ("书", "本"), "bicycle": ("自行车", "辆"), "bag": ("包", "个"), "chair": ("椅子", "把"),
-         "cup": ("杯子", "个"), "hat": ("帽子", "顶")}
+NOUNS = {
+    "book": ("书", "本"),
+    "bicycle": ("自行车", "辆"),
+    "bag": ("包", "个"),
+    "chair": ("椅子", "把"),
+    "cup": ("杯子", "个"),
+    "hat": ("帽子", "顶"),
+}
 COLOURS = {"red": "红色", "blue": "蓝色", "green": "绿色", "black": "黑色", "white": "白色", "yellow": "黄色"}
 SIZES = {"big": "大", "small": "小"}
 TIMES = {"yesterday": "昨天", "monday": "星期一", "friday": "星期五"}
@@ -67,8 +81,14 @@ class Chinese:
     def employment(self, m: Employment) -> list[Tok]:
         """``安娜在柏林的西门子工作。``"""
         city = [Tok(city_name(m.city, CODE), "PROPN", "place", "LOC"), Tok("的", "PART")] if m.city else []
-        return [_person(m.person, "agent"), Tok("在", "ADP"), *city, Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"),
-                Tok("工作", "VERB"), Tok("。", "PUNCT")]
+        return [
+            _person(m.person, "agent"),
+            Tok("在", "ADP"),
+            *city,
+            Tok(org_name(m.org, CODE), "PROPN", "org", "ORG"),
+            Tok("工作", "VERB"),
+            Tok("。", "PUNCT"),
+        ]
 
     def question(self, m: Event, wh: str) -> list[Tok]:
         """``谁买了一本红色的书？`` / ``安娜在哪里给彼得打了电话？`` / ``安娜买了什么？``"""
