@@ -18,6 +18,7 @@ install: $(STAMP)
 
 # ruff's settings are in pyproject.toml ([tool.ruff]).
 lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 
 # -rs: every skipped test is listed with its reason.

@@ -198,6 +198,8 @@ def test_a_run_directory_in_use_by_another_process_is_refused(tmp_path):
     from crossling.utils.locks import exclusive_lock
 
     config = build_config({"name": "busy", "output_dir": str(tmp_path)})
-    with exclusive_lock(tmp_path / "busy" / ".lock"):
-        with pytest.raises(ConfigError, match="in use by another crossling process"):
-            run_experiment(config, show_progress=False)
+    with (
+        exclusive_lock(tmp_path / "busy" / ".lock"),
+        pytest.raises(ConfigError, match="in use by another crossling process"),
+    ):
+        run_experiment(config, show_progress=False)

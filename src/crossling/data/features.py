@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -65,10 +66,8 @@ def _tokenizer_state_digest(tokenizer: Any) -> str:
     else:
         state = json.dumps(tokenizer.get_vocab(), sort_keys=True)
     digest = hashlib.sha256(state.encode("utf-8")).hexdigest()
-    try:
+    with contextlib.suppress(AttributeError):  # a tokenizer that refuses attributes is simply not memoised
         tokenizer._crossling_state = (len(tokenizer), digest)
-    except AttributeError:
-        pass
     return digest
 
 

@@ -16,7 +16,6 @@ from crossling.taskspec import TaskSpec
 #: Aggregation keys that are not options of a strategy's constructor (the model and the training read them).
 NOT_STRATEGY_OPTIONS = ("strategy", "lr_multiplier")
 
-
 #: Aggregation keys that are not options of a strategy's constructor (the model and the training read them).
 NOT_STRATEGY_OPTIONS = ("strategy", "lr_multiplier")
 
