@@ -32,9 +32,15 @@ def _session_crossling_home(tmp_path_factory) -> Iterator[Path]:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_crossling_home(_session_crossling_home, tmp_path_factory, monkeypatch):
+def _isolated_crossling_home(request, _session_crossling_home, tmp_path_factory, monkeypatch):
     """Each test gets its own stage cache, so a test that trains a stage trains it; converted models and
-    feature caches are shared by the session (they only save time)."""
+    feature caches are shared by the session (they only save time).
+
+    Tests marked ``session_stage_cache`` keep the session's cache: they use runs that a module
+    fixture trained there (``crossling evaluate`` reads the run's stages from the cache).
+    """
+    if request.node.get_closest_marker("session_stage_cache"):
+        return
     home = tmp_path_factory.mktemp("crossling-home")
     for shared in ("models", "features"):
         (_session_crossling_home / shared).mkdir(parents=True, exist_ok=True)

@@ -150,3 +150,11 @@ def toy_parallel_sentences(n: int, seed: int = 0) -> tuple[list[str], list[str]]
         [" ".join(WORDS["xx"][i] for i in c) for c in chosen],
         [" ".join(WORDS["en"][i] for i in c) for c in chosen],
     )
+
+
+def stage_weights(run_dir: Path, index: int, task: str) -> Path:
+    """The kept weights of a run's stage ``index``, in the stage cache its ``stages/NN-task.json`` names."""
+    import json
+
+    pointer = json.loads((run_dir / "stages" / f"{index:02d}-{task}.json").read_text(encoding="utf-8"))
+    return Path(pointer["directory"]) / "model.safetensors"

@@ -16,6 +16,8 @@ from crossling.evaluation.store import STORE_NAME, score_rows
 from crossling.pipelines.experiment import run_experiment
 
 runner = CliRunner()
+# The tests evaluate a run that the module fixture trained into the session's stage cache.
+pytestmark = pytest.mark.session_stage_cache
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +74,8 @@ def test_every_evaluation_is_kept_and_the_report_shows_each(trained_run, tmp_pat
     de = records[1]["languages"]["de"]["accuracy"]
     assert f"| de | - | - | {de:.1f} |" in markdown
     digest = records[1]["evaluation"]["checkpoint_sha256"][:12]
-    assert f"| toy eval 2 | test | de | stages/00-pawsx/model.safetensors ({digest})" in markdown
+    stage_id = json.loads((trained_run / "stages" / "00-pawsx.json").read_text())["stage_id"]
+    assert f"| toy eval 2 | test | de | stages/{stage_id}/model.safetensors ({digest})" in markdown
 
 
 def test_a_training_split_is_refused_in_one_line(trained_run):

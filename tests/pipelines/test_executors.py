@@ -170,10 +170,11 @@ def test_a_worker_killed_mid_stage_is_retried_and_the_study_ends_as_if_it_never_
 
     raw = study_config(tiny_model, pair_data, tmp_path / "runs", executor={"kind": engine, "max_workers": 2})
     config = load_config(write(tmp_path / "study.yaml", raw))
-    run_dir = tmp_path / "runs" / "study" / "direct"
+    # inter-b's target stage is its own (direct's stage is the cached intermediate stage of inter-a).
+    run_dir = tmp_path / "runs" / "study" / "inter-b"
     killed: list[int] = []
     killer = threading.Thread(
-        target=lambda: killed.append(_kill_first_worker_once_checkpointed(run_dir, "00-pawsx", time.monotonic() + 300))
+        target=lambda: killed.append(_kill_first_worker_once_checkpointed(run_dir, "01-pawsx", time.monotonic() + 300))
     )
     killer.start()
     results = run_sweep(config, show_progress=False)

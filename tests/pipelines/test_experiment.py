@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
+from tiny import WORDS, make_tiny_model_dir, stage_weights, write_pawsx_layout
 
 from crossling.config import build_config
 from crossling.errors import ConfigError
@@ -127,5 +127,5 @@ def test_gated_dlfa_with_a_faster_aggregation_lr_trains_end_to_end_and_its_gate_
     results = run_experiment(config, show_progress=False)
     assert results["aggregation"]["gate"] == "channel" and results["aggregation"]["lr_multiplier"] == 10.0
     assert results["stages"][0]["global_steps"] == 6
-    weights = load_file(tmp_path / "runs" / "toy-gated" / "stages" / "00-pawsx" / "model.safetensors")
+    weights = load_file(stage_weights(tmp_path / "runs" / "toy-gated", 0, "pawsx"))
     assert weights["aggregator.gate"].shape == (64,) and bool(weights["aggregator.gate"].abs().gt(0).all())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tiny import WORDS, make_tiny_model_dir
+from tiny import WORDS, make_tiny_model_dir, stage_weights
 
 from crossling.config import build_config
 from crossling.pipelines.experiment import run_experiment
@@ -112,7 +112,7 @@ def test_an_intermediate_stage_before_a_retrieval_target_trains_and_its_encoder_
     assert alone["stages"] == [] and alone["intermediate"] == []
     assert after["intermediate"] == ["tmpl-paws"] and [s["task"] for s in after["stages"]] == ["tmpl-paws"]
     assert after["stages"][0]["global_steps"] == 4
-    assert (tmp_path / "runs" / "after" / "stages" / "00-tmpl-paws" / "model.safetensors").is_file()
+    assert stage_weights(tmp_path / "runs" / "after", 0, "tmpl-paws").is_file()
     assert after["languages"]["de"]["count"] == alone["languages"]["de"]["count"] == 40
     retrieved = {
         name: (tmp_path / "runs" / name / "predictions" / "tmpl-retrieval" / "test-de.tsv").read_text()

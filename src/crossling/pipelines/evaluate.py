@@ -18,6 +18,7 @@ from crossling.pipelines.rundir import claimed, recorded_config, require_run_dir
 from crossling.reports.results import RESULTS_SCHEMA, summarize
 from crossling.training.checkpoint import load_model_weights
 from crossling.utils.io import atomic_write_json, sha256_file, sha256_json
+from crossling.utils.paths import crossling_home
 from crossling.utils.precision import resolve_mixed_precision
 
 #: Splits ``evaluate`` scores; the training split is refused (a score on it says nothing about transfer).
@@ -116,7 +117,10 @@ def _evaluation_record(run_dir: Path, weights: Path, split: str, languages: list
     record = {
         "split": split,
         "languages": languages,
-        "checkpoint": str(weights),
+        # The stage cache's path (``stages/<id>/model.safetensors``): short, and the same on every machine.
+        "checkpoint": str(weights.relative_to(crossling_home()))
+        if weights.is_relative_to(crossling_home())
+        else str(weights),
         "checkpoint_sha256": sha256_file(weights),
         "created": when.isoformat(timespec="seconds"),
     }

@@ -63,14 +63,21 @@ class Stage:
     pointer: Path
 
 
-def plan_stages(config: ExperimentConfig, run_dir: Path) -> list[Stage]:
-    """Intermediate stages in order, then the target task, each with its stage-cache id."""
-    sections: list[tuple[TaskConfig, TrainingConfig]] = [(s.task, s.training) for s in config.intermediate]
-    sections.append((config.task, config.training))
+def _sections(config: ExperimentConfig) -> list[tuple[TaskConfig, TrainingConfig]]:
+    """(task, training) of every stage: the intermediate ones in order, then the target."""
+    return [(s.task, s.training) for s in config.intermediate] + [(config.task, config.training)]
+
+
+def plan_stages(config: ExperimentConfig, run_dir: Path, tasks: list[TaskData] | None = None) -> list[Stage]:
+    """Intermediate stages in order, then the target task, each with its stage-cache id.
+
+    ``tasks`` are the stages' task data where the caller has them (``checked_stages`` has read them).
+    """
+    sections = _sections(config)
+    tasks = tasks or [TaskData.from_config(task_config) for task_config, _ in sections]
     model_digest = model_identity(config.model)
     stages: list[Stage] = []
-    for index, (task_config, training) in enumerate(sections):
-        data = TaskData.from_config(task_config)
+    for index, ((_, training), data) in enumerate(zip(sections, tasks, strict=True)):
         sid = stage_id(
             config, data, training, index=index, upstream=stages[-1].id if stages else None, model_digest=model_digest
         )
@@ -81,12 +88,14 @@ def plan_stages(config: ExperimentConfig, run_dir: Path) -> list[Stage]:
 
 
 def checked_stages(config: ExperimentConfig, run_dir: Path) -> list[Stage]:
-    """``plan_stages``, then every check that can fail before the first training step (``preflight``)."""
-    stages = plan_stages(config, run_dir)
-    check_before_training(
-        config, [s.task for s in stages], run_dir, fine_tunes_target=stages[-1].task.spec.kind_plugin.fine_tunes
-    )
-    return stages
+    """Every check that can fail before the first training step (``preflight``), then ``plan_stages``.
+
+    The checks come first: they name a bad file's line, where computing stage ids (which
+    fingerprint the data) would only say which file is missing.
+    """
+    tasks = [TaskData.from_config(task_config) for task_config, _ in _sections(config)]
+    check_before_training(config, tasks, run_dir, fine_tunes_target=tasks[-1].spec.kind_plugin.fine_tunes)
+    return plan_stages(config, run_dir, tasks)
 
 
 def _collator(tokenizer: Any, spec: TaskSpec) -> PaddingCollator:

@@ -91,7 +91,12 @@ def model_identity(model: ModelConfig) -> str:
 
 
 def _data_fingerprints(data: TaskData) -> dict[str, str]:
-    """Source fingerprints of the data a stage trains and selects on (train languages, dev split)."""
+    """Source fingerprints of the data a stage trains and selects on (train languages, dev split).
+
+    None for a kind that trains nothing (a retrieval target): it reads no training data.
+    """
+    if not data.spec.kind_plugin.fine_tunes:
+        return {}
     config = data.config
     splits = [(language, "train") for language in config.train_languages]
     if config.dev_split != "none":
