@@ -393,6 +393,9 @@ app.command("results")(results_command)
 app.command("probe")(probe_command)
 
 
+app.command("plan")(plan_command)
+
+
 def main() -> None:
     """Entry point for ``python -m crossling``."""
     try:
