@@ -16,6 +16,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from crossling.cli.cache import cache_app
+from crossling.cli.plan import plan as plan_command
 from crossling.cli.probe import probe as probe_command
 from crossling.cli.results import results as results_command
 from crossling.errors import CrosslingError, environment_fault

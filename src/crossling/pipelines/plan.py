@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from crossling.config.schema import ExperimentConfig, TrainingConfig
-from crossling.data.loading import TaskData
+from crossling.data.batching import PaddingCollator
 from crossling.errors import ConfigError
 from crossling.models.encoder import load_tokenizer
 from crossling.models.model import build_model
 from crossling.pipelines.experiment import Stage, plan_stages, run_directory
 from crossling.pipelines.stages import is_complete
 from crossling.pipelines.sweep import expand
-from crossling.training.batching import PaddingCollator
+from crossling.tasks.loading import TaskData
 from crossling.training.loop import train_stage
 
 
