@@ -20,8 +20,9 @@ from crossling.pipelines.sweep import run_sweep
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
     """A tiny BERT with a WordPiece tokenizer for the toy vocabularies."""
-    return make_tiny_model_dir(tmp_path_factory.mktemp("plan-model") / "model",
-                               [" ".join(words) for words in WORDS.values()] * 10)
+    return make_tiny_model_dir(
+        tmp_path_factory.mktemp("plan-model") / "model", [" ".join(words) for words in WORDS.values()] * 10
+    )
 
 
 @pytest.fixture(scope="module")
@@ -33,15 +34,26 @@ def pair_data(tmp_path_factory) -> Path:
 def study_yaml(model: Path, data: Path, out: Path) -> Path:
     """Three runs; two share an intermediate stage, which is also the first run's target stage (same task, seed)."""
     task = {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en", "de"]}
-    training = {"epochs": 2, "batch_size": 16, "learning_rate": 1e-3, "checkpoint_every_steps": 0,
-                "mixed_precision": "no"}
+    training = {
+        "epochs": 2,
+        "batch_size": 16,
+        "learning_rate": 1e-3,
+        "checkpoint_every_steps": 0,
+        "mixed_precision": "no",
+    }
     config: dict[str, Any] = {
-        "name": "study", "output_dir": str(out / "runs"), "seed": 13, "model": {"name_or_path": str(model)},
-        "task": task, "training": training, "evaluation": {"batch_size": 32},
-        "variants": {"direct": {},
-                     "inter-a": {"intermediate": [{"task": task, "training": training}]},
-                     "inter-b": {"intermediate": [{"task": task, "training": training}],
-                                 "training.learning_rate": 2e-3}},
+        "name": "study",
+        "output_dir": str(out / "runs"),
+        "seed": 13,
+        "model": {"name_or_path": str(model)},
+        "task": task,
+        "training": training,
+        "evaluation": {"batch_size": 32},
+        "variants": {
+            "direct": {},
+            "inter-a": {"intermediate": [{"task": task, "training": training}]},
+            "inter-b": {"intermediate": [{"task": task, "training": training}], "training.learning_rate": 2e-3},
+        },
     }
     path = out / "study.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
@@ -74,8 +86,9 @@ def test_plan_counts_shared_stages_once_and_sees_what_is_cached(tiny_model, pair
 
 def test_plan_command_prints_the_stages_and_the_cost_estimate(tiny_model, pair_data, tmp_path):
     path = study_yaml(tiny_model, pair_data, tmp_path)
-    result = CliRunner().invoke(app, ["plan", str(path), "--seconds-per-step", "0.5", "--device", "A100",
-                                      "--json", str(tmp_path / "plan.json")])
+    result = CliRunner().invoke(
+        app, ["plan", str(path), "--seconds-per-step", "0.5", "--device", "A100", "--json", str(tmp_path / "plan.json")]
+    )
     assert result.exit_code == 0, result.output
     assert "inter-b" in result.output and "stages to train: 3" in result.output
     totals = json.loads((tmp_path / "plan.json").read_text())["totals"]

@@ -14,14 +14,21 @@ from crossling.errors import CrosslingError
 console = Console()
 
 
-def plan(config: Annotated[Path, typer.Argument(help="Experiment or study config (YAML).")],
-         set_: Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a config key: KEY=VALUE.")] = None,
-         calibrate: Annotated[bool, typer.Option(
-             help="Time a few real optimiser steps of the first stage here for the cost estimate.")] = False,
-         seconds_per_step: Annotated[float | None, typer.Option(
-             help="Seconds per optimiser step on the target device (e.g. from BENCHMARKS.md), for the estimate.")] = None,
-         device: Annotated[str, typer.Option(help="Name of the device --seconds-per-step was measured on.")] = "given",
-         json_out: Annotated[Path | None, typer.Option("--json", help="Also write the plan as JSON here.")] = None) -> None:
+def plan(
+    config: Annotated[Path, typer.Argument(help="Experiment or study config (YAML).")],
+    set_: Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a config key: KEY=VALUE.")] = None,
+    calibrate: Annotated[
+        bool, typer.Option(help="Time a few real optimiser steps of the first stage here for the cost estimate.")
+    ] = False,
+    seconds_per_step: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds per optimiser step on the target device (e.g. from BENCHMARKS.md), for the estimate."
+        ),
+    ] = None,
+    device: Annotated[str, typer.Option(help="Name of the device --seconds-per-step was measured on.")] = "given",
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the plan as JSON here.")] = None,
+) -> None:
     """Print the plan without training: runs, stages with their cache state, steps, evaluation size, cost."""
     from crossling.cli.main import _fail, _setup_logging
     from crossling.config import load_config
@@ -48,13 +55,33 @@ def plan(config: Annotated[Path, typer.Argument(help="Experiment or study config
         if not rows:
             table.add_row(run.name, "-", "-", "-", "-", "0", "0", evals, "yes" if run.finished else "no")
         for number, stage in enumerate(rows):
-            table.add_row(run.name if number == 0 else "", str(stage.index), stage.task, stage.stage_id[:12],
-                          "yes" if stage.cached else "no", str(stage.train_features), str(stage.steps),
-                          evals if number == len(rows) - 1 else "", ("yes" if run.finished else "no") if number == 0 else "")
+            table.add_row(
+                run.name if number == 0 else "",
+                str(stage.index),
+                stage.task,
+                stage.stage_id[:12],
+                "yes" if stage.cached else "no",
+                str(stage.train_features),
+                str(stage.steps),
+                evals if number == len(rows) - 1 else "",
+                ("yes" if run.finished else "no") if number == 0 else "",
+            )
     console.print(table)
     totals = study.totals()
     console.print(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in totals.items()), soft_wrap=True)
     if json_out is not None:
-        atomic_write_json(json_out, {"totals": totals, "runs": [
-            {"name": r.name, "finished": r.finished, "eval_examples": r.eval_examples,
-             "stages": [vars(s) for s in r.stages]} for r in study.runs]})
+        atomic_write_json(
+            json_out,
+            {
+                "totals": totals,
+                "runs": [
+                    {
+                        "name": r.name,
+                        "finished": r.finished,
+                        "eval_examples": r.eval_examples,
+                        "stages": [vars(s) for s in r.stages],
+                    }
+                    for r in study.runs
+                ],
+            },
+        )

@@ -92,9 +92,12 @@ class StudyPlan:
         to_train = [s for s in stages if not s.cached]
         unfinished = [r for r in self.runs if not r.finished]
         totals: dict[str, Any] = {
-            "runs": len(self.runs), "runs_to_run": len(unfinished),
-            "stages": len(stages), "stages_to_train": len(to_train),
-            "steps": sum(s.steps for s in stages), "steps_to_train": sum(s.steps for s in to_train),
+            "runs": len(self.runs),
+            "runs_to_run": len(unfinished),
+            "stages": len(stages),
+            "stages_to_train": len(to_train),
+            "steps": sum(s.steps for s in stages),
+            "steps_to_train": sum(s.steps for s in to_train),
             "eval_examples": sum(sum(r.eval_examples.values()) for r in self.runs),
             "eval_examples_to_run": sum(sum(r.eval_examples.values()) for r in unfinished),
         }
@@ -114,8 +117,14 @@ def steps_of(train_features: int, training: TrainingConfig) -> int:
 
 def _planned_stage(stage: Stage, tokenizer: Any) -> PlannedStage:
     features = len(stage.task.train_features(tokenizer))
-    return PlannedStage(stage.index, stage.task.spec.name, stage.id, is_complete(stage.directory), features,
-                        steps_of(features, stage.training))
+    return PlannedStage(
+        stage.index,
+        stage.task.spec.name,
+        stage.id,
+        is_complete(stage.directory),
+        features,
+        steps_of(features, stage.training),
+    )
 
 
 def plan_run(config: ExperimentConfig, tokenizer: Any) -> PlannedRun:
@@ -149,14 +158,25 @@ def calibrate(config: ExperimentConfig, steps: int = 6) -> tuple[float, str]:
         stage = stages[0]
         tokenizer = load_tokenizer(member.model)
         features = stage.task.train_features(tokenizer)
-        collator = PaddingCollator(tokenizer.pad_token_id, sequence_labels=stage.task.spec.fine_tuned_kind().sequence_labels)
+        collator = PaddingCollator(
+            tokenizer.pad_token_id, sequence_labels=stage.task.spec.fine_tuned_kind().sequence_labels
+        )
         seconds = []
         for count in (2, 2 + steps):
             training = dataclasses.replace(stage.training, max_steps=count, checkpoint_every_steps=0)
             model = build_model(member.model, member.aggregation, stage.task.spec)
             started = time.perf_counter()
-            train_stage(model, features, config=training, seed=member.seed, work_dir=Path(tmp) / f"calibrate-{count}",
-                        collator=collator, dev_scorer=None, stage_name="calibration", show_progress=False)
+            train_stage(
+                model,
+                features,
+                config=training,
+                seed=member.seed,
+                work_dir=Path(tmp) / f"calibrate-{count}",
+                collator=collator,
+                dev_scorer=None,
+                stage_name="calibration",
+                show_progress=False,
+            )
             seconds.append(time.perf_counter() - started)
     device = resolve_device_label()
     return max(seconds[1] - seconds[0], 1e-6) / steps, device
