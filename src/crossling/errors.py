@@ -24,6 +24,14 @@ class DataError(CrosslingError):
     """A data file is malformed (wrong columns, unknown label, bad span) or a split is empty."""
 
 
+class CorruptFile(DataError, ValueError):
+    """A file crossling wrote (``results.json``, a manifest) cannot be parsed: damaged or cut short.
+
+    Also a ``ValueError``, so code that treats an unreadable file as absent (a damaged checkpoint
+    is skipped, a damaged cache entry rebuilt) still does.
+    """
+
+
 class ModelError(CrosslingError):
     """A model directory or checkpoint cannot be loaded safely (missing weights, vocab mismatch)."""
 

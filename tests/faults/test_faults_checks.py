@@ -156,3 +156,15 @@ def test_typology_works_from_the_installed_console_script(tmp_path):
     assert proc.returncode == 0, proc.stderr
     rows = [line.split("│")[1:4] for line in proc.stdout.splitlines() if line.count("│") == 4]
     assert [cells[1].strip() for cells in rows] == ["ko", "en"]  # Korean is nearer to Japanese in syntax
+
+
+def test_the_manifest_records_the_command_line_and_the_weights_digest(make_config, tiny_model):
+    import hashlib
+
+    config = make_config(training={"max_steps": 1})
+    proc = _run(config)
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((config.parent / "runs" / "fault" / "manifest.json").read_text())
+    assert manifest["command"] == ["crossling", "run", str(config), "--quiet"]
+    digest = hashlib.sha256((tiny_model / "model.safetensors").read_bytes()).hexdigest()
+    assert manifest["model_weights"] == {"model.safetensors": digest}

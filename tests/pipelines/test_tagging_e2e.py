@@ -118,3 +118,25 @@ def test_pos_task_is_learned_with_windows_and_every_language_is_reported(toy, tm
             ]
             accuracy = 100 * sum(p == g for p, g in pairs) / len(pairs)
             assert accuracy == pytest.approx(english["pos_accuracy"])
+
+
+def test_results_count_training_sentences_not_windows(toy, tmp_path):
+    data, model = toy
+    config = build_config(
+        {
+            "name": "toy-count",
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": str(model)},
+            "task": {
+                "name": "udpos",
+                "source": "local",
+                "data_dir": str(data),
+                "eval_languages": ["en"],
+                "max_length": 24,
+            },
+            "training": {"max_steps": 1, "batch_size": 16, "checkpoint_every_steps": 0, "mixed_precision": "no"},
+        }
+    )
+    stage = run_experiment(config, show_progress=False)["stages"][0]
+    assert stage["train_examples"] == 200  # the sentences of train-en.tsv
+    assert stage["train_features"] > 200  # the long ones became several windows

@@ -86,6 +86,30 @@ def _check_local_directory(path: Path, allow_pickle: bool) -> None:
         raise ModelError(f"{path}: no model weights (expected model.safetensors)")
 
 
+#: Weight files whose digests a run's manifest records (safetensors, and pickle formats when allowed).
+WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin")
+
+
+def weights_digests(config: ModelConfig) -> dict[str, str]:
+    """``{file name: SHA-256}`` of the model's weight files (local directory, or the hub's local snapshot).
+
+    Empty when the files are not on this machine (a hub model never downloaded). Digests are
+    remembered per file (``crossling.utils.digests``), so a large model is hashed once.
+    """
+    from crossling.utils.digests import cached_sha256
+
+    directory = Path(resolve_model_path(config.name_or_path))
+    if not directory.is_dir():
+        try:
+            from huggingface_hub import snapshot_download
+
+            directory = Path(snapshot_download(config.name_or_path, revision=config.revision, local_files_only=True))
+        except Exception:  # noqa: BLE001 - not in the local hub cache (any reason): nothing to hash
+            return {}
+    files = sorted({p for pattern in WEIGHT_PATTERNS for p in directory.glob(pattern) if p.is_file()})
+    return {p.name: cached_sha256(p) for p in files}
+
+
 def _one_line(exc: BaseException) -> str:
     """The first non-empty line of an exception's message (library errors often span several)."""
     return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)

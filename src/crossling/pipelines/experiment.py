@@ -19,7 +19,7 @@ from crossling.evaluation.example_stats import examples_path, write_example_stat
 from crossling.evaluation.logits import logits_path, write_logits
 from crossling.evaluation.predict import predict_logits
 from crossling.evaluation.store import STORE_NAME, flatten, record_run
-from crossling.models.encoder import load_tokenizer, resolve_model_path
+from crossling.models.encoder import load_tokenizer, resolve_model_path, weights_digests
 from crossling.models.model import AGGREGATOR_PREFIX, CrossLingualModel, build_model
 from crossling.pipelines.layer_choice import aggregation_entry, manifest_entry, resolve_layer
 from crossling.pipelines.preflight import check_before_training, check_directories
@@ -345,7 +345,12 @@ def _run_unlocked(
         },
         # A retrieval target trains nothing: only its intermediate stages have results.
         "stages": [
-            {"task": s.task.spec.name, **asdict(r)}
+            {
+                "task": s.task.spec.name,
+                **asdict(r),
+                "train_examples": s.task.num_train_examples,
+                "train_features": r.train_examples,
+            }
             for s, r in zip(stages[: len(stage_results)], stage_results, strict=True)
         ],
         "timing": {"train_seconds": round(train_seconds, 2), "eval_seconds": round(eval_seconds, 2)},
@@ -361,7 +366,11 @@ def _run_unlocked(
             data_fingerprints=fingerprints,
             mixed_precision=precision,
             model_path=model_path,
-            extra={**manifest_entry(config, run_dir), "precision_choice": precision_choice.as_manifest()},
+            extra={
+                **manifest_entry(config, run_dir),
+                "precision_choice": precision_choice.as_manifest(),
+                "model_weights": weights_digests(config.model),
+            },
         ),
     )
     atomic_write_json(results_path, results)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import sys
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
@@ -59,7 +60,7 @@ def build_manifest(
     model_path: str,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What a run needs to be reproduced: versions, commit, data fingerprints, seed, device."""
+    """What a run needs to be reproduced: versions, commit, command line, data fingerprints, seed, device."""
     versions = {}
     for name in _PACKAGES:
         try:
@@ -82,6 +83,8 @@ def build_manifest(
         "cpu_count": os.cpu_count(),
         "mixed_precision": mixed_precision,
         "model_path": model_path,
+        # How the run was started (in-process callers record their own process's arguments).
+        "command": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else [],
         "data_fingerprints": dict(sorted(data_fingerprints.items())),
         **(extra or {}),
     }

@@ -124,6 +124,11 @@ class TaskData:
         self.fingerprints[f"{self.spec.name}/{language}/{split}"] = self.source.fingerprint(language, split)
         return self.source.candidates(language, split)
 
+    @property
+    def num_train_examples(self) -> int:
+        """Training examples (sentences, questions) of every training language, not the windows they become."""
+        return sum(len(self.records(language, "train")) for language in self.config.train_languages)
+
     def features(self, language: str, split: str, tokenizer: Any) -> datasets.Dataset:
         """Tokenized features of (language, split), from the Arrow cache when possible."""
         cap = self.config.max_train_examples if split == "train" else self.config.max_eval_examples

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from crossling.errors import CorruptFile
+
 
 def _fsync_dir(directory: Path) -> None:
     """Flush a directory entry so that a rename inside it survives a power loss."""
@@ -43,6 +45,13 @@ def _publish_mode(path: Path, directory: bool = False) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
+def _naming(exc: BaseException, target: Path) -> BaseException:
+    """``exc``, or for an ``OSError`` that names no file (a failed ``write``: disk full), one naming ``target``."""
+    if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+        return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(target))
+    return exc
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success, fsync it and rename it onto ``path``.
@@ -62,10 +71,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         _publish_mode(tmp)
         os.replace(tmp, target)
         _fsync_dir(target.parent)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-        raise
+        raise _naming(exc, target) from exc
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
@@ -111,15 +120,23 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
         else:
             os.replace(tmp, target)
         _fsync_dir(target.parent)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        raise _naming(exc, target) from exc
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
-    """Read a JSON file (UTF-8)."""
+    """Read a JSON file (UTF-8); ``CorruptFile`` (a ``ValueError``) naming the file and line if it is not JSON."""
     with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+        try:
+            return json.load(handle)
+        except json.JSONDecodeError as exc:
+            raise CorruptFile(
+                f"{path}: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg}); "
+                "the file is damaged or incomplete"
+            ) from None
+        except UnicodeDecodeError:
+            raise CorruptFile(f"{path}: not valid JSON (not UTF-8 text); the file is damaged") from None
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
