@@ -120,7 +120,7 @@ def test_pos_task_is_learned_with_windows_and_every_language_is_reported(toy, tm
             assert accuracy == pytest.approx(english["pos_accuracy"])
 
 
-def test_results_count_training_sentences_not_windows(toy, tmp_path):
+def test_results_count_training_sentences_not_windows_and_record_the_data_caps(toy, tmp_path):
     data, model = toy
     config = build_config(
         {
@@ -133,10 +133,14 @@ def test_results_count_training_sentences_not_windows(toy, tmp_path):
                 "data_dir": str(data),
                 "eval_languages": ["en"],
                 "max_length": 24,
+                "max_eval_examples": 30,
             },
             "training": {"max_steps": 1, "batch_size": 16, "checkpoint_every_steps": 0, "mixed_precision": "no"},
         }
     )
-    stage = run_experiment(config, show_progress=False)["stages"][0]
+    results = run_experiment(config, show_progress=False)
+    assert results["data_caps"] == {"max_train_examples": None, "max_eval_examples": 30}
+    assert results["languages"]["en"]["count"] == 30
+    stage = results["stages"][0]
     assert stage["train_examples"] == 200  # the sentences of train-en.tsv
     assert stage["train_features"] > 200  # the long ones became several windows

@@ -334,6 +334,7 @@ def _run_unlocked(
         "aggregation": aggregation_entry(config, run_dir),
         "intermediate": [s.task.spec.name for s in stages[:-1]],
         "train_languages": list(target.task.config.train_languages),
+        "data_caps": {key: getattr(target.task.config, key) for key in ("max_train_examples", "max_eval_examples")},
         "languages": per_language,
         "summary": summarize(per_language, spec.metric, target.task.config.train_languages),
         "selection": {

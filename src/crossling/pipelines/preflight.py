@@ -122,17 +122,26 @@ def _position_limit(config: ExperimentConfig) -> int | None:
     return getattr(hf_config, "max_position_embeddings", None)
 
 
-def check_model_limits(config: ExperimentConfig, tasks: Sequence[TaskData]) -> None:
-    """``ConfigError`` if a stage's ``max_length`` exceeds the encoder's position table."""
+def check_model_limits(config: ExperimentConfig, tasks: Sequence[TaskData], *, fine_tunes_target: bool = True) -> None:
+    """``ConfigError`` if a sequence length the run will use exceeds the encoder's position table.
+
+    Checked: every stage's ``task.max_length`` (or the task's default), and ``retrieval.max_length``
+    when the target is evaluated without fine-tuning.
+    """
     limit = _position_limit(config)
     if limit is None:
         return
     keys = [f"intermediate[{i}].task.max_length" for i in range(len(tasks) - 1)] + ["task.max_length"]
-    for key, data in zip(keys, tasks, strict=True):
-        if data.max_length > limit:
-            origin = "" if data.config.max_length else f" (the default of {data.spec.name})"
+    lengths = [
+        (key, data.max_length, "" if data.config.max_length else f" (the default of {data.spec.name})")
+        for key, data in zip(keys, tasks, strict=True)
+    ]
+    if not fine_tunes_target and config.retrieval.max_length:
+        lengths[-1] = ("retrieval.max_length", config.retrieval.max_length, "")
+    for key, length, origin in lengths:
+        if length > limit:
             raise ConfigError(
-                f"{key}: {data.max_length}{origin} exceeds the model's max_position_embeddings "
+                f"{key}: {length}{origin} exceeds the model's max_position_embeddings "
                 f"({limit}); set {key} to at most {limit}"
             )
 
@@ -154,4 +163,4 @@ def check_before_training(
     for index, data in enumerate(tasks):
         target = index == len(tasks) - 1
         check_task_data(data, fine_tuned=fine_tunes_target or not target, evaluated=target)
-    check_model_limits(config, tasks)
+    check_model_limits(config, tasks, fine_tunes_target=fine_tunes_target)

@@ -1,4 +1,4 @@
-"""Plots of results: per-language bars (with 95% interval whiskers where known) and per-epoch dev curves (matplotlib, PNG)."""
+"""Plots of results: per-language bars (values on top, 95% interval whiskers where known) and per-epoch dev curves (matplotlib, PNG)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,17 @@ from crossling.utils.io import atomic_path
 def per_language_bars(
     results: Mapping[str, Mapping[str, Any]], path: Path, *, title: str = "", chance: float | None = None
 ) -> Path:
-    """Grouped bars: x = language, one bar per system; an optional dashed line at chance level."""
+    """Grouped bars: x = language, then the average over languages; one bar per system, its value on top.
+
+    An optional dashed line marks chance level.
+    """
     metric = next(iter(results.values()))["metric"]
     values = {
-        system: {lang: (scores.get(metric, np.nan), None, None) for lang, scores in result["languages"].items()}
+        system: {
+            **{lang: (scores.get(metric, np.nan), None, None) for lang, scores in result["languages"].items()},
+            # the macro average over languages, as the table's "avg (all)"
+            "avg": (result["summary"].get("macro_avg") or np.nan, None, None),
+        }
         for system, result in results.items()
     }
     fig = _bars(values, metric=metric, title=title, chance=chance)
@@ -78,7 +85,7 @@ def _bars(
         lows = np.array([c[1] if c[1] is not None else c[0] for c in cells], dtype=float)
         highs = np.array([c[2] if c[2] is not None else c[0] for c in cells], dtype=float)
         whiskers = any(c[1] is not None for c in cells)
-        ax.bar(
+        bars = ax.bar(
             x + (i - (len(systems) - 1) / 2) * width,
             means,
             width,
@@ -87,12 +94,13 @@ def _bars(
             capsize=2,
             error_kw={"linewidth": 0.8},
         )
+        ax.bar_label(bars, fmt="%.1f", fontsize=6, padding=1)
     if chance is not None:
         ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set_xticks(x, languages)
     ax.set_ylabel(metric)
-    ax.set_ylim(0, 100)
-    ax.set_title(title)
+    ax.set_ylim(0, 105)  # room for the values on 100% bars
+    ax.set_title(f"{title} ({metric})" if title else metric)
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))  # outside: never hides a bar
     fig.tight_layout()
     return fig

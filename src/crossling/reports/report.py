@@ -83,13 +83,14 @@ def write_report(
     and significance; without it the HTML report says "one seed, no interval".
     """
     first = next(iter(results.values()))
-    png = per_language_bars(results, directory / "per_language.png", title=title, chance=chance)
+    png = per_language_bars(results, directory / "per_language.png", title=f"{title}: {first['task']}", chance=chance)
     lines = [
         f"# {title}",
         "",
         f"Task `{first['task']}`, metric {first['metric']} on the {first['eval_split']} split, "
         f"model `{first['model']}`, trained on {', '.join(first['train_languages'])}.",
         "",
+        *data_caps_lines(results),
         markdown_table(results),
         f"![per-language {first['metric']}]({png.name})",
         "",
@@ -105,8 +106,24 @@ def write_report(
     return path
 
 
+def data_caps_lines(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """``["Data caps: ...", ""]`` from the runs' ``data_caps`` (per system where they differ); none if unrecorded."""
+    described = {}
+    for name, result in results.items():
+        if "data_caps" in result:
+            caps = result["data_caps"]
+            described[name] = "; ".join(
+                f"{key} {value} (per language)" if value is not None else f"{key} none" for key, value in caps.items()
+            )
+    if not described:
+        return []
+    if len(set(described.values())) == 1:
+        return [f"Data caps: {next(iter(described.values()))}.", ""]
+    return ["Data caps: " + "; ".join(f"{name}: {text}" for name, text in described.items()) + ".", ""]
+
+
 def _runs_table(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Markdown rows: how each run was trained and selected, and how long it took."""
+    """Markdown rows: how each run was trained and selected and how long it took; an ensemble names its members."""
     if not results:
         return []
     lines = [
@@ -114,6 +131,9 @@ def _runs_table(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
         "|---|---|---|---|---:|---:|",
     ]
     for name, result in results.items():
+        if "members" in result:  # written by `crossling ensemble`: no training of its own
+            lines.append(f"| {name} | ensemble of {len(result['members'])} runs | - | - | - | - |")
+            continue
         agg = result["aggregation"]
         layer = f" (k={agg['layer']})" if agg.get("layer") is not None else ""
         dev = result["selection"]["dev_score"]
