@@ -6,9 +6,9 @@ import pytest
 from tiny import make_tiny_model_dir
 
 from crossling.config import build_config
-from crossling.data.loading import TaskData
 from crossling.errors import ConfigError
 from crossling.pipelines.preflight import check_model_limits
+from crossling.tasks.loading import TaskData
 
 
 @pytest.fixture(scope="module")
