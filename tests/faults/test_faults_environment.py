@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from faultkit import assert_one_line_stderr, crossling, invoke_run
 
+from crossling.pipelines.stages import partial_dir
 from crossling.training import checkpoint as checkpoint_module
 from crossling.training.checkpoint import list_checkpoints, verify_checkpoint
 
@@ -93,7 +94,9 @@ def test_disk_full_during_a_checkpoint_is_one_line_and_keeps_the_last_checkpoint
 
     monkeypatch.setattr(checkpoint_module, "save_file", save_until_full)
     result = invoke_run(config)
-    stage = config.parent / "runs" / "fault" / "stages" / "00-pawsx" / "checkpoints"
+    # The stage trains in the stage cache until it is complete (``<id>.partial``, named by the run's pointer).
+    pointer = json.loads((config.parent / "runs" / "fault" / "stages" / "00-pawsx.json").read_text())
+    stage = partial_dir(pointer["stage_id"]) / "checkpoints"
     assert result.exit_code == 1, result.output
     error = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert error and f"{stage}" in error[0] and "the disk is full" in error[0], result.output

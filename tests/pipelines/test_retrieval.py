@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from tiny import WORDS, make_tiny_model_dir, stage_weights
 
 from crossling.config import build_config
@@ -82,7 +83,22 @@ def test_max_eval_examples_caps_the_sentences_bucc_mines(tiny_dir, tmp_path):
     assert all(int(line.split("\t")[0][3:]) < 10 for line in lines)
 
 
-def test_an_intermediate_stage_before_a_retrieval_target_trains_and_its_encoder_is_scored(tiny_dir, tmp_path):
+def test_an_intermediate_stage_before_a_retrieval_target_trains_and_its_encoder_is_scored(
+    tiny_dir, tmp_path, monkeypatch
+):
+    from safetensors.torch import load_file
+
+    from crossling.pipelines import experiment
+
+    scored: dict[str, dict] = {}
+    real_evaluate = experiment.evaluate_retrieval
+
+    def spy(config, *args, encoder=None, **kwargs):
+        scored[config.name] = {k: v.detach().clone() for k, v in encoder.state_dict().items()} if encoder else {}
+        return real_evaluate(config, *args, encoder=encoder, **kwargs)
+
+    monkeypatch.setattr(experiment, "evaluate_retrieval", spy)
+
     def run(name: str, intermediate: list) -> dict:
         return run_experiment(
             build_config(
@@ -112,13 +128,15 @@ def test_an_intermediate_stage_before_a_retrieval_target_trains_and_its_encoder_
     assert alone["stages"] == [] and alone["intermediate"] == []
     assert after["intermediate"] == ["tmpl-paws"] and [s["task"] for s in after["stages"]] == ["tmpl-paws"]
     assert after["stages"][0]["global_steps"] == 4
-    assert stage_weights(tmp_path / "runs" / "after", 0, "tmpl-paws").is_file()
     assert after["languages"]["de"]["count"] == alone["languages"]["de"]["count"] == 40
-    retrieved = {
-        name: (tmp_path / "runs" / name / "predictions" / "tmpl-retrieval" / "test-de.tsv").read_text()
-        for name in ("alone", "after")
-    }
-    assert retrieved["after"] != retrieved["alone"]  # the trained encoder, not the pretrained one, was scored
+    # The trained encoder, not the pretrained one, was scored: its weights are the stage's kept weights.
+    kept = load_file(stage_weights(tmp_path / "runs" / "after", 0, "tmpl-paws"))
+    assert scored["alone"] == {} and scored["after"]
+    for name, tensor in scored["after"].items():
+        assert torch.equal(tensor, kept[f"encoder.{name}"]), name
+    pretrained = load_file(tiny_dir / "model.safetensors")
+    changed = [n for n, t in scored["after"].items() if n in pretrained and not torch.equal(t, pretrained[n])]
+    assert changed, "the intermediate stage left the encoder as it was"
 
 
 def test_tatoeba_with_the_offline_e5_encoder_on_real_data(shared_data, tmp_path):
