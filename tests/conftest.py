@@ -1,4 +1,4 @@
-"""Shared fixtures: the real data samples in ../shared/data (skipped where absent)."""
+"""Shared fixtures: the real data samples in ../shared/data (skipped where absent), a per-test stage cache, a tiny model and toy PAWS-X data."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CROSSLING_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -46,3 +47,17 @@ def _isolated_crossling_home(request, _session_crossling_home, tmp_path_factory,
         (_session_crossling_home / shared).mkdir(parents=True, exist_ok=True)
         (home / shared).symlink_to(_session_crossling_home / shared, target_is_directory=True)
     monkeypatch.setenv("CROSSLING_HOME", str(home))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny BERT (safetensors) with a WordPiece tokenizer that knows both toy vocabularies."""
+    return make_tiny_model_dir(
+        tmp_path_factory.mktemp("tiny-model") / "model", [" ".join(words) for words in WORDS.values()] * 10
+    )
+
+
+@pytest.fixture(scope="session")
+def toy_pawsx(tmp_path_factory) -> Path:
+    """Toy PAWS-X files in XTREME's layout: 96 English training pairs, 32 dev, 32 test pairs in en and de."""
+    return write_pawsx_layout(tmp_path_factory.mktemp("toy-pawsx") / "pawsx", train=96, dev=32, test=32)

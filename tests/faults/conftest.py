@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from faultkit import base_config, write_yaml
-from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
+from tiny import write_pawsx_layout
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -23,14 +23,6 @@ def _one_thread():
         patch.setenv("OMP_NUM_THREADS", "1")
         yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    """A tiny BERT (safetensors) with a WordPiece tokenizer that knows both toy vocabularies."""
-    return make_tiny_model_dir(
-        tmp_path_factory.mktemp("faults-model") / "model", [" ".join(words) for words in WORDS.values()] * 10
-    )
 
 
 @pytest.fixture(scope="session")

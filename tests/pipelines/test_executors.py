@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import yaml
-from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
 
 from crossling.config import load_config
 from crossling.pipelines.executors import plan_jobs
@@ -31,20 +30,6 @@ def _one_thread():
         patch.setenv("OMP_NUM_THREADS", "1")
         yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    """A tiny BERT with a WordPiece tokenizer for the toy vocabularies."""
-    return make_tiny_model_dir(
-        tmp_path_factory.mktemp("exec-model") / "model", [" ".join(words) for words in WORDS.values()] * 10
-    )
-
-
-@pytest.fixture(scope="module")
-def pair_data(tmp_path_factory) -> Path:
-    """Toy PAWS-X files (en train/dev/test, de test)."""
-    return write_pawsx_layout(tmp_path_factory.mktemp("exec-data") / "pawsx", train=96, dev=32, test=32)
 
 
 def study_config(model: Path, data: Path, out: Path, **extra: Any) -> dict[str, Any]:
@@ -88,35 +73,35 @@ def scores(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
 
 
 @pytest.fixture(scope="module")
-def local_scores(tiny_model, pair_data, tmp_path_factory) -> dict[str, dict[str, float]]:
+def local_scores(tiny_model, toy_pawsx, tmp_path_factory) -> dict[str, dict[str, float]]:
     """The study run one after another in this process: the reference."""
     out = tmp_path_factory.mktemp("local")
-    config = load_config(write(out / "study.yaml", study_config(tiny_model, pair_data, out / "runs")))
+    config = load_config(write(out / "study.yaml", study_config(tiny_model, toy_pawsx, out / "runs")))
     return scores(run_sweep(config, show_progress=False))
 
 
-def test_plan_orders_runs_that_share_intermediate_stages_after_their_lead(tiny_model, pair_data, tmp_path):
-    config = load_config(write(tmp_path / "s.yaml", study_config(tiny_model, pair_data, tmp_path / "runs")))
+def test_plan_orders_runs_that_share_intermediate_stages_after_their_lead(tiny_model, toy_pawsx, tmp_path):
+    config = load_config(write(tmp_path / "s.yaml", study_config(tiny_model, toy_pawsx, tmp_path / "runs")))
     jobs = {job.name: job for job in plan_jobs(expand(config))}
     assert jobs["direct"].group == "" and jobs["direct"].after == ()
     assert jobs["inter-a"].after == () and jobs["inter-b"].after == ("inter-a",)
     assert jobs["inter-a"].group == jobs["inter-b"].group != ""
 
 
-def test_where_a_run_executes_is_not_part_of_its_identity(tiny_model, pair_data, tmp_path):
-    raw = study_config(tiny_model, pair_data, tmp_path / "runs")
+def test_where_a_run_executes_is_not_part_of_its_identity(tiny_model, toy_pawsx, tmp_path):
+    raw = study_config(tiny_model, toy_pawsx, tmp_path / "runs")
     here = expand(load_config(write(tmp_path / "a.yaml", raw)))
     ray = expand(load_config(write(tmp_path / "b.yaml", {**raw, "executor": {"kind": "ray", "max_workers": 4}})))
     assert [m.executor for m in here] == [m.executor for m in ray]
 
 
 def test_submitit_gives_the_same_results_as_the_local_executor_and_a_rerun_starts_nothing(
-    tiny_model, pair_data, tmp_path, local_scores
+    tiny_model, toy_pawsx, tmp_path, local_scores
 ):
     pytest.importorskip("submitit", reason="the cluster extra (submitit) is not installed")
     executor = {"kind": "slurm", "max_workers": 2, "slurm_cluster": "local"}
     config = load_config(
-        write(tmp_path / "study.yaml", study_config(tiny_model, pair_data, tmp_path / "runs", executor=executor))
+        write(tmp_path / "study.yaml", study_config(tiny_model, toy_pawsx, tmp_path / "runs", executor=executor))
     )
     assert scores(run_sweep(config, show_progress=False)) == local_scores
     # A rerun finds every run finished and submits no job.
@@ -131,8 +116,8 @@ def test_submitit_gives_the_same_results_as_the_local_executor_and_a_rerun_start
     }
 
 
-def test_a_run_that_keeps_failing_is_reported_and_the_others_finish(tiny_model, pair_data, tmp_path):
-    raw = study_config(tiny_model, pair_data, tmp_path / "runs", executor={"kind": "processes", "max_retries": 1})
+def test_a_run_that_keeps_failing_is_reported_and_the_others_finish(tiny_model, toy_pawsx, tmp_path):
+    raw = study_config(tiny_model, toy_pawsx, tmp_path / "runs", executor={"kind": "processes", "max_retries": 1})
     raw["variants"] = {"good": {}, "bad": {"task.data_dir": str(tmp_path / "missing")}}
     (tmp_path / "missing").mkdir()  # exists at load time, holds no data: the worker fails on it
     config = load_config(write(tmp_path / "study.yaml", raw))
@@ -162,13 +147,13 @@ def _kill_first_worker_once_checkpointed(run_dir: Path, stage: str, deadline: fl
 
 @pytest.mark.parametrize("engine", ["processes", "ray"])
 def test_a_worker_killed_mid_stage_is_retried_and_the_study_ends_as_if_it_never_was(
-    engine, tiny_model, pair_data, tmp_path, local_scores
+    engine, tiny_model, toy_pawsx, tmp_path, local_scores
 ):
     if engine == "ray":
         pytest.importorskip("ray", reason="the cluster extra (ray) is not installed")
     import threading
 
-    raw = study_config(tiny_model, pair_data, tmp_path / "runs", executor={"kind": engine, "max_workers": 2})
+    raw = study_config(tiny_model, toy_pawsx, tmp_path / "runs", executor={"kind": engine, "max_workers": 2})
     config = load_config(write(tmp_path / "study.yaml", raw))
     # inter-b's target stage is its own (direct's stage is the cached intermediate stage of inter-a).
     run_dir = tmp_path / "runs" / "study" / "inter-b"

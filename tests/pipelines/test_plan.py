@@ -8,27 +8,12 @@ from typing import Any
 
 import pytest
 import yaml
-from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
 from typer.testing import CliRunner
 
 from crossling.cli.main import app
 from crossling.config import load_config
 from crossling.pipelines.plan import calibrate, plan_study, steps_of
 from crossling.pipelines.sweep import run_sweep
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    """A tiny BERT with a WordPiece tokenizer for the toy vocabularies."""
-    return make_tiny_model_dir(
-        tmp_path_factory.mktemp("plan-model") / "model", [" ".join(words) for words in WORDS.values()] * 10
-    )
-
-
-@pytest.fixture(scope="module")
-def pair_data(tmp_path_factory) -> Path:
-    """Toy PAWS-X files: 96 English training pairs, 32 test pairs in en and de."""
-    return write_pawsx_layout(tmp_path_factory.mktemp("plan-data") / "pawsx", train=96, dev=32, test=32)
 
 
 def study_yaml(model: Path, data: Path, out: Path) -> Path:
@@ -69,8 +54,8 @@ def test_steps_are_counted_as_training_counts_them():
     assert steps_of(96, TrainingConfig(epochs=5, batch_size=16, max_steps=4)) == 4
 
 
-def test_plan_counts_shared_stages_once_and_sees_what_is_cached(tiny_model, pair_data, tmp_path):
-    config = load_config(study_yaml(tiny_model, pair_data, tmp_path))
+def test_plan_counts_shared_stages_once_and_sees_what_is_cached(tiny_model, toy_pawsx, tmp_path):
+    config = load_config(study_yaml(tiny_model, toy_pawsx, tmp_path))
     before = plan_study(config)
     totals = before.totals()
     # direct's target stage = the shared intermediate stage (same task, training, seed, no upstream);
@@ -84,8 +69,8 @@ def test_plan_counts_shared_stages_once_and_sees_what_is_cached(tiny_model, pair
     assert (after["stages"], after["stages_to_train"], after["steps_to_train"], after["runs_to_run"]) == (3, 0, 0, 0)
 
 
-def test_plan_command_prints_the_stages_and_the_cost_estimate(tiny_model, pair_data, tmp_path):
-    path = study_yaml(tiny_model, pair_data, tmp_path)
+def test_plan_command_prints_the_stages_and_the_cost_estimate(tiny_model, toy_pawsx, tmp_path):
+    path = study_yaml(tiny_model, toy_pawsx, tmp_path)
     result = CliRunner().invoke(
         app, ["plan", str(path), "--seconds-per-step", "0.5", "--device", "A100", "--json", str(tmp_path / "plan.json")]
     )
@@ -97,6 +82,6 @@ def test_plan_command_prints_the_stages_and_the_cost_estimate(tiny_model, pair_d
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("results.json"))
 
 
-def test_calibration_times_real_steps_of_the_first_stage(tiny_model, pair_data, tmp_path):
-    seconds, device = calibrate(load_config(study_yaml(tiny_model, pair_data, tmp_path)), steps=2)
+def test_calibration_times_real_steps_of_the_first_stage(tiny_model, toy_pawsx, tmp_path):
+    seconds, device = calibrate(load_config(study_yaml(tiny_model, toy_pawsx, tmp_path)), steps=2)
     assert 0 < seconds < 30 and device

@@ -33,7 +33,7 @@ from crossling.config.loader import build_config, dump_config, to_dict
 from crossling.config.schema import ExecutorConfig, ExperimentConfig
 from crossling.errors import ConfigError, CrosslingError
 from crossling.pipelines.experiment import run_experiment
-from crossling.pipelines.rundir import config_hash, run_directory
+from crossling.pipelines.rundir import config_hash, finished_results, run_directory
 from crossling.utils.io import atomic_write_json, atomic_write_text, read_json, sha256_json
 
 logger = logging.getLogger(__name__)
@@ -414,15 +414,8 @@ def _dispatch(jobs: Sequence[RunJob], settings: ExecutorConfig, study_dir: Path)
 
 def _finished_results(job: RunJob) -> dict[str, Any] | None:
     """The run's ``results.json`` if it holds results of this very config (then no worker is started)."""
-    path = Path(job.run_dir) / "results.json"
-    if not path.is_file():
-        return None
-    try:
-        results = read_json(path)
-    except (OSError, ValueError):
-        return None
     config = build_config(yaml.safe_load(job.config_yaml), source="study job")
-    return results if results.get("config_hash") == config_hash(config) else None
+    return finished_results(Path(job.run_dir), config_hash(config))
 
 
 def describe(outcome: StudyOutcome) -> str:
