@@ -167,3 +167,13 @@ def test_readme_block_is_regenerated_from_study_json(tmp_path):
     assert "| b | +10.0 [8.0, 12.0]* |" in text and "significantly higher in en" in text
     with pytest.raises(ValueError, match="no <!-- study-table:begin -->"):
         replace_block("no markers", "x")
+    # Named blocks: only the block of that name is replaced, the others are left as they are.
+    doc = tmp_path / "doc.md"
+    doc.write_text(
+        "<!-- study-table:rq1:begin -->\nold 1\n<!-- study-table:rq1:end -->\n"
+        "<!-- study-table:rq2:begin -->\nold 2\n<!-- study-table:rq2:end -->\n"
+    )
+    main([str(tmp_path), "--readme", str(doc), "--block", "rq2"])
+    assert "old 1" in doc.read_text() and "old 2" not in doc.read_text() and "| b | +10.0" in doc.read_text()
+    with pytest.raises(ValueError, match="no <!-- study-table:rq3:begin -->"):
+        replace_block(doc.read_text(), "x", name="rq3")

@@ -3,7 +3,8 @@
 ``python -m crossling.reports.study_markdown STUDY_DIR [--readme FILE]`` prints it from
 ``STUDY_DIR/study.json`` and, with ``--readme``, replaces the block between
 ``<!-- study-table:begin -->`` and ``<!-- study-table:end -->`` of FILE with it (how the
-README's demo table is regenerated; numbers are never edited by hand).
+README's demo table is regenerated; numbers are never edited by hand). ``--block NAME`` picks a
+named block (``<!-- study-table:NAME:begin -->``), as in ``docs/research-questions.md``.
 """
 
 from __future__ import annotations
@@ -98,12 +99,23 @@ def write_study_markdown(study: Mapping[str, Any], directory: Path) -> Path:
     return path
 
 
-def replace_block(text: str, block: str, *, source: str = "file") -> str:
-    """``text`` with the part between ``BEGIN`` and ``END`` replaced by ``block`` (ValueError if the markers are missing)."""
-    start, end = text.find(BEGIN), text.find(END)
+def markers(name: str | None = None) -> tuple[str, str]:
+    """The begin/end markers of a study-table block: ``BEGIN``/``END``, or ``<!-- study-table:NAME:begin -->`` ..."""
+    if name is None:
+        return BEGIN, END
+    return f"<!-- study-table:{name}:begin -->", f"<!-- study-table:{name}:end -->"
+
+
+def replace_block(text: str, block: str, *, source: str = "file", name: str | None = None) -> str:
+    """``text`` with the part between the markers of block ``name`` replaced by ``block``.
+
+    ValueError if the markers are missing (a document may hold several named blocks).
+    """
+    begin, end_marker = markers(name)
+    start, end = text.find(begin), text.find(end_marker)
     if start < 0 or end < start:
-        raise ValueError(f"{source}: no {BEGIN} ... {END} block to replace")
-    return text[: start + len(BEGIN)] + "\n" + block.rstrip("\n") + "\n" + text[end:]
+        raise ValueError(f"{source}: no {begin} ... {end_marker} block to replace")
+    return text[: start + len(begin)] + "\n" + block.rstrip("\n") + "\n" + text[end:]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -111,11 +123,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("study_dir", type=Path, help="directory holding study.json")
     parser.add_argument("--readme", type=Path, help="file whose study-table block is regenerated")
+    parser.add_argument("--block", help="name of the block in FILE (<!-- study-table:NAME:begin -->); default unnamed")
     args = parser.parse_args(argv)
     markdown = study_markdown(read_json(args.study_dir / "study.json"), heading_level=4)
     print(markdown)
     if args.readme:
-        atomic_write_text(args.readme, replace_block(args.readme.read_text(), markdown, source=str(args.readme)))
+        text = replace_block(args.readme.read_text(), markdown, source=str(args.readme), name=args.block)
+        atomic_write_text(args.readme, text)
 
 
 if __name__ == "__main__":
