@@ -75,7 +75,8 @@ class Interval:
     high: float
 
 
-def _interval(point: float, replicates: np.ndarray, level: float = 0.95) -> Interval:
+def percentile_interval(point: float, replicates: np.ndarray, level: float = 0.95) -> Interval:
+    """``point`` with the ``(1 - level) / 2`` and ``(1 + level) / 2`` percentiles of its bootstrap ``replicates``."""
     tail = 100.0 * (1.0 - level) / 2.0
     low, high = np.percentile(replicates, [tail, 100.0 - tail])
     return Interval(float(point), float(low), float(high))
@@ -252,7 +253,7 @@ def _compare(
         pvalues.append(permutation_pvalue(a, b, aggregate, n_resamples=n_permutations, seed=seed + offset))
     adjusted = holm(pvalues)
     return {
-        name: Comparison(_interval(point[name], replicates[name]), float(p), float(q))
+        name: Comparison(percentile_interval(point[name], replicates[name]), float(p), float(q))
         for name, p, q in zip(names, pvalues, adjusted, strict=True)
     }
 
@@ -286,9 +287,11 @@ def study_statistics(
     means = {system: seed_means(samples[system], aggregate) for system in systems}
     result = StudyStatistics({}, {}, {}, {}, k)
     for system in systems:
-        result.systems[system] = {lang: _interval(means[system][lang], replicates[system][lang]) for lang in languages}
+        result.systems[system] = {
+            lang: percentile_interval(means[system][lang], replicates[system][lang]) for lang in languages
+        }
         result.averages[system] = {
-            name: _interval(float(_average(means[system], langs)), _average(replicates[system], langs))
+            name: percentile_interval(float(_average(means[system], langs)), _average(replicates[system], langs))
             for name, langs in groups.items()
         }
         if system == baseline:

@@ -246,15 +246,24 @@ def ensemble(
     languages: Annotated[
         list[str] | None, typer.Option("--language", "-l", help="Languages (default: the runs').")
     ] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            help="prob (mean of probabilities), logit (mean of logits or similarities), vote (majority, ties to "
+            "the higher mean probability) or weighted (weights fitted on English dev by a simplex grid)."
+        ),
+    ] = "prob",
 ) -> None:
-    """Score the ensemble of fine-tuned runs (mean of their probabilities; runs saved logits) and print the table."""
+    """Score the ensemble of runs that saved logits (evaluation.save_logits) beside its members and print the table."""
     _setup_logging(False)
     from crossling.pipelines.ensemble import ensemble_runs
-    from crossling.reports.tables import rich_table
+    from crossling.reports.tables import ensemble_table, rich_table
 
     try:
-        result = ensemble_runs(run_dirs, output_dir, languages=languages or None)
+        result = ensemble_runs(run_dirs, output_dir, method=method, languages=languages or None)
         console.print(rich_table({result["name"]: result}))
+        if result["comparison"]:
+            console.print(ensemble_table(result))
     except CrosslingError as exc:
         _fail(exc)
 

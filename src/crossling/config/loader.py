@@ -75,6 +75,9 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        item_type = get_args(tp)[1] if get_args(tp) else Any
+        if dataclasses.is_dataclass(item_type):
+            return {k: _convert(v, item_type, f"{key}.{k}") for k, v in value.items()}
         return dict(value)
     if tp is Any:
         return value

@@ -475,6 +475,25 @@ class StudyConfig:
 
 
 @dataclass(frozen=True)
+class EnsembleConfig:
+    """An ensemble of a sweep's or study's systems (``crossling ensemble``), run after their runs.
+
+    Args:
+        members: Names of the variants (or sweep members) whose runs are combined; each must save
+            its logits (``evaluation.save_logits: true``). In a study, one ensemble per seed.
+        method: ``prob`` (mean of probabilities), ``logit`` (mean of logits, or of retrieval
+            similarities), ``vote`` (majority, ties to the higher mean probability) or ``weighted``
+            (weights fitted on the first training language's dev split by a simplex grid).
+    """
+
+    members: tuple[str, ...] = _help("Variant (or sweep member) names whose runs are combined.", default=())
+    method: Literal["prob", "logit", "vote", "weighted"] = _help(
+        "prob, logit, vote (ties to the higher mean probability) or weighted (fitted on English dev).",
+        default="prob",
+    )
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """One experiment: encoder + aggregation, optional intermediate stages, the target task, evaluation.
 
@@ -491,12 +510,12 @@ class ExperimentConfig:
         retrieval: Sentence vectors and scoring of retrieval tasks (no fine-tuning).
         probe: Parallel data of the layer probe (``crossling probe``, ``aggregation.layer: auto``).
         tracking: Experiment trackers (TensorBoard, MLflow, W&B); not part of the config hash.
-        probe: Parallel data of the layer probe (``crossling probe``, ``aggregation.layer: auto``).
         sweep: Grid of dotted keys to value lists; each combination is a run in a sub-directory.
         variants: Named override sets (systems to compare), crossed with the grid.
         executor: Where the runs execute (not part of any run's identity).
         seeds: A study's seeds: every system runs once per seed, then intervals and tests.
         study: How a study compares its systems.
+        ensembles: Ensembles of the variants (or sweep members), run after their runs.
     """
 
     name: str = _help("Run name (directory under output_dir).", default="experiment")
@@ -517,9 +536,6 @@ class ExperimentConfig:
     tracking: TrackingConfig = _help(
         "Experiment tracking (report_to: tensorboard, mlflow, wandb).", default_factory=TrackingConfig
     )
-    probe: ProbeConfig = _help(
-        "Parallel data of the layer probe (crossling probe, aggregation.layer: auto).", default_factory=ProbeConfig
-    )
     sweep: dict[str, list[Any]] = _help(
         "Grid: dotted key -> list of values (e.g. aggregation.strategy: [last, dlfa]); one run per combination.",
         default_factory=dict,
@@ -539,6 +555,11 @@ class ExperimentConfig:
         default=(),
     )
     study: StudyConfig = _help("How a study compares its systems (baseline, resampling).", default_factory=StudyConfig)
+    ensembles: dict[str, EnsembleConfig] = _help(
+        "Ensembles of the variants, run after them: name -> {members: [variant names], method: prob|logit|vote|"
+        "weighted}; written to <output_dir>/<name>/<ensemble> (in a study, <ensemble>,seed=<s>).",
+        default_factory=dict,
+    )
 
     def __post_init__(self) -> None:
         check_run_name("name", self.name)
@@ -553,6 +574,27 @@ class ExperimentConfig:
             check_run_name(f"variants.{name}", name)
             if not isinstance(overrides, dict):
                 raise ConfigError(f"variants.{name}: expected a mapping of {{dotted key: value}} overrides")
+        self._check_ensembles()
+
+    def _check_ensembles(self) -> None:
+        """Each ensemble has a run name and at least two distinct members, which are variants where there are any."""
+        for name, ensemble in self.ensembles.items():
+            check_run_name(f"ensembles.{name}", name)
+            if name in self.variants:
+                raise ConfigError(f"ensembles.{name}: the name is already a variant's; choose another")
+            if len(set(ensemble.members)) < 2 or len(set(ensemble.members)) != len(ensemble.members):
+                raise ConfigError(
+                    f"ensembles.{name}.members: expected two or more distinct variant names, got {list(ensemble.members)}"
+                )
+            unknown = [m for m in ensemble.members if self.variants and m not in self.variants]
+            if unknown:
+                raise ConfigError(
+                    f"ensembles.{name}.members: {', '.join(unknown)} not among the variants ({', '.join(self.variants)})"
+                )
+            if not self.variants and not self.sweep:
+                raise ConfigError(
+                    f"ensembles.{name}: ensembles combine variants or sweep members; this config has none"
+                )
 
     @property
     def is_sweep(self) -> bool:

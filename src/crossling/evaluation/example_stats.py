@@ -39,6 +39,14 @@ def _f1(sums: np.ndarray) -> np.ndarray:
 #: Aggregate rules: name -> function of the column sums (``[..., S]`` -> ``[...]``, percent).
 AGGREGATES: dict[str, Callable[[np.ndarray], np.ndarray]] = {"ratio": _ratio, "f1": _f1}
 
+#: Every rule as a fraction ``metric = 100 * numerator / denominator`` of linear functions of the
+#: column sums, so that a sum over examples can be linearized (the ensembles' oracle):
+#: ``ratio``: ``s0 / s1``; ``f1``: ``2 tp / (2 tp + fp + fn)``. Name -> ``[..., S]`` -> (num, den).
+FRACTIONS: dict[str, Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]] = {
+    "ratio": lambda s: (s[..., 0], s[..., 1]),
+    "f1": lambda s: (2 * s[..., 0], 2 * s[..., 0] + s[..., 1] + s[..., 2]),
+}
+
 
 @dataclass(frozen=True)
 class ExampleStatistic:

@@ -40,14 +40,18 @@ def margin_matrix(similarity: Tensor, k: int = MARGIN_NEIGHBOURS) -> Tensor:
     return similarity / ((fwd.unsqueeze(1) + bwd.unsqueeze(0)) / 2)
 
 
-def score_matrix(x: Tensor, y: Tensor, scoring: str) -> Tensor:
-    """N x M scores of sources x against targets y: ``cosine`` or ``margin`` (k = ``MARGIN_NEIGHBOURS``)."""
-    similarity = cosine_matrix(x, y)
+def score_matrix_of(similarity: Tensor, scoring: str) -> Tensor:
+    """The scores of a cosine matrix (N x M): itself (``cosine``) or its ratio ``margin`` (k = ``MARGIN_NEIGHBOURS``)."""
     if scoring == "cosine":
         return similarity
     if scoring == "margin":
         return margin_matrix(similarity)
     raise ConfigError(f"retrieval.scoring: expected 'cosine' or 'margin', got {scoring!r}")
+
+
+def score_matrix(x: Tensor, y: Tensor, scoring: str) -> Tensor:
+    """N x M scores of sources x against targets y: ``cosine`` or ``margin`` (k = ``MARGIN_NEIGHBOURS``)."""
+    return score_matrix_of(cosine_matrix(x, y), scoring)
 
 
 def retrieve_both_directions(x: Tensor, y: Tensor, scoring: str) -> tuple[list[int], list[int]]:

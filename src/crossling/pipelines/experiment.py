@@ -195,7 +195,8 @@ def evaluate_languages(
     """Zero-shot scores in every evaluation language (a progress bar per language); writes XTREME-format prediction files.
 
     With ``logits_dir`` (a run directory) every row's logits are saved too, for ensembles
-    (``crossling.pipelines.ensemble``); with ``examples_dir`` (a run directory) the per-example
+    (``crossling.pipelines.ensemble``), and those of the first training language's dev split
+    (where ensemble weights are fitted); with ``examples_dir`` (a run directory) the per-example
     statistics of the metric, for a study's intervals (``examples/<task>/<split>-<lang>.safetensors``).
     """
     per_language: dict[str, dict[str, Any]] = {}
@@ -227,7 +228,25 @@ def evaluate_languages(
         if predictions_dir is not None:
             extension, text = plugin.prediction_file(data.spec, result.predictions)
             atomic_write_text(predictions_dir / data.spec.name / f"{split}-{language}.{extension}", text)
+    if logits_dir is not None:
+        _save_dev_logits(model, data, tokenizer, logits_dir, batch_size=batch_size, mixed_precision=mixed_precision)
     return per_language
+
+
+def _save_dev_logits(
+    model: CrossLingualModel, data: TaskData, tokenizer: Any, run_dir: Path, *, batch_size: int, mixed_precision: str
+) -> None:
+    """The logits of the first training language's dev split, on which ``crossling ensemble`` fits weights."""
+    language, dev_split = data.config.train_languages[0], data.config.dev_split
+    path = logits_path(run_dir, data.spec.name, dev_split, language)
+    if dev_split == "none" or (dev_split == data.config.eval_split and path.is_file()):
+        return
+    features = data.features(language, dev_split, tokenizer)
+    collator = _collator(tokenizer, data.spec)
+    write_logits(
+        path,
+        predict_logits(model, features, batch_size=batch_size, collator=collator, mixed_precision=mixed_precision),
+    )
 
 
 def run_experiment(
@@ -319,6 +338,8 @@ def _run_unlocked(
             predictions_dir=predictions_dir,
             show_progress=show_progress,
             encoder=model.encoder if model else None,
+            logits_dir=run_dir if config.evaluation.save_logits else None,
+            examples_dir=run_dir,
         )
     eval_seconds = time.perf_counter() - started
     spec = target.task.spec

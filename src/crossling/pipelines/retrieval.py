@@ -15,6 +15,8 @@ import torch
 
 from crossling.config.schema import ExperimentConfig
 from crossling.errors import ConfigError
+from crossling.evaluation.example_stats import examples_path, write_example_stats
+from crossling.evaluation.logits import logits_path, write_logits
 from crossling.models.sentence_encoder import build_sentence_encoder
 from crossling.tasks.kinds.retrieval import Retrieval
 from crossling.tasks.loading import TaskData
@@ -29,12 +31,17 @@ def evaluate_retrieval(
     predictions_dir: Path | None,
     show_progress: bool = False,
     encoder: torch.nn.Module | None = None,
+    logits_dir: Path | None = None,
+    examples_dir: Path | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Score every evaluation language of a retrieval task: ``{lang: {metric: value, "count": n, "seconds": s}}``.
 
     ``encoder`` is the encoder the intermediate stages trained (default: the configured
     pretrained one). Writes ``predictions_dir/{task}/{split}-{lang}{suffix}`` files in
     xtreme's formats (see ``crossling.tasks.kinds.retrieval``) when ``predictions_dir`` is given.
+    With ``logits_dir`` (a run directory) each language's queries x candidates cosine matrix is
+    saved as its logits file (one row per query), which ``crossling ensemble`` averages; with
+    ``examples_dir`` the per-example statistics of the metric (``examples/<task>/<split>-<lang>``).
     """
     plugin = task_data.spec.kind_plugin
     if not isinstance(plugin, Retrieval):
@@ -48,6 +55,14 @@ def evaluate_retrieval(
         started = time.perf_counter()
         result = plugin.score_language(sentence_encoder, task_data, language, config.retrieval.scoring)
         per_language[language] = {**result.metrics, "seconds": round(time.perf_counter() - started, 3)}
+        name = task_data.spec.name
+        if logits_dir is not None:
+            similarity = result.similarity
+            if similarity is None:
+                similarity = plugin.similarity(sentence_encoder, task_data, language, split)
+            write_logits(logits_path(logits_dir, name, split, language), list(similarity))
+        if examples_dir is not None and result.examples is not None:
+            write_example_stats(examples_path(examples_dir, name, split, language), result.examples)
         if predictions_dir is not None:
             for suffix, text in result.files.items():
                 atomic_write_text(predictions_dir / task_data.spec.name / f"{split}-{language}{suffix}", text)

@@ -33,6 +33,8 @@ def config_hash(config: ExperimentConfig) -> str:
     data = to_dict(config)
     data.pop("output_dir", None)
     data.pop("tracking", None)  # where metrics are also sent does not change the run
+    if not data.get("ensembles"):
+        data.pop("ensembles", None)  # configs from before ensembles could be declared keep their hash
     return sha256_json(data)
 
 

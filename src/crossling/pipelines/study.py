@@ -13,7 +13,7 @@ from crossling.config.schema import ExperimentConfig
 from crossling.errors import ConfigError, DataError
 from crossling.evaluation.example_stats import StoredStats, examples_path, read_example_stats
 from crossling.pipelines.experiment import run_directory
-from crossling.pipelines.sweep import run_sweep, systems
+from crossling.pipelines.sweep import declared_ensembles, run_sweep, systems
 from crossling.utils.io import atomic_write_json
 
 STUDY_SCHEMA = "crossling.study/1"
@@ -28,7 +28,7 @@ def baseline_of(config: ExperimentConfig, names: list[str]) -> str:
 
 
 def _load(
-    members: Mapping[str, Mapping[int, ExperimentConfig]], results: Mapping[str, Mapping[int, dict[str, Any]]]
+    members: Mapping[str, Mapping[int, Path]], results: Mapping[str, Mapping[int, dict[str, Any]]]
 ) -> tuple[dict[str, dict[str, np.ndarray]], str]:
     """``({system: {language: [seeds, N, S]}}, aggregate)`` from every member's per-example statistics.
 
@@ -42,7 +42,7 @@ def _load(
         for seed, member in by_seed.items():
             result = results[system][seed]
             for language in result["languages"]:
-                path = examples_path(run_directory(member), result["task"], result["eval_split"], language)
+                path = examples_path(member, result["task"], result["eval_split"], language)
                 stored = read_example_stats(path)
                 first, first_path = reference.setdefault(language, (stored, path))
                 if (stored.ids_sha256, stored.statistic) != (first.ids_sha256, first.statistic):
@@ -76,9 +76,24 @@ def _comparison(comparison: Comparison) -> dict[str, Any]:
     }
 
 
+def study_systems(config: ExperimentConfig) -> dict[str, dict[int, Path]]:
+    """``{system: {seed: run directory}}``: the study's systems, then its declared ensembles (one run per seed)."""
+    members = {
+        system: {seed: run_directory(member) for seed, member in by_seed.items()}
+        for system, by_seed in systems(config).items()
+    }
+    declared = declared_ensembles(config)
+    for name in config.ensembles:
+        members[name] = {seed: declared[f"{name},seed={seed}"][1] for seed in config.seeds}
+    return members
+
+
 def summarize_study(config: ExperimentConfig, results: Mapping[str, Mapping[int, dict[str, Any]]]) -> dict[str, Any]:
-    """The ``crossling.study/1`` document of finished runs (``results[system][seed]``: a results.json)."""
-    members = systems(config)
+    """The ``crossling.study/1`` document of finished runs (``results[system][seed]``: a results.json).
+
+    A declared ensemble is a system like the others, its per-seed ensembles its seeds' runs.
+    """
+    members = study_systems(config)
     names = list(members)
     baseline = baseline_of(config, names)
     samples, aggregate = _load(members, results)
@@ -127,11 +142,11 @@ def run_study(config: ExperimentConfig, **kwargs: Any) -> tuple[dict[str, Any], 
     """
     if not config.seeds:
         raise ConfigError("seeds: a study needs a list of seeds (or `crossling run --seeds N`)")
-    baseline_of(config, list(systems(config)))  # a wrong baseline fails before any training
+    baseline_of(config, list(study_systems(config)))  # a wrong baseline fails before any training
     flat = run_sweep(config, **kwargs)
     results = {
-        system: {seed: flat[member.name] for seed, member in by_seed.items()}
-        for system, by_seed in systems(config).items()
+        system: {seed: flat[run_dir.name] for seed, run_dir in by_seed.items()}
+        for system, by_seed in study_systems(config).items()
     }
     study = summarize_study(config, results)
     path = run_directory(config) / "study.json"

@@ -11,6 +11,7 @@ from typing import Any
 from crossling.config.loader import replace_dotted
 from crossling.config.schema import ExecutorConfig, ExperimentConfig, StudyConfig
 from crossling.errors import ConfigError
+from crossling.pipelines.ensemble import ensemble_runs
 from crossling.pipelines.executors import describe, plan_jobs, run_jobs
 from crossling.pipelines.experiment import run_directory, run_experiment
 from crossling.tasks.stages import check_stages
@@ -29,7 +30,7 @@ def _value_name(value: Any) -> str:
 def _grid(config: ExperimentConfig) -> list[ExperimentConfig]:
     """One config per (variant, grid point), named ``<variant>`` / ``<key>=<value>,...``, under the sweep's directory."""
     parent = run_directory(config)
-    base = dataclasses.replace(config, sweep={}, variants={}, seeds=(), study=StudyConfig())
+    base = dataclasses.replace(config, sweep={}, variants={}, seeds=(), study=StudyConfig(), ensembles={})
     variants = list(config.variants.items()) or [("", {})]
     keys = list(config.sweep)
     members = []
@@ -64,7 +65,9 @@ def systems(config: ExperimentConfig) -> dict[str, dict[int, ExperimentConfig]]:
     if config.sweep or config.variants:
         grid = {member.name: (member, f"{member.name},") for member in _grid(config)}
     else:
-        single = dataclasses.replace(config, seeds=(), study=StudyConfig(), output_dir=run_directory(config))
+        single = dataclasses.replace(
+            config, seeds=(), study=StudyConfig(), ensembles={}, output_dir=run_directory(config)
+        )
         grid = {config.name: (_without_executor(single), "")}
     return {
         system: {seed: dataclasses.replace(member, name=f"{prefix}seed={seed}", seed=seed) for seed in config.seeds}
@@ -101,8 +104,9 @@ def run_sweep(
     ``config.executor.kind`` ``local`` runs them in turn in this process (``run`` replaces
     ``run_experiment`` there); ``processes``, ``ray`` and ``slurm`` hand the study's plan to
     that engine (``crossling.pipelines.executors``), and a run that still fails after its
-    retries is reported in one ``ConfigError`` once the others have finished. Writes
-    ``<output_dir>/<name>/sweep.json`` mapping each member to its results.
+    retries is reported in one ``ConfigError`` once the others have finished. Then every
+    ensemble of ``config.ensembles`` is scored (``run_ensembles``) and returned beside the runs.
+    Writes ``<output_dir>/<name>/sweep.json`` mapping each member to its results.
     """
     members = expand(config)
     if config.executor.kind == "local" or run is not None:
@@ -115,8 +119,44 @@ def run_sweep(
         if outcome.failed:
             _write_index(config, results)
             raise ConfigError(f"{len(outcome.failed)} of {len(members)} runs failed: {describe(outcome)}")
+    results.update(run_ensembles(config))
     _write_index(config, results)
     return results
+
+
+def declared_ensembles(config: ExperimentConfig) -> dict[str, tuple[list[Path], Path, str]]:
+    """``{run name: (member run directories, output directory, method)}`` of ``config.ensembles``.
+
+    Without seeds an ensemble ``E`` combines its members' runs into ``<study>/E``; in a study
+    it combines, per seed ``s``, the members' seed-``s`` runs into ``<study>/E,seed=s``.
+    Raises ConfigError naming a member that is not one of the config's runs.
+    """
+    by_system = systems(config) if config.ensembles else {}
+    parent = run_directory(config)
+    declared = {}
+    for name, ensemble in config.ensembles.items():
+        unknown = [m for m in ensemble.members if m not in by_system]
+        if unknown:
+            raise ConfigError(
+                f"ensembles.{name}.members: {', '.join(unknown)} not among the runs ({', '.join(by_system)})"
+            )
+        runs = {member: by_system[member] for member in ensemble.members}
+        if not config.seeds:
+            dirs = [run_directory(next(iter(by_seed.values()))) for by_seed in runs.values()]
+            declared[name] = (dirs, parent / name, ensemble.method)
+            continue
+        for seed in config.seeds:
+            dirs = [run_directory(by_seed[seed]) for by_seed in runs.values()]
+            declared[f"{name},seed={seed}"] = (dirs, parent / f"{name},seed={seed}", ensemble.method)
+    return declared
+
+
+def run_ensembles(config: ExperimentConfig) -> dict[str, dict[str, Any]]:
+    """Score every declared ensemble over its finished member runs (``crossling.pipelines.ensemble``)."""
+    return {
+        name: ensemble_runs(dirs, output, method=method)
+        for name, (dirs, output, method) in declared_ensembles(config).items()
+    }
 
 
 def _write_index(config: ExperimentConfig, results: dict[str, dict[str, Any]]) -> None:

@@ -56,3 +56,24 @@ def markdown_table(results: Mapping[str, Mapping[str, Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def ensemble_table(result: Mapping[str, Any]) -> Table:
+    """A rich table of an ensemble's ``comparison``: per language the ensemble, best member, mean member and oracle."""
+    table = Table(title=f"{result['name']} ({result['ensemble']['method']}) beside its members: {result['metric']}")
+    for column in ("language", "ensemble", "best member", "mean member", "oracle"):
+        table.add_column(column, justify="left" if column == "language" else "right")
+
+    def cell(entry: Mapping[str, Any]) -> str:
+        return f"{entry['value']:.1f} [{entry['low']:.1f}, {entry['high']:.1f}]"
+
+    for language, row in result["comparison"].items():
+        best = row["best_member"]
+        table.add_row(
+            language,
+            cell(row["ensemble"]),
+            f"{cell(best)} {best['run']}",
+            cell(row["mean_member"]),
+            cell(row["oracle"]),
+        )
+    return table

@@ -21,6 +21,11 @@ the one its data calls for:
 
 Symmetric protocols encode both sides with the encoder's query prompt, ranking encodes the
 candidates with its passage prompt (e5's model card; ``retrieval.prompts``).
+
+For ensembles (``crossling ensemble``), translation retrieval and ranking also give a
+language's query x candidate cosine matrix (``similarity``) and score any such matrix
+(``score_similarity``), so that the mean of several encoders' matrices is scored as one
+encoder's is. Bitext mining keeps no full matrix (BUCC's are too large): it cannot be ensembled.
 """
 
 from __future__ import annotations
@@ -31,16 +36,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import torch
 from torch import Tensor
 
 from crossling.data.records import Candidate, ParallelExample, RankingQuery
 from crossling.errors import ConfigError, DataError
+from crossling.evaluation.example_stats import MEAN, ExampleStats, bucc_stats, map_stats
 from crossling.evaluation.metrics import bucc_f1, map_at_k, tatoeba_accuracy
 from crossling.evaluation.retrieval import (
     RANKING_DEPTH,
     choose_threshold,
+    cosine_matrix,
     mine_pairs,
-    retrieve_both_directions,
+    score_matrix_of,
     top_k_scored,
 )
 from crossling.models.sentence_encoder import SentenceEncoder
@@ -55,10 +64,14 @@ class RetrievalResult:
     Args:
         metrics: Metric name -> value, plus ``count``.
         files: File name suffix (after ``{split}-{lang}``) -> text.
+        examples: Per-example statistics of the primary metric, for intervals.
+        similarity: The query x candidate cosine matrix where the protocol computed it whole.
     """
 
     metrics: dict[str, Any]
     files: dict[str, str]
+    examples: ExampleStats | None = None
+    similarity: np.ndarray | None = None
 
 
 class Retrieval(KindPlugin):
@@ -70,6 +83,14 @@ class Retrieval(KindPlugin):
     @abc.abstractmethod
     def score_language(self, encoder: SentenceEncoder, data: TaskData, language: str, scoring: str) -> RetrievalResult:
         """Scores and prediction files of ``language`` on ``task.eval_split`` (``scoring``: ``cosine`` or ``margin``)."""
+
+    def similarity(self, encoder: SentenceEncoder, data: TaskData, language: str, split: str) -> np.ndarray:
+        """The queries x candidates cosine matrix of ``language``/``split`` (ensembles average these)."""
+        raise ConfigError(f"{data.spec.name}: {type(self).__name__} keeps no similarity matrix to save or ensemble")
+
+    def score_similarity(self, similarity: np.ndarray, data: TaskData, language: str, scoring: str) -> RetrievalResult:
+        """``score_language`` of a given queries x candidates similarity matrix (an ensemble's mean)."""
+        raise ConfigError(f"{data.spec.name}: {type(self).__name__} cannot score a similarity matrix")
 
 
 def _records_of(data: TaskData, language: str, split: str, record_type: type) -> list[Any]:
@@ -84,14 +105,33 @@ def _records_of(data: TaskData, language: str, split: str, record_type: type) ->
 
 
 class TranslationRetrieval(Retrieval):
-    """Tatoeba: pair i's source must retrieve pair i's target (and the reverse); accuracies in percent."""
+    """Tatoeba: pair i's source must retrieve pair i's target (and the reverse); accuracies in percent.
+
+    Per-example statistics: ``((source correct + target correct) / 2, 1)`` per pair, whose
+    sums give the primary ``accuracy`` (the mean of both directions).
+    """
 
     def score_language(self, encoder: SentenceEncoder, data: TaskData, language: str, scoring: str) -> RetrievalResult:
         """Both directions' accuracy; their mean is ``accuracy``."""
-        records: Sequence[ParallelExample] = _records_of(data, language, data.config.eval_split, ParallelExample)
+        similarity = self.similarity(encoder, data, language, data.config.eval_split)
+        return self.score_similarity(similarity, data, language, scoring)
+
+    def similarity(self, encoder: SentenceEncoder, data: TaskData, language: str, split: str) -> np.ndarray:
+        """Sources x targets cosines (N x N, pair i on the diagonal)."""
+        records: Sequence[ParallelExample] = _records_of(data, language, split, ParallelExample)
         x = encoder.encode([r.source for r in records])
         y = encoder.encode([r.target for r in records])
-        xx_en, en_xx = retrieve_both_directions(x, y, scoring)
+        return cosine_matrix(x, y).float().cpu().numpy()
+
+    def score_similarity(self, similarity: np.ndarray, data: TaskData, language: str, scoring: str) -> RetrievalResult:
+        """Each source's best target (xx -> en) and each target's best source (en -> xx) by cosine or margin."""
+        records: Sequence[ParallelExample] = _records_of(data, language, data.config.eval_split, ParallelExample)
+        if similarity.shape != (len(records), len(records)):
+            raise DataError(
+                f"{data.spec.name} {language}: a {similarity.shape} similarity matrix for {len(records)} pairs"
+            )
+        scores = score_matrix_of(torch.from_numpy(np.ascontiguousarray(similarity)), scoring)
+        xx_en, en_xx = scores.argmax(dim=1).tolist(), scores.argmax(dim=0).tolist()
         gold = list(range(len(records)))
         forward = tatoeba_accuracy(xx_en, gold)["accuracy"]
         backward = tatoeba_accuracy(en_xx, gold)["accuracy"]
@@ -101,7 +141,10 @@ class TranslationRetrieval(Retrieval):
             "accuracy_en_xx": backward,
             "count": len(records),
         }
-        return RetrievalResult(metrics, {".tsv": _index_lines(xx_en), ".en-xx.tsv": _index_lines(en_xx)})
+        rows = np.stack([((np.array(xx_en) == gold) + (np.array(en_xx) == gold)) / 2, np.ones(len(gold))], axis=1)
+        examples = ExampleStats(data.spec.metric, MEAN, rows, tuple(r.id for r in records))
+        files = {".tsv": _index_lines(xx_en), ".en-xx.tsv": _index_lines(en_xx)}
+        return RetrievalResult(metrics, files, examples, similarity)
 
 
 def _index_lines(indices: Sequence[int]) -> str:
@@ -149,11 +192,16 @@ class BitextMining(Retrieval):
         )
         predicted = [(s, t) for s, t, score in candidates if score >= threshold]
         metrics = {**bucc_f1(predicted, sorted(gold)), "threshold": threshold, "dev_f1": dev_f1, "count": len(gold)}
-        return RetrievalResult(metrics, {".tsv": "".join(f"{s}\t{t}\n" for s, t in predicted)})
+        sources = [q.id for q in data.records(language, split)]
+        examples = bucc_stats(predicted, sorted(gold), sources)
+        return RetrievalResult(metrics, {".tsv": "".join(f"{s}\t{t}\n" for s, t in predicted)}, examples)
 
 
 class Ranking(Retrieval):
-    """LAReQA / Mewsli-X: each query ranks the shared pool; mAP@20 of its relevant candidates, in percent."""
+    """LAReQA / Mewsli-X: each query ranks the shared pool; mAP@20 of its relevant candidates, in percent.
+
+    Per-example statistics: ``(AP@20, 1)`` per query.
+    """
 
     def score_language(self, encoder: SentenceEncoder, data: TaskData, language: str, scoring: str) -> RetrievalResult:
         """mAP@20 over the language's queries; the pool's size and languages are reported."""
@@ -162,15 +210,48 @@ class Ranking(Retrieval):
         pool = data.candidates(language, split)
         keys = _pool_vectors(encoder, pool, "passage")
         ranked = top_k_scored(encoder.encode([q.text for q in queries]), keys, RANKING_DEPTH, scoring).tolist()
+        return self._scored(data, language, queries, pool, ranked)
+
+    def similarity(self, encoder: SentenceEncoder, data: TaskData, language: str, split: str) -> np.ndarray:
+        """Queries x pool cosines (the whole pool, so only for pools that fit in memory)."""
+        queries: Sequence[RankingQuery] = _records_of(data, language, split, RankingQuery)
+        keys = _pool_vectors(encoder, data.candidates(language, split), "passage")
+        return cosine_matrix(encoder.encode([q.text for q in queries]), keys).float().cpu().numpy()
+
+    def score_similarity(self, similarity: np.ndarray, data: TaskData, language: str, scoring: str) -> RetrievalResult:
+        """Each query's 20 best candidates by the given cosines (or their ratio margin)."""
+        split = data.config.eval_split
+        queries: Sequence[RankingQuery] = _records_of(data, language, split, RankingQuery)
+        pool = data.candidates(language, split)
+        if similarity.shape != (len(queries), len(pool)):
+            raise DataError(
+                f"{data.spec.name} {language}: a {similarity.shape} similarity matrix for "
+                f"{len(queries)} queries x {len(pool)} candidates"
+            )
+        scores = score_matrix_of(torch.from_numpy(np.ascontiguousarray(similarity)), scoring)
+        ranked = scores.topk(min(RANKING_DEPTH, len(pool)), dim=1).indices.tolist()
+        return self._scored(data, language, queries, pool, ranked)
+
+    @staticmethod
+    def _scored(
+        data: TaskData,
+        language: str,
+        queries: Sequence[RankingQuery],
+        pool: Sequence[Candidate],
+        ranked: Sequence[Sequence[int]],
+    ) -> RetrievalResult:
+        """mAP@20, its per-query rows and the prediction file of each query's ranked pool indices."""
         rankings = [[pool[i].id for i in row] for row in ranked]
+        relevant = [q.relevant for q in queries]
         metrics = {
-            **map_at_k(rankings, [q.relevant for q in queries], RANKING_DEPTH),
+            **map_at_k(rankings, relevant, RANKING_DEPTH),
             "count": len(queries),
             "pool_size": len(pool),
             "pool_languages": len({c.language for c in pool}),
         }
+        examples = map_stats(rankings, relevant, [q.id for q in queries], k=RANKING_DEPTH, metric=data.spec.metric)
         predictions = {q.id: ranking for q, ranking in zip(queries, rankings, strict=True)}
-        return RetrievalResult(metrics, {".json": json.dumps(predictions, ensure_ascii=False) + "\n"})
+        return RetrievalResult(metrics, {".json": json.dumps(predictions, ensure_ascii=False) + "\n"}, examples)
 
 
 TRANSLATION_RETRIEVAL = TranslationRetrieval()
