@@ -73,7 +73,7 @@ class Scored:
 def _load_member(run_dir: Path) -> Member:
     """The run's config and results; a one-line ConfigError naming the directory where either is missing."""
     if not (run_dir / "config.yaml").is_file() or not (run_dir / "results.json").is_file():
-        raise ConfigError(f"{run_dir}: not a finished run directory (no config.yaml or results.json)")
+        raise ConfigError(f"{run_dir}: not a run directory with results (no config.yaml or results.json)")
     return Member(run_dir, load_config(run_dir / "config.yaml"), read_json(run_dir / "results.json"))
 
 

@@ -141,7 +141,8 @@ class TranslationRetrieval(Retrieval):
             "accuracy_en_xx": backward,
             "count": len(records),
         }
-        rows = np.stack([((np.array(xx_en) == gold) + (np.array(en_xx) == gold)) / 2, np.ones(len(gold))], axis=1)
+        correct = (np.equal(xx_en, gold).astype(np.float64) + np.equal(en_xx, gold)) / 2
+        rows = np.stack([correct, np.ones(len(gold))], axis=1)
         examples = ExampleStats(data.spec.metric, MEAN, rows, tuple(r.id for r in records))
         files = {".tsv": _index_lines(xx_en), ".en-xx.tsv": _index_lines(en_xx)}
         return RetrievalResult(metrics, files, examples, similarity)
