@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 import torch
 from tiny import make_tiny_model_dir
+from typer.testing import CliRunner
 
 from crossling.analysis.ensembles import combine
+from crossling.cli.main import app
 from crossling.config import build_config, load_config
 from crossling.data.template.source import TemplateSource
 from crossling.errors import ConfigError, DataError
@@ -284,3 +286,29 @@ def test_a_member_without_saved_logits_is_a_one_line_data_error(runs, tmp_path):
 def test_retrieval_similarities_cannot_be_voted_on(runs, tmp_path):
     with pytest.raises(ConfigError, match="no label axis to vote"):
         ensemble_runs(list(runs["retrieval"]), tmp_path / "ens", method="vote")
+
+
+def test_a_config_declaring_an_ensemble_produces_it_after_its_variants_and_reports_it(runs, tmp_path):
+    model = _member_config(runs["pairs"][0]).model.name_or_path
+    config = {
+        "name": "rq4",
+        "output_dir": str(tmp_path / "runs"),
+        "model": {"name_or_path": model},
+        "task": {"name": "tmpl-nli", "params": SIZES, "max_length": 64, "eval_languages": ["en", "de"]},
+        "training": {"epochs": 1, "batch_size": 16, "learning_rate": 1e-3, "mixed_precision": "no"},
+        "evaluation": {"save_logits": True},
+        "variants": {"a": {"seed": 1}, "b": {"seed": 2}},
+        "ensembles": {"ab": {"members": ["a", "b"], "method": "vote"}},
+    }
+    path = tmp_path / "rq4.yaml"
+    path.write_text(json.dumps(config))
+    result = CliRunner().invoke(app, ["run", str(path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    root = tmp_path / "runs" / "rq4"
+    ensemble = json.loads((root / "ab" / "results.json").read_text())
+    assert ensemble["members"] == [str(root / "a"), str(root / "b")] and ensemble["ensemble"]["method"] == "vote"
+    assert "| ab | ensemble of 2 runs |" in (root / "report.md").read_text()
+    cli = CliRunner().invoke(
+        app, ["ensemble", str(root / "a"), str(root / "b"), "--output-dir", str(tmp_path / "cli"), "--method", "logit"]
+    )
+    assert cli.exit_code == 0 and "beside its members" in cli.output and "oracle" in cli.output

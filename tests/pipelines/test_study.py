@@ -177,3 +177,40 @@ def test_readme_block_is_regenerated_from_study_json(tmp_path):
     assert "old 1" in doc.read_text() and "old 2" not in doc.read_text() and "| b | +10.0" in doc.read_text()
     with pytest.raises(ValueError, match="no <!-- study-table:rq3:begin -->"):
         replace_block(doc.read_text(), "x", name="rq3")
+
+
+def test_an_ensemble_declared_in_a_study_is_scored_per_seed_and_becomes_a_system(toy, tmp_path):
+    config = _study(
+        toy,
+        tmp_path,
+        evaluation={"save_logits": True},
+        ensembles={"both": {"members": ["last", "dlfa"], "method": "prob"}},
+    )
+    study, _ = run_study(config, show_progress=False)
+    root = tmp_path / "runs" / "study"
+    for seed in (1, 2):
+        results = json.loads((root / f"both,seed={seed}" / "results.json").read_text())
+        assert results["members"] == [str(root / f"last,seed={seed}"), str(root / f"dlfa,seed={seed}")]
+        assert results["ensemble"] == {"method": "prob"} and set(results["comparison"]) == {"en", "de"}
+        assert examples_path(root / f"both,seed={seed}", "pawsx", "test", "de").is_file()
+    assert list(study["systems"]) == ["last", "dlfa", "both"] and "both" in study["comparisons"]
+    seed_means = [
+        json.loads((root / f"both,seed={s}" / "results.json").read_text())["languages"]["de"]["accuracy"]
+        for s in (1, 2)
+    ]
+    assert study["systems"]["both"]["languages"]["de"]["mean"] == pytest.approx(np.mean(seed_means))
+    assert set(json.loads((root / "sweep.json").read_text())["members"]) >= {"both,seed=1", "both,seed=2"}
+
+
+def test_declared_ensembles_name_variants_and_have_two_members(tmp_path):
+    base = {"name": "s", "output_dir": str(tmp_path), "variants": {"a": {}, "b": {"seed": 3}}}
+    with pytest.raises(ConfigError, match=r"ensembles.e.members: c not among the variants \(a, b\)"):
+        build_config({**base, "ensembles": {"e": {"members": ["a", "c"]}}})
+    with pytest.raises(ConfigError, match="ensembles.e.members: expected two or more distinct"):
+        build_config({**base, "ensembles": {"e": {"members": ["a"]}}})
+    with pytest.raises(ConfigError, match="ensembles.e.method: expected one of"):
+        build_config({**base, "ensembles": {"e": {"members": ["a", "b"], "method": "mean"}}})
+    with pytest.raises(ConfigError, match="ensembles.a: the name is already a variant's"):
+        build_config({**base, "ensembles": {"a": {"members": ["a", "b"]}}})
+    with pytest.raises(ConfigError, match="ensembles combine variants or sweep members"):
+        build_config({"ensembles": {"e": {"members": ["a", "b"]}}})

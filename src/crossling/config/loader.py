@@ -289,4 +289,7 @@ def describe_fields(cls: type = ExperimentConfig, prefix: str = "") -> list[tupl
         else:
             default = "required"
         rows.append((key, _type_name(tp), default, f.metadata.get("help", "")))
+        item = get_args(tp)[1] if get_origin(tp) is dict and get_args(tp) else None
+        if dataclasses.is_dataclass(item):  # a named mapping of sections (``ensembles``): each entry's keys
+            rows.extend(describe_fields(item, prefix=f"{key}.<name>."))
     return rows

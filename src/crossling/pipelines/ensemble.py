@@ -98,8 +98,6 @@ def _identity(member: Member) -> dict[str, Any]:
 
 def check_members(members: Sequence[Member], languages: Sequence[str]) -> None:
     """One-line ConfigError naming the first run that differs from the first member, or whose example ids differ."""
-    if len(members) < 2:
-        raise ConfigError("an ensemble needs at least two run directories")
     first = _identity(members[0])
     for member in members[1:]:
         identity = _identity(member)
@@ -206,6 +204,8 @@ def ensemble_runs(
     """
     if method not in METHODS:
         raise ConfigError(f"ensemble method: expected one of {', '.join(METHODS)}, got {method!r}")
+    if len(run_dirs) < 2:
+        raise ConfigError("an ensemble needs at least two run directories")
     members = [_load_member(Path(run_dir)) for run_dir in run_dirs]
     chosen = list(languages or members[0].results["languages"])
     check_members(members, chosen)
