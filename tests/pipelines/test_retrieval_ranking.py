@@ -10,7 +10,10 @@ from tiny import WORDS, make_tiny_model_dir
 
 from crossling.config import build_config
 from crossling.data.formats.lareqa import add_sentence_breaks
+from crossling.evaluation.example_stats import examples_path, read_example_stats
+from crossling.evaluation.logits import logits_path, read_logits
 from crossling.evaluation.metrics import map_at_k
+from crossling.pipelines.ensemble import ensemble_runs
 from crossling.pipelines.experiment import run_experiment
 
 
@@ -175,3 +178,36 @@ def test_max_eval_examples_caps_the_queries_never_the_pool(tiny_dir, tmp_path):
     assert scores["count"] == 2 and scores["pool_size"] == 6
     rankings = json.loads((tmp_path / "runs" / "capped" / "predictions" / "lareqa" / "test-xx.json").read_text())
     assert sorted(rankings) == ["q0", "q1"]
+
+
+def test_ranking_saves_its_similarity_matrix_and_per_query_ap_that_an_ensemble_scores_as_the_run(tiny_dir, tmp_path):
+    data = tmp_path / "xquad-r"
+    data.mkdir()
+    _lareqa_files(data)
+    config = build_config(
+        {
+            "name": "lareqa",
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": str(tiny_dir)},
+            "task": {
+                "name": "lareqa",
+                "data_dir": str(data),
+                "eval_languages": ["en", "xx"],
+                "extra_languages": ["xx"],
+                "params": {"pool_languages": ["en", "xx"]},
+            },
+            "retrieval": {"layer": 2, "scoring": "margin"},
+            "training": {"mixed_precision": "no"},
+            "evaluation": {"save_logits": True},
+        }
+    )
+    results = run_experiment(config, show_progress=False)
+    run = tmp_path / "runs" / "lareqa"
+    for language in ("en", "xx"):
+        matrix = read_logits(logits_path(run, "lareqa", "test", language))
+        assert len(matrix) == 3 and all(row.shape == (6,) for row in matrix)
+        stored = read_example_stats(examples_path(run, "lareqa", "test", language))
+        assert 100 * stored.stats[:, 0].mean() == pytest.approx(results["languages"][language]["map@20"])
+    doubled = ensemble_runs([run, run], tmp_path / "ensemble", method="logit")
+    for language in ("en", "xx"):
+        assert doubled["languages"][language]["map@20"] == pytest.approx(results["languages"][language]["map@20"])
