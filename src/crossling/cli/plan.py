@@ -34,12 +34,14 @@ def plan(
     from crossling.config import load_config
     from crossling.pipelines.plan import calibrate as measure
     from crossling.pipelines.plan import plan_study
+    from crossling.pipelines.sweep import declared_ensembles
     from crossling.utils.io import atomic_write_json
 
     _setup_logging(False)
     try:
         cfg = load_config(config, set_)
         study = plan_study(cfg)
+        ensembles = declared_ensembles(cfg)
         if calibrate:
             study.seconds_per_step, study.device = measure(cfg)
         elif seconds_per_step is not None:
@@ -69,6 +71,8 @@ def plan(
     console.print(table)
     totals = study.totals()
     console.print(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in totals.items()), soft_wrap=True)
+    for name, (members, _, method) in ensembles.items():
+        console.print(f"ensemble after the runs: {name} ({method} of {', '.join(m.name for m in members)})")
     if json_out is not None:
         atomic_write_json(
             json_out,

@@ -232,14 +232,21 @@ def build_config(data: dict[str, Any], *, source: str = "config") -> ExperimentC
 def _resolve_data_dirs(raw: dict[str, Any], base: Path) -> dict[str, Any]:
     """``raw`` with every relative ``task.data_dir`` (target and intermediate) made relative to ``base``.
 
-    A config names its data as seen from the file, so it loads from any working directory.
+    A config names its data as seen from the file, so it loads from any working directory; the
+    same holds for the task sections a variant overrides (``task``, ``task.data_dir``, ``intermediate``).
     """
-    sections = [raw.get("task")] + [s.get("task") for s in raw.get("intermediate") or () if isinstance(s, dict)]
-    for section in sections:
-        if isinstance(section, dict) and isinstance(section.get("data_dir"), str):
-            data_dir = Path(section["data_dir"]).expanduser()
-            if not data_dir.is_absolute():
-                section["data_dir"] = str((base / data_dir).resolve())
+    variants = [v for v in (raw.get("variants") or {}).values() if isinstance(v, dict)]
+    for holder in [raw, *variants]:
+        stages = holder.get("intermediate") if isinstance(holder.get("intermediate"), list) else ()
+        sections = [holder.get("task")] + [s.get("task") for s in stages if isinstance(s, dict)]
+        if isinstance(holder.get("task.data_dir"), str):
+            sections.append(holder)
+        for section in sections:
+            key = "data_dir" if section is not holder else "task.data_dir"
+            if isinstance(section, dict) and isinstance(section.get(key), str):
+                data_dir = Path(section[key]).expanduser()
+                if not data_dir.is_absolute():
+                    section[key] = str((base / data_dir).resolve())
     return raw
 
 

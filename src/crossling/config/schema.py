@@ -153,6 +153,8 @@ class TaskConfig:
             (default): the first sub-token that is not SentencePiece's bare word-boundary piece
             ``▁``; ``first``: the first sub-token, whatever it is (XTREME's scripts); ``all``:
             every sub-token is trained on, the prediction is read at ``first_content``.
+        carve: ``{from: dev|test, train: N, dev: D}``: where one split only exists, each language's
+            ``from`` data is read as train (first N), dev (next D) and test (the rest) (``crossling.data.carved``).
     """
 
     name: str = _help("Registered task name (see `crossling tasks`).", default="tmpl-nli")
@@ -184,8 +186,17 @@ class TaskConfig:
         "(first), or all its sub-tokens (all).",
         default="first_content",
     )
+    carve: dict[str, Any] = _help(
+        "{from: dev|test, train: N, dev: D}: read each language's `from` split as train (first N), dev (next D), "
+        "test (the rest), for data translated example by example with one split only (XNLI, PAWS-X, XQuAD).",
+        default_factory=dict,
+    )
 
     def __post_init__(self) -> None:
+        counts = [self.carve.get(k) for k in ("train", "dev")]
+        valid = set(self.carve) == {"from", "train", "dev"} and self.carve["from"] in ("dev", "test")
+        if self.carve and not (valid and all(isinstance(n, int) and n >= 1 for n in counts)):
+            raise ConfigError(f"task.carve: expected {{from: dev|test, train: N >= 1, dev: D >= 1}}, got {self.carve}")
         if not self.train_languages:
             raise ConfigError("task.train_languages: at least one training language is required")
         for key in ("train_languages", "eval_languages", "extra_languages"):
@@ -479,17 +490,13 @@ class EnsembleConfig:
     """An ensemble of a sweep's or study's systems (``crossling ensemble``), run after their runs.
 
     Args:
-        members: Names of the variants (or sweep members) whose runs are combined; each must save
-            its logits (``evaluation.save_logits: true``). In a study, one ensemble per seed.
-        method: ``prob`` (mean of probabilities), ``logit`` (mean of logits, or of retrieval
-            similarities), ``vote`` (majority, ties to the higher mean probability) or ``weighted``
-            (weights fitted on the first training language's dev split by a simplex grid).
+        members: Variants (or sweep members) whose runs, which save their logits, are combined.
+        method: ``prob``, ``logit``, ``vote`` or ``weighted`` (``crossling.analysis.ensembles``).
     """
 
     members: tuple[str, ...] = _help("Variant (or sweep member) names whose runs are combined.", default=())
     method: Literal["prob", "logit", "vote", "weighted"] = _help(
-        "prob, logit, vote (ties to the higher mean probability) or weighted (fitted on English dev).",
-        default="prob",
+        "prob, logit, vote (ties to the higher mean probability) or weighted (fitted on English dev).", default="prob"
     )
 
 
@@ -556,8 +563,7 @@ class ExperimentConfig:
     )
     study: StudyConfig = _help("How a study compares its systems (baseline, resampling).", default_factory=StudyConfig)
     ensembles: dict[str, EnsembleConfig] = _help(
-        "Ensembles of the variants, run after them: name -> {members: [variant names], method: prob|logit|vote|"
-        "weighted}; written to <output_dir>/<name>/<ensemble> (in a study, <ensemble>,seed=<s>).",
+        "Ensembles run after the variants: name -> {members: [variants], method}; in <output_dir>/<name>/<ensemble>.",
         default_factory=dict,
     )
 
@@ -580,21 +586,13 @@ class ExperimentConfig:
         """Each ensemble has a run name and at least two distinct members, which are variants where there are any."""
         for name, ensemble in self.ensembles.items():
             check_run_name(f"ensembles.{name}", name)
-            if name in self.variants:
-                raise ConfigError(f"ensembles.{name}: the name is already a variant's; choose another")
-            if len(set(ensemble.members)) < 2 or len(set(ensemble.members)) != len(ensemble.members):
-                raise ConfigError(
-                    f"ensembles.{name}.members: expected two or more distinct variant names, got {list(ensemble.members)}"
-                )
-            unknown = [m for m in ensemble.members if self.variants and m not in self.variants]
-            if unknown:
-                raise ConfigError(
-                    f"ensembles.{name}.members: {', '.join(unknown)} not among the variants ({', '.join(self.variants)})"
-                )
-            if not self.variants and not self.sweep:
-                raise ConfigError(
-                    f"ensembles.{name}: ensembles combine variants or sweep members; this config has none"
-                )
+            members, unknown = ensemble.members, [m for m in ensemble.members if m not in self.variants]
+            if name in self.variants or not (self.variants or self.sweep):
+                raise ConfigError(f"ensembles.{name}: ensembles combine variants or sweep members under other names")
+            if len(set(members)) < 2 or len(set(members)) != len(members):
+                raise ConfigError(f"ensembles.{name}.members: expected two or more distinct names, got {list(members)}")
+            if self.variants and unknown:
+                raise ConfigError(f"ensembles.{name}.members: {', '.join(unknown)} not among the variants")
 
     @property
     def is_sweep(self) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 import datasets
 
 from crossling.config.schema import TaskConfig
+from crossling.data.carved import CarvedSource
 from crossling.data.features import load_features
 from crossling.data.records import Candidate, Record
 from crossling.errors import ConfigError, DataError
@@ -91,7 +92,10 @@ class TaskData:
         options = SourceOptions(
             data_dir=config.data_dir, skip_bad_lines=config.skip_bad_lines, params=dict(config.params)
         )
-        return cls(config, spec, spec.build_source(source_name, options))
+        source = spec.build_source(source_name, options)
+        if config.carve:
+            source = CarvedSource(source, config.carve["from"], config.carve["train"], config.carve["dev"])
+        return cls(config, spec, source)
 
     @property
     def max_length(self) -> int:
