@@ -42,12 +42,15 @@ class KindPlugin(abc.ABC):
             (retrieval) is scored with the encoder as the earlier stages left it, and cannot
             be an intermediate stage.
         probability_axis: Axis of a row's logits that a softmax turns into a distribution, so
-            that several models' rows can be averaged (ensembles); ``None``: not averageable.
+            that several models' rows can be averaged (ensembles); ``None``: no distribution.
+        averages_scores: Rows without a probability axis that ensembles may still average as
+            scores (retrieval's similarity matrices); a kind with neither cannot be ensembled.
     """
 
     kind: ClassVar[TaskKind]
     fine_tunes: ClassVar[bool] = True
     probability_axis: ClassVar[int | None] = None
+    averages_scores: ClassVar[bool] = False
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.kind}>"

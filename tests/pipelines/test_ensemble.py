@@ -312,3 +312,32 @@ def test_a_config_declaring_an_ensemble_produces_it_after_its_variants_and_repor
         app, ["ensemble", str(root / "a"), str(root / "b"), "--output-dir", str(tmp_path / "cli"), "--method", "logit"]
     )
     assert cli.exit_code == 0 and "beside its members" in cli.output and "oracle" in cli.output
+
+
+def test_retrieval_weights_need_dev_similarities_that_retrieval_runs_do_not_save(runs, tmp_path):
+    first, second = runs["retrieval"]
+    with pytest.raises(ConfigError) as excinfo:
+        ensemble_runs([first, second], tmp_path / "ens", method="weighted")
+    assert _one_line(excinfo).startswith(f"{first}: method weighted fits on en dev rows")
+
+
+def test_image_text_vectors_are_not_ensembled(runs, tmp_path):
+    model = _member_config(runs["pairs"][0]).model.name_or_path
+    config = build_config(
+        {
+            "name": "image",
+            "output_dir": str(tmp_path / "runs"),
+            "model": {"name_or_path": model},
+            "task": {"name": "tmpl-image", "params": SIZES, "max_length": 64, "eval_languages": ["en"]},
+            "training": {"epochs": 1, "batch_size": 16, "learning_rate": 1e-3, "mixed_precision": "no"},
+            "evaluation": {"save_logits": True},
+        }
+    )
+    run_experiment(config, show_progress=False)
+    run = tmp_path / "runs" / "image"
+    with pytest.raises(ConfigError) as excinfo:
+        ensemble_runs([run, run], tmp_path / "ens")
+    assert (
+        _one_line(excinfo)
+        == "tmpl-image: image_text_alignment outputs are neither distributions nor scores; no ensemble"
+    )

@@ -158,6 +158,12 @@ def fit_weights(members: Sequence[Member], scorer: _Scorer, axis: int | None) ->
     language, split = data.config.train_languages[0], data.config.dev_split
     if split == "none":
         raise ConfigError(f"ensemble method weighted: {data.spec.name} has task.dev_split none; no dev data to fit on")
+    for member in members:
+        if not logits_path(member.run_dir, data.spec.name, split, language).is_file():
+            raise ConfigError(
+                f"{member.run_dir}: method weighted fits on {language} {split} rows, which this run did not save "
+                "(fine-tuned runs with evaluation.save_logits do; retrieval runs save test similarities only)"
+            )
     rows = _member_rows(members, data.spec.name, split, language)
 
     def dev_metric(weights: np.ndarray) -> float:
@@ -207,11 +213,13 @@ def ensemble_runs(
     if len(run_dirs) < 2:
         raise ConfigError("an ensemble needs at least two run directories")
     members = [_load_member(Path(run_dir)) for run_dir in run_dirs]
-    chosen = list(languages or members[0].results["languages"])
-    check_members(members, chosen)
     scorer = _Scorer(members[0].config)
     spec, split = scorer.data.spec, members[0].results["eval_split"]
     axis = scorer.plugin.probability_axis
+    if axis is None and not scorer.plugin.averages_scores:
+        raise ConfigError(f"{spec.name}: {spec.kind} outputs are neither distributions nor scores; no ensemble")
+    chosen = list(languages or members[0].results["languages"])
+    check_members(members, chosen)
     fitted = fit_weights(members, scorer, axis) if method == "weighted" else {}
     per_language: dict[str, dict[str, Any]] = {}
     comparison: dict[str, dict[str, Any]] = {}

@@ -20,7 +20,7 @@ from crossling.taskspec import FineTunedKind, TaskKind, TaskSpec
 class ImageTextAlignment(FineTunedKind):
     """``featurize_image_text`` -> ``AlignmentHead`` -> ``score_image_text``; the retrieved scene index per line.
 
-    Outputs are vectors, not distributions: ensembles cannot average them (no probability axis).
+    Outputs are vectors, neither distributions nor scores: they cannot be ensembled.
     """
 
     kind = TaskKind.IMAGE_TEXT_ALIGNMENT

@@ -111,6 +111,8 @@ class TranslationRetrieval(Retrieval):
     sums give the primary ``accuracy`` (the mean of both directions).
     """
 
+    averages_scores = True
+
     def score_language(self, encoder: SentenceEncoder, data: TaskData, language: str, scoring: str) -> RetrievalResult:
         """Both directions' accuracy; their mean is ``accuracy``."""
         similarity = self.similarity(encoder, data, language, data.config.eval_split)
@@ -203,6 +205,8 @@ class Ranking(Retrieval):
 
     Per-example statistics: ``(AP@20, 1)`` per query.
     """
+
+    averages_scores = True
 
     def score_language(self, encoder: SentenceEncoder, data: TaskData, language: str, scoring: str) -> RetrievalResult:
         """mAP@20 over the language's queries; the pool's size and languages are reported."""
