@@ -19,10 +19,11 @@ from crossling.data.template.source import TemplateSource
 from crossling.errors import ConfigError, DataError
 from crossling.evaluation.example_stats import ExampleStats, examples_path, read_example_stats, write_example_stats
 from crossling.evaluation.logits import logits_path, read_logits, write_logits
+from crossling.evaluation.store import STORE_NAME
 from crossling.models.encoder import load_tokenizer
 from crossling.pipelines.ensemble import ensemble_runs
 from crossling.pipelines.experiment import run_experiment
-from crossling.reports.query import store_rows
+from crossling.reports.query import scan, store_rows
 from crossling.reports.report import load_results
 from crossling.tasks.loading import TaskData
 from crossling.tasks.registry import get_task
@@ -214,6 +215,8 @@ def test_ensembles_write_per_example_statistics_and_are_recorded_like_runs(runs,
     rows = [r for r in store_rows(tmp_path) if r["metric"] == "accuracy" and r["language"] == "de"]
     assert [r["value"] for r in rows] == [pytest.approx(results["languages"]["de"]["accuracy"])]
     assert load_results([tmp_path / "ens"])["ens"]["members"] == [str(first), str(second)]
+    (tmp_path / STORE_NAME).unlink()  # `crossling results --scan` records an ensemble as it records a run
+    assert scan(tmp_path) == 1 and {r["ensemble.method"] for r in store_rows(tmp_path)} == {"vote"}
 
 
 def test_weights_are_fitted_on_english_dev_logits_and_beat_uniform_weights_there(runs, tmp_path):

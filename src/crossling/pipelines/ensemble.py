@@ -38,7 +38,7 @@ from crossling.evaluation.example_stats import examples_path, read_example_stats
 from crossling.evaluation.logits import logits_path, read_logits
 from crossling.evaluation.store import STORE_NAME, record_run
 from crossling.models.encoder import load_tokenizer
-from crossling.reports.results import RESULTS_SCHEMA, summarize
+from crossling.reports.results import RESULTS_SCHEMA, ensemble_store_config, summarize
 from crossling.tasks.loading import TaskData
 from crossling.tasks.registry import get_task
 from crossling.utils.io import atomic_write_json, atomic_write_text, read_json
@@ -234,7 +234,7 @@ def ensemble_runs(
             comparison[language] = _comparison(members, scored.examples, spec.name, split, language, seed)
     results = _results(members, output_dir, method, fitted, per_language, comparison)
     atomic_write_json(output_dir / "results.json", results)
-    record_run(output_dir.parent / STORE_NAME, output_dir, results, _store_config(results))
+    record_run(output_dir.parent / STORE_NAME, output_dir, results, ensemble_store_config(results))
     return results
 
 
@@ -264,13 +264,4 @@ def _results(
         "summary": summarize(per_language, first["metric"], train_languages),
         "comparison": comparison,
         "comparison_method": COMPARISON_METHOD,
-    }
-
-
-def _store_config(results: dict[str, Any]) -> dict[str, Any]:
-    """What the results store records as an ensemble's configuration (it has no config.yaml of its own)."""
-    return {
-        "name": results["name"],
-        "task": {"name": results["task"], "eval_split": results["eval_split"]},
-        "ensemble": {"method": results["ensemble"]["method"], "members": results["members"]},
     }

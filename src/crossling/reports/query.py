@@ -16,6 +16,7 @@ from scipy import stats
 from crossling.config.loader import load_raw
 from crossling.errors import ConfigError
 from crossling.evaluation.store import STORE_NAME, record_run, score_rows
+from crossling.reports.results import ensemble_store_config
 from crossling.utils.io import atomic_path, read_json
 
 
@@ -169,8 +170,14 @@ def scan(directory: Path) -> int:
     for results_file in sorted(directory.rglob("results.json")):
         config_file = results_file.parent / "config.yaml"
         results = read_json(results_file)
-        if "languages" not in results or not config_file.is_file():
-            continue  # not a run (an ensemble without config, or another tool's file)
-        record_run(directory / STORE_NAME, results_file.parent, results, load_raw(config_file))
+        if "languages" not in results:
+            continue  # another tool's file
+        if config_file.is_file():
+            config = load_raw(config_file)
+        elif isinstance(results.get("ensemble"), dict) and "members" in results:
+            config = ensemble_store_config(results)  # written by `crossling ensemble`: no config of its own
+        else:
+            continue
+        record_run(directory / STORE_NAME, results_file.parent, results, config)
         count += 1
     return count

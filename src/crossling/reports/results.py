@@ -36,6 +36,15 @@ def summarize(
     }
 
 
+def ensemble_store_config(results: Mapping[str, Any]) -> dict[str, Any]:
+    """What the results store records as an ensemble's configuration (it has no config.yaml of its own)."""
+    return {
+        "name": results["name"],
+        "task": {"name": results["task"], "eval_split": results["eval_split"]},
+        "ensemble": {"method": results["ensemble"]["method"], "members": results["members"]},
+    }
+
+
 def _git_commit() -> str | None:
     here = Path(__file__).resolve().parent
     try:
