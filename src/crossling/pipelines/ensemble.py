@@ -39,6 +39,7 @@ from crossling.evaluation.logits import logits_path, read_logits
 from crossling.evaluation.store import STORE_NAME, record_run
 from crossling.models.encoder import load_tokenizer
 from crossling.reports.results import RESULTS_SCHEMA, ensemble_store_config, summarize
+from crossling.tasks.kinds.retrieval import Retrieval
 from crossling.tasks.loading import TaskData
 from crossling.tasks.registry import get_task
 from crossling.utils.io import atomic_write_json, atomic_write_text, read_json
@@ -134,10 +135,9 @@ class _Scorer:
     def score(self, rows: list[np.ndarray], language: str, split: str) -> Scored:
         """The kind's metrics, prediction files and per-example statistics of ``rows``."""
         spec = self.data.spec
-        if not self.plugin.fine_tunes:  # retrieval: rows are one similarity matrix's rows
-            result = self.plugin.score_similarity(
-                np.stack(rows), self.at(split), language, self.config.retrieval.scoring
-            )  # type: ignore[attr-defined]
+        if isinstance(self.plugin, Retrieval):  # rows are one similarity matrix's rows
+            scoring = self.config.retrieval.scoring
+            result = self.plugin.score_similarity(np.stack(rows), self.at(split), language, scoring)
             return Scored(result.metrics, result.files, result.examples)
         plugin = spec.fine_tuned_kind()
         features = self.data.features(language, split, self.tokenizer)
