@@ -113,3 +113,50 @@ def test_retrieval_prompts_none_encodes_raw_text(tiny_dir):
         )
         encoder = build_sentence_encoder(config, tokenizer, 32, encoder=BertModel.from_pretrained(tiny_dir))
         assert encoder.prompts == expected
+
+
+def test_chunked_tokenization_gives_the_same_vectors_in_the_same_order(tiny_dir):
+    texts = ["red cat", "blue dog house river stone sun", "moon", "green bird tree", "sun", "river stone"]
+    whole = _sentence_encoder(tiny_dir, batch_size=2).encode(texts)
+    chunked = _sentence_encoder(tiny_dir, batch_size=2)
+    chunked.chunk_size = 4  # two chunks, the second shorter than a batch boundary would suggest
+    torch.testing.assert_close(chunked.encode(texts), whole, atol=1e-5, rtol=1e-5)
+
+
+def test_pool_vectors_are_cached_on_disk_by_identity_and_texts(tiny_dir, tmp_path, monkeypatch):
+    texts = ["red cat", "blue dog house", "moon"]
+    first = _sentence_encoder(tiny_dir)
+    first.identity, first.vector_cache = "weights-a", tmp_path / "vectors"
+    expected = first.encode_cached(texts, role="passage")
+    assert len(list((tmp_path / "vectors").glob("*.safetensors"))) == 1
+
+    second = _sentence_encoder(tiny_dir)
+    second.identity, second.vector_cache = "weights-a", tmp_path / "vectors"
+    monkeypatch.setattr(second, "encode", lambda *a, **k: pytest.fail("encoded again despite the cache"))
+    assert torch.equal(second.encode_cached(texts, role="passage"), expected)
+
+    # Other weights, other texts or another role's prompt are other entries; no identity caches nothing.
+    calls = []
+    for identity, batch, role, prompts in [
+        ("weights-b", texts, "passage", {}),
+        ("weights-a", texts[:2], "passage", {}),
+        ("weights-a", texts, "passage", {"passage": "passage: "}),
+        (None, texts, "passage", {}),
+    ]:
+        encoder = _sentence_encoder(tiny_dir)
+        encoder.identity, encoder.vector_cache, encoder.prompts = identity, tmp_path / "vectors", prompts
+        real = encoder.encode
+        monkeypatch.setattr(encoder, "encode", lambda *a, real=real, **k: calls.append(1) or real(*a, **k))
+        encoder.encode_cached(batch, role=role)
+    assert len(calls) == 4
+    assert len(list((tmp_path / "vectors").glob("*.safetensors"))) == 4
+
+
+def test_a_damaged_vector_file_is_encoded_again(tiny_dir, tmp_path):
+    encoder = _sentence_encoder(tiny_dir)
+    encoder.identity, encoder.vector_cache = "weights-a", tmp_path / "vectors"
+    expected = encoder.encode_cached(["red cat", "moon"])
+    (path,) = (tmp_path / "vectors").glob("*.safetensors")
+    path.write_bytes(path.read_bytes()[:20])
+    assert torch.equal(encoder.encode_cached(["red cat", "moon"]), expected)
+    assert len(path.read_bytes()) > 20

@@ -58,15 +58,13 @@ def _lareqa_files(directory: Path) -> None:
         (directory / f"{language}.json").write_text(json.dumps(document), encoding="utf-8")
 
 
-def test_lareqa_end_to_end_writes_rankings_that_give_the_reported_map(tiny_dir, tmp_path):
-    data = tmp_path / "xquad-r"
-    data.mkdir()
-    _lareqa_files(data)
-    config = build_config(
+def _lareqa_config(model: Path, data: Path, out: Path, name: str, layer: int):
+    """A LAReQA run on ``_lareqa_files``' data: en and xx queries over the pool of both languages."""
+    return build_config(
         {
-            "name": "lareqa",
-            "output_dir": str(tmp_path / "runs"),
-            "model": {"name_or_path": str(tiny_dir)},
+            "name": name,
+            "output_dir": str(out),
+            "model": {"name_or_path": str(model)},
             "task": {
                 "name": "lareqa",
                 "data_dir": str(data),
@@ -74,11 +72,17 @@ def test_lareqa_end_to_end_writes_rankings_that_give_the_reported_map(tiny_dir, 
                 "extra_languages": ["xx"],
                 "params": {"pool_languages": ["en", "xx"]},
             },
-            "retrieval": {"layer": 2},
+            "retrieval": {"layer": layer},
             "training": {"mixed_precision": "no"},
         }
     )
-    results = run_experiment(config, show_progress=False)
+
+
+def test_lareqa_end_to_end_writes_rankings_that_give_the_reported_map(tiny_dir, tmp_path):
+    data = tmp_path / "xquad-r"
+    data.mkdir()
+    _lareqa_files(data)
+    results = run_experiment(_lareqa_config(tiny_dir, data, tmp_path / "runs", "lareqa", 2), show_progress=False)
     for language in ("en", "xx"):
         scores = results["languages"][language]
         assert scores["count"] == 3 and scores["pool_size"] == 6 and scores["pool_languages"] == 2
@@ -211,3 +215,34 @@ def test_ranking_saves_its_similarity_matrix_and_per_query_ap_that_an_ensemble_s
     doubled = ensemble_runs([run, run], tmp_path / "ensemble", method="logit")
     for language in ("en", "xx"):
         assert doubled["languages"][language]["map@20"] == pytest.approx(results["languages"][language]["map@20"])
+
+
+def test_a_second_run_reads_the_candidate_pool_vectors_from_the_cache(tiny_dir, tmp_path, monkeypatch):
+    from crossling.models.sentence_encoder import SentenceEncoder
+    from crossling.utils.paths import vectors_dir
+
+    data = tmp_path / "xquad-r"
+    data.mkdir()
+    _lareqa_files(data)
+    pool_encodings: list[int] = []
+    real_encode = SentenceEncoder.encode
+
+    def counting(self, texts, description="encode", *, role="query"):
+        if description == "encode the candidate pool":
+            pool_encodings.append(len(texts))
+        return real_encode(self, texts, description, role=role)
+
+    monkeypatch.setattr(SentenceEncoder, "encode", counting)
+
+    def run(name: str, layer: int) -> dict:
+        return run_experiment(_lareqa_config(tiny_dir, data, tmp_path / "runs", name, layer), show_progress=False)
+
+    first = run("first", 2)
+    assert pool_encodings == [6] and len(list(vectors_dir().glob("*.safetensors"))) == 1
+    second = run("second", 2)
+    assert pool_encodings == [6], "the second run encoded the pool again"
+    assert second["languages"] == {
+        lang: {**scores, "seconds": second["languages"][lang]["seconds"]} for lang, scores in first["languages"].items()
+    }
+    run("other-layer", 1)  # other token features: other vectors
+    assert pool_encodings == [6, 6]

@@ -13,20 +13,27 @@ card prescribes for its role (``encoder_prompts``): e5's ``query: `` / ``passage
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
 from torch import Tensor
 
+from crossling.config.loader import to_dict
 from crossling.config.schema import ExperimentConfig, ModelConfig, RetrievalConfig
 from crossling.errors import ConfigError
 from crossling.models.aggregation import LayerAggregator, build_aggregator
 from crossling.models.encoder import load_encoder, num_layers_and_hidden
 from crossling.models.model import aggregator_options
+from crossling.utils.io import atomic_path, sha256_json
+from crossling.utils.paths import vectors_dir
 from crossling.utils.precision import resolve_mixed_precision
 from crossling.utils.progress import progress
 
@@ -113,6 +120,12 @@ class SentenceEncoder:
     prompts: Mapping[str, str] = field(default_factory=dict)
     pool_vectors: dict[int, Tensor] = field(default_factory=dict, repr=False)
     show_progress: bool = False
+    #: Sentences tokenized at a time: memory for token ids stays bounded however large the pool.
+    chunk_size: int = 8192
+    #: What the vectors depend on besides the texts (weights, token features, pooling, length,
+    #: prompts): set by the caller to enable ``vector_cache``; ``None`` disables it.
+    identity: str | None = None
+    vector_cache: Path | None = None
 
     @property
     def device(self) -> torch.device:
@@ -127,44 +140,99 @@ class SentenceEncoder:
         if not texts:
             raise ValueError("no sentences to encode")
         prompt = self.prompts.get(role, "")
-        ids = self.tokenizer([prompt + text for text in texts], truncation=True, max_length=self.max_length)[
-            "input_ids"
-        ]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
-        vectors: Tensor | None = None
         device = self.device
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.mixed_precision)
+        vectors: Tensor | None = None
         self.encoder.eval()
         with (
             torch.inference_mode(),
             torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None),
-            progress(description, len(order), enabled=self.show_progress) as advance,
+            progress(description, len(texts), enabled=self.show_progress) as advance,
         ):
-            for start in range(0, len(order), self.batch_size):
-                chunk = order[start : start + self.batch_size]
-                batch = self.tokenizer.pad({"input_ids": [ids[i] for i in chunk]}, return_tensors="pt")
-                input_ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
-                out = self.encoder(
-                    input_ids=input_ids, attention_mask=mask, output_hidden_states=True, return_dict=True
-                )
-                pooled = pool(self.aggregator(out.hidden_states, mask).float(), mask, self.pooling)
-                if vectors is None:
-                    vectors = torch.empty(len(ids), pooled.shape[-1], dtype=torch.float32, device=device)
-                vectors[torch.tensor(chunk, device=device)] = pooled
-                advance(len(chunk))
+            for offset in range(0, len(texts), self.chunk_size):
+                chunk = [prompt + text for text in texts[offset : offset + self.chunk_size]]
+                for rows, pooled in self._encode_chunk(chunk, device):
+                    if vectors is None:
+                        vectors = torch.empty(len(texts), pooled.shape[-1], dtype=torch.float32, device=device)
+                    vectors[torch.tensor(rows, device=device) + offset] = pooled
+                    advance(len(rows))
         assert vectors is not None
+        return vectors
+
+    def _encode_chunk(self, texts: Sequence[str], device: torch.device) -> Iterator[tuple[list[int], Tensor]]:
+        """(row indices in ``texts``, their pooled vectors) per batch, longest sentences first (little padding)."""
+        ids = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            batch = self.tokenizer.pad({"input_ids": [ids[i] for i in rows]}, return_tensors="pt")
+            input_ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
+            out = self.encoder(input_ids=input_ids, attention_mask=mask, output_hidden_states=True, return_dict=True)
+            yield rows, pool(self.aggregator(out.hidden_states, mask).float(), mask, self.pooling)
+
+    def encode_cached(self, texts: Sequence[str], description: str = "encode", *, role: str = "query") -> Tensor:
+        """``encode``, read from / written to ``vector_cache`` when the encoder has an ``identity``.
+
+        The file is keyed by the identity, the role's prompt and the texts themselves, so a second
+        run, another seed of a study or another target that ranks the same pool with the same
+        encoder reads the vectors instead of encoding them again (a million-entity pool takes hours
+        on a CPU). Files are safetensors, written atomically; an unreadable one is encoded again.
+        """
+        if self.vector_cache is None or self.identity is None:
+            return self.encode(texts, description, role=role)
+        key = sha256_json(
+            {
+                "identity": self.identity,
+                "prompt": self.prompts.get(role, ""),
+                "texts": hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest(),
+                "count": len(texts),
+            }
+        )
+        path = self.vector_cache / f"{key[:40]}.safetensors"
+        with contextlib.suppress(OSError, ValueError, KeyError, SafetensorError):
+            cached = load_file(path)["vectors"]
+            if cached.shape[0] == len(texts):
+                return cached.to(self.device)
+        vectors = self.encode(texts, description, role=role)
+        with contextlib.suppress(OSError), atomic_path(path) as tmp:  # a read-only cache costs only the re-encoding
+            save_file({"vectors": vectors.contiguous().cpu()}, str(tmp))
         return vectors
 
 
 def build_sentence_encoder(
-    config: ExperimentConfig, tokenizer: Any, max_length: int, encoder: torch.nn.Module | None = None
+    config: ExperimentConfig,
+    tokenizer: Any,
+    max_length: int,
+    encoder: torch.nn.Module | None = None,
+    *,
+    weights_identity: str | None = None,
 ) -> SentenceEncoder:
-    """``encoder`` (default: the configured pretrained one), on the GPU when there is one, with retrieval's features and pooling."""
+    """``encoder`` (default: the configured pretrained one), on the GPU when there is one, with retrieval's features and pooling.
+
+    ``weights_identity`` names the encoder's weights (a digest of the pretrained files, or the id
+    of the stage that trained them); with it, candidate-pool vectors are cached on disk
+    (``SentenceEncoder.encode_cached``) under an identity that also covers the token features,
+    pooling, length, precision and batch size.
+    """
     encoder = encoder if encoder is not None else load_encoder(config.model)
     aggregator = sentence_aggregator(config, *num_layers_and_hidden(encoder))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     encoder.to(device)
     aggregator.to(device)
+    precision = resolve_mixed_precision(config.training.mixed_precision)
+    identity = None
+    if weights_identity is not None:
+        identity = sha256_json(
+            {
+                "weights": weights_identity,
+                "aggregation": to_dict(config.aggregation),
+                # Scoring (cosine or margin) reads the vectors; it does not change them.
+                "retrieval": {k: v for k, v in to_dict(config.retrieval).items() if k != "scoring"},
+                "max_length": max_length,
+                "precision": precision,
+                "device": device.type,
+            }
+        )
     return SentenceEncoder(
         encoder,
         aggregator,
@@ -172,8 +240,10 @@ def build_sentence_encoder(
         pooling=config.retrieval.pooling,
         batch_size=config.retrieval.batch_size,
         max_length=max_length,
-        mixed_precision=resolve_mixed_precision(config.training.mixed_precision),
+        mixed_precision=precision,
         prompts=encoder_prompts(config.model) if config.retrieval.prompts == "auto" else {},
+        identity=identity,
+        vector_cache=vectors_dir() if identity is not None else None,
     )
 
 

@@ -340,6 +340,8 @@ def _run_unlocked(
             encoder=model.encoder if model else None,
             logits_dir=run_dir if config.evaluation.save_logits else None,
             examples_dir=run_dir,
+            # The last trained stage's id names the weights it left (content address): pool vectors are cached by it.
+            weights_identity=stages[len(stage_results) - 1].id if stage_results else None,
         )
     eval_seconds = time.perf_counter() - started
     spec = target.task.spec

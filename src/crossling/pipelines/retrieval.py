@@ -18,6 +18,7 @@ from crossling.errors import ConfigError
 from crossling.evaluation.example_stats import examples_path, write_example_stats
 from crossling.evaluation.logits import logits_path, write_logits
 from crossling.models.sentence_encoder import build_sentence_encoder
+from crossling.pipelines.stages import model_identity
 from crossling.tasks.kinds.retrieval import Retrieval
 from crossling.tasks.loading import TaskData
 from crossling.utils.io import atomic_write_text
@@ -33,6 +34,7 @@ def evaluate_retrieval(
     encoder: torch.nn.Module | None = None,
     logits_dir: Path | None = None,
     examples_dir: Path | None = None,
+    weights_identity: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Score every evaluation language of a retrieval task: ``{lang: {metric: value, "count": n, "seconds": s}}``.
 
@@ -42,12 +44,19 @@ def evaluate_retrieval(
     With ``logits_dir`` (a run directory) each language's queries x candidates cosine matrix is
     saved as its logits file (one row per query), which ``crossling ensemble`` averages; with
     ``examples_dir`` the per-example statistics of the metric (``examples/<task>/<split>-<lang>``).
+    Candidate-pool vectors are cached on disk (``$CROSSLING_HOME/vectors``) under the weights'
+    identity: ``weights_identity`` for a given ``encoder`` (the id of the stage that trained it;
+    without one nothing is cached), the digest of the pretrained files otherwise.
     """
     plugin = task_data.spec.kind_plugin
     if not isinstance(plugin, Retrieval):
         raise ConfigError(f"{task_data.spec.name} is a {task_data.spec.kind} task, not a retrieval task")
     max_length = config.retrieval.max_length or task_data.max_length
-    sentence_encoder = build_sentence_encoder(config, tokenizer, max_length, encoder=encoder)
+    if encoder is None:
+        weights_identity = model_identity(config.model)
+    sentence_encoder = build_sentence_encoder(
+        config, tokenizer, max_length, encoder=encoder, weights_identity=weights_identity
+    )
     sentence_encoder.show_progress = show_progress
     split = task_data.config.eval_split
     per_language: dict[str, dict[str, Any]] = {}

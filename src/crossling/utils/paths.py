@@ -30,3 +30,8 @@ def features_dir() -> Path:
 def stages_dir() -> Path:
     """Directory of trained stages shared by every run, one sub-directory per stage id (``crossling cache``)."""
     return crossling_home() / "stages"
+
+
+def vectors_dir() -> Path:
+    """Directory of cached sentence vectors of retrieval candidate pools (safetensors, keyed by encoder and texts)."""
+    return crossling_home() / "vectors"

@@ -155,11 +155,15 @@ def _index_lines(indices: Sequence[int]) -> str:
 
 
 def _pool_vectors(encoder: SentenceEncoder, candidates: Sequence[Candidate], role: str) -> Tensor:
-    """The candidates' vectors, encoded once per pool object (every language of a ranking task shares its pool)."""
+    """The candidates' vectors, encoded once per pool object (every language of a ranking task shares its pool).
+
+    They are read from the encoder's on-disk vector cache where it has one (``encode_cached``).
+    """
     key = id(candidates)
     if key not in encoder.pool_vectors:
         encoder.pool_vectors.clear()
-        encoder.pool_vectors[key] = encoder.encode([c.text for c in candidates], "encode the candidate pool", role=role)
+        texts = [c.text for c in candidates]
+        encoder.pool_vectors[key] = encoder.encode_cached(texts, "encode the candidate pool", role=role)
     return encoder.pool_vectors[key]
 
 
