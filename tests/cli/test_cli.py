@@ -30,6 +30,7 @@ def test_every_command_has_help():
         "convert",
         "ensemble",
         "typology",
+        "typology-gain",
         "results",
     ):
         result = runner.invoke(app, [command, "--help"])

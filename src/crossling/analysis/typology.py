@@ -1,93 +1,121 @@
-"""Typological distances between languages from URIEL (lang2vec's data files), for choosing intermediate-task languages.
+"""Per-language gain against typological distance (RQ2): Spearman and Pearson correlations with bootstrap intervals.
 
-A language's vector is its row of URIEL's k-NN-predicted features as lang2vec ships them in
-``feature_predictions.npz`` (``syntax``: the 103 ``S_`` features, lang2vec's ``syntax_knn``;
-``phonology``: ``P_``; ``inventory``: ``INV_``), complete for all 7,970 languages. The distance of
-two languages is the cosine distance of their vectors, ``1 - u.v / (|u| |v|)``, as URIEL's
-precomputed syntactic distance is defined.
-
-The files are read with numpy (plain arrays, no pickle); lang2vec itself is not imported (its
-module needs ``pkg_resources``, gone from setuptools 81), only located through its distribution's
-metadata: ``pip install 'crossling[typology]'`` installs it.
+The distances themselves come from ``crossling.utils.typology`` (URIEL through lang2vec's data).
+Each language is one point ``(distance, gain)``. The correlations are scipy.stats' ``spearmanr``
+and ``pearsonr`` (their p-values test "no correlation"); each 95% interval is a percentile
+bootstrap over languages: ``scipy.stats.bootstrap`` resamples the points in pairs
+(``paired=True``), and the 2.5th and 97.5th percentiles of the replicates bound the interval.
+A replicate whose resampled distances or gains are all equal has no correlation; such
+replicates are left out and counted (``dropped``), which only matters with very few languages.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Sequence
-from importlib import metadata
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from scipy import stats
 
-from crossling.errors import ConfigError
+from crossling.errors import DataError
 
-#: XTREME's ISO 639-1 codes -> URIEL's ISO 639-3 (macro-language codes where URIEL has both).
-ISO639_3: dict[str, str] = {
-    "af": "afr", "ar": "ara", "az": "aze", "bg": "bul", "bn": "ben", "de": "deu", "el": "ell", "en": "eng",
-    "es": "spa", "et": "est", "eu": "eus", "fa": "fas", "fi": "fin", "fr": "fra", "gu": "guj", "he": "heb",
-    "hi": "hin", "ht": "hat", "hu": "hun", "id": "ind", "it": "ita", "ja": "jpn", "jv": "jav", "ka": "kat",
-    "kk": "kaz", "ko": "kor", "lt": "lit", "ml": "mal", "mr": "mar", "ms": "msa", "my": "mya", "nl": "nld",
-    "pa": "pan", "pl": "pol", "pt": "por", "qu": "que", "ro": "ron", "ru": "rus", "sw": "swa", "ta": "tam",
-    "te": "tel", "th": "tha", "tl": "tgl", "tr": "tur", "uk": "ukr", "ur": "urd", "vi": "vie", "wo": "wol",
-    "yo": "yor", "zh": "zho",
-}  # fmt: skip
-
-#: Feature set name -> prefix of its features in ``feature_predictions.npz``.
-FEATURE_SETS: dict[str, str] = {"syntax": "S_", "phonology": "P_", "inventory": "INV_"}
+#: How the intervals are computed, as the results record it.
+INTERVAL_METHOD = (
+    "percentile bootstrap over languages (scipy.stats.bootstrap, paired, resamples with a constant "
+    "variable dropped), 95%"
+)
 
 
-def uriel_data_dir() -> Path:
-    """lang2vec's ``data`` folder, found through its installed distribution; ``ConfigError`` saying how to install it.
+@dataclass(frozen=True)
+class Correlation:
+    """One correlation coefficient of gain and distance with its 95% bootstrap interval.
 
-    Located through ``importlib.metadata``, not the import system: the distribution also installs
-    a ``bin/lang2vec.py`` script, which shadows the package on ``sys.path`` when crossling runs
-    as a console script from the same ``bin`` directory.
+    Args:
+        statistic: The coefficient over all languages.
+        low: 2.5th percentile of the bootstrap replicates.
+        high: 97.5th percentile of the bootstrap replicates.
+        p: scipy.stats' two-sided p-value of "no correlation".
+        dropped: Replicates left out because a resampled variable was constant.
     """
-    try:
-        distribution = metadata.distribution("lang2vec")
-    except metadata.PackageNotFoundError:
-        raise ConfigError(
-            "typology needs lang2vec's URIEL data: pip install 'crossling[typology]' (lang2vec==1.1.2)"
-        ) from None
-    directory = Path(distribution.locate_file("lang2vec/data"))
-    if not (directory / "feature_predictions.npz").is_file():
-        raise ConfigError(f"{directory}: lang2vec is installed without its feature_predictions.npz")
-    return directory
+
+    statistic: float
+    low: float
+    high: float
+    p: float
+    dropped: int
 
 
-@functools.cache
-def _feature_table(feature_set: str) -> tuple[dict[str, int], np.ndarray]:
-    """``(ISO 639-3 code -> row, languages x features matrix)`` of one feature set."""
-    if feature_set not in FEATURE_SETS:
-        raise ConfigError(f"unknown URIEL feature set {feature_set!r}; known: {', '.join(FEATURE_SETS)}")
-    with np.load(uriel_data_dir() / "feature_predictions.npz", allow_pickle=False) as archive:
-        columns = [i for i, name in enumerate(archive["feats"].tolist()) if name.startswith(FEATURE_SETS[feature_set])]
-        matrix = archive["data"][:, columns, 0].astype(np.float64)
-        rows = {code: i for i, code in enumerate(archive["langs"].tolist())}
-    return rows, matrix
+def _pearson(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Pearson's r along ``axis`` (vectorised for the bootstrap); NaN where either variable is constant."""
+    dx = x - x.mean(axis=axis, keepdims=True)
+    dy = y - y.mean(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (dx * dy).sum(axis=axis) / np.sqrt((dx * dx).sum(axis=axis) * (dy * dy).sum(axis=axis))
 
 
-def typology_vector(language: str, feature_set: str = "syntax") -> np.ndarray:
-    """URIEL's predicted feature vector of ``language`` (an ISO 639-1 code of ``ISO639_3`` or an ISO 639-3 code)."""
-    rows, matrix = _feature_table(feature_set)
-    code = ISO639_3.get(language, language)
-    if code not in rows:
-        raise ConfigError(
-            f"language {language!r} is not in URIEL (as {code!r}); use an ISO 639-3 code "
-            "or one of the ISO 639-1 codes crossling maps"
-        )
-    return matrix[rows[code]]
+def _spearman(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Spearman's rho: Pearson's r of the ranks (ties averaged), as ``scipy.stats.spearmanr`` defines it."""
+    return _pearson(stats.rankdata(x, axis=axis), stats.rankdata(y, axis=axis), axis=axis)
 
 
-def typological_distance(a: str, b: str, feature_set: str = "syntax") -> float:
-    """Cosine distance ``1 - cos(u_a, u_b)`` of the two languages' URIEL vectors (0: identical features)."""
-    u, v = typology_vector(a, feature_set), typology_vector(b, feature_set)
-    norm = float(np.linalg.norm(u) * np.linalg.norm(v))
-    return 1.0 - float(u @ v) / norm if norm else 1.0
+def _correlation(x: np.ndarray, y: np.ndarray, kind: str, *, n_resamples: int, rng: np.random.Generator) -> Correlation:
+    """The coefficient ``kind`` (``spearman`` or ``pearson``) of ``x`` and ``y`` with its interval."""
+    test = stats.spearmanr(x, y) if kind == "spearman" else stats.pearsonr(x, y)
+    function = _spearman if kind == "spearman" else _pearson
+    result = stats.bootstrap(
+        (x, y), function, paired=True, vectorized=True, n_resamples=n_resamples, method="percentile", rng=rng
+    )
+    replicates = np.asarray(result.bootstrap_distribution, dtype=float)
+    kept = replicates[~np.isnan(replicates)]
+    low, high = np.percentile(kept, [2.5, 97.5]) if kept.size else (np.nan, np.nan)
+    return Correlation(
+        float(test.statistic), float(low), float(high), float(test.pvalue), int(replicates.size - kept.size)
+    )
 
 
-def rank_by_similarity(target: str, candidates: Sequence[str], feature_set: str = "syntax") -> list[tuple[str, float]]:
-    """``(candidate, distance to target)`` nearest first (ties in the candidates' order); the target itself is skipped."""
-    scored = [(c, typological_distance(target, c, feature_set)) for c in candidates if c != target]
-    return sorted(scored, key=lambda pair: pair[1])
+@dataclass(frozen=True)
+class GainDistance:
+    """Gain against distance over languages: the points and both correlations.
+
+    Args:
+        points: ``{language: (distance, gain)}``.
+        spearman: Spearman's rho with its interval.
+        pearson: Pearson's r with its interval.
+    """
+
+    points: dict[str, tuple[float, float]]
+    spearman: Correlation
+    pearson: Correlation
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the points, both correlations and how the intervals were computed."""
+        return {
+            "points": {lang: {"distance": d, "gain": g} for lang, (d, g) in self.points.items()},
+            "spearman": vars(self.spearman),
+            "pearson": vars(self.pearson),
+            "interval_method": INTERVAL_METHOD,
+        }
+
+
+def gain_distance_correlation(
+    gains: Mapping[str, float], distances: Mapping[str, float], *, n_resamples: int = 9999, seed: int = 0
+) -> GainDistance:
+    """Spearman and Pearson correlation of per-language ``gains`` with ``distances``, with bootstrap intervals.
+
+    Uses the languages in both mappings; fewer than three such languages, or gains or distances
+    that are all equal (no correlation is defined), is a ``DataError``.
+    """
+    languages = [lang for lang in gains if lang in distances]
+    if len(languages) < 3:
+        raise DataError(f"gain against distance needs at least 3 languages with both values, got {languages}")
+    x = np.array([distances[lang] for lang in languages], dtype=float)
+    y = np.array([gains[lang] for lang in languages], dtype=float)
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        raise DataError("gain against distance: the distances or the gains are all equal; no correlation is defined")
+    rng = np.random.default_rng(seed)
+    return GainDistance(
+        points={lang: (float(d), float(g)) for lang, d, g in zip(languages, x, y, strict=True)},
+        spearman=_correlation(x, y, "spearman", n_resamples=n_resamples, rng=rng),
+        pearson=_correlation(x, y, "pearson", n_resamples=n_resamples, rng=rng),
+    )

@@ -19,6 +19,7 @@ from crossling.cli.cache import cache_app
 from crossling.cli.plan import plan as plan_command
 from crossling.cli.probe import probe as probe_command
 from crossling.cli.results import results as results_command
+from crossling.cli.typology import typology_gain as typology_gain_command
 from crossling.errors import CrosslingError, environment_fault
 
 console = Console()
@@ -160,9 +161,11 @@ def run(
     from crossling.pipelines.sweep import run_sweep
     from crossling.reports.report import write_report
     from crossling.reports.tables import rich_table
+    from crossling.tasks.loading import task_languages
 
     try:
-        cfg = load_config(config, [*(set_ or []), *_executor_overrides(executor, address, workers)])
+        overrides = [*(set_ or []), *_executor_overrides(executor, address, workers)]
+        cfg = load_config(config, overrides, task_languages=task_languages)
         if output_dir is not None:
             cfg = dataclasses.replace(cfg, output_dir=output_dir)
         if seeds is not None:
@@ -202,9 +205,10 @@ def train(
     from crossling.config import load_config
     from crossling.pipelines.experiment import train_experiment
     from crossling.pipelines.sweep import expand
+    from crossling.tasks.loading import task_languages
 
     try:
-        for member in expand(load_config(config, set_)):
+        for member in expand(load_config(config, set_, task_languages=task_languages)):
             stages, results = train_experiment(member, show_progress=not quiet, force=force)
             for stage, result in zip(stages[: len(results)], results, strict=True):
                 console.print(
@@ -224,7 +228,7 @@ def typology(
     """Rank candidate intermediate-task languages by URIEL typological distance to a target (nearest first)."""
     from rich.table import Table
 
-    from crossling.analysis.typology import rank_by_similarity
+    from crossling.utils.typology import rank_by_similarity
 
     try:
         ranked = rank_by_similarity(target, candidates, features)
@@ -404,6 +408,7 @@ app.command("probe")(probe_command)
 
 
 app.command("plan")(plan_command)
+app.command("typology-gain")(typology_gain_command)
 
 
 def main() -> None:

@@ -35,11 +35,12 @@ def plan(
     from crossling.pipelines.plan import calibrate as measure
     from crossling.pipelines.plan import plan_study
     from crossling.pipelines.sweep import declared_ensembles
+    from crossling.tasks.loading import task_languages
     from crossling.utils.io import atomic_write_json
 
     _setup_logging(False)
     try:
-        cfg = load_config(config, set_)
+        cfg = load_config(config, set_, task_languages=task_languages)
         study = plan_study(cfg)
         ensembles = declared_ensembles(cfg)
         if calibrate:

@@ -12,7 +12,8 @@ from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 import yaml
 
-from crossling.config.schema import ExperimentConfig
+from crossling.config.schema import ExperimentConfig, TaskConfig
+from crossling.config.selection import TaskLanguages, resolve_selections
 from crossling.errors import ConfigError
 
 T = TypeVar("T")
@@ -219,9 +220,17 @@ def load_raw(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def build_config(data: dict[str, Any], *, source: str = "config") -> ExperimentConfig:
-    """Validate raw ``data`` into an ``ExperimentConfig``; checks that referenced paths exist."""
+def build_config(
+    data: dict[str, Any], *, source: str = "config", task_languages: TaskLanguages | None = None
+) -> ExperimentConfig:
+    """Validate raw ``data`` into an ``ExperimentConfig``; checks that referenced paths exist.
+
+    Nearest/farthest ``train_languages`` rules are resolved here (``crossling.config.selection``);
+    ``task_languages`` (a task name -> its languages, from the task registry) supplies a rule's
+    default ``from``.
+    """
     try:
+        data = resolve_selections(data, default_task=TaskConfig().name, task_languages=task_languages)
         config = from_dict(ExperimentConfig, data)
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
@@ -250,15 +259,18 @@ def _resolve_data_dirs(raw: dict[str, Any], base: Path) -> dict[str, Any]:
     return raw
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+def load_config(
+    path: str | Path, overrides: list[str] | None = None, *, task_languages: TaskLanguages | None = None
+) -> ExperimentConfig:
     """Load a YAML experiment config, apply ``KEY=VALUE`` overrides, and validate it.
 
     A relative ``data_dir`` in the file is relative to the file's directory; one given in an
-    override is relative to the working directory, as a command-line path is.
+    override is relative to the working directory, as a command-line path is. ``task_languages``:
+    see ``build_config``.
     """
     raw = _resolve_data_dirs(load_raw(path), Path(path).resolve().parent)
     raw = apply_overrides(raw, [parse_override(o) for o in overrides or []])
-    return build_config(raw, source=str(path))
+    return build_config(raw, source=str(path), task_languages=task_languages)
 
 
 def _check_paths(config: ExperimentConfig, source: str) -> None:
@@ -273,10 +285,12 @@ def dump_config(config: ExperimentConfig) -> str:
     return yaml.safe_dump(to_dict(config), sort_keys=False, allow_unicode=True)
 
 
-def replace_dotted(config: ExperimentConfig, assignments: dict[str, Any]) -> ExperimentConfig:
-    """A new config with dotted-key ``assignments`` applied (validated like a loaded file)."""
+def replace_dotted(
+    config: ExperimentConfig, assignments: dict[str, Any], *, task_languages: TaskLanguages | None = None
+) -> ExperimentConfig:
+    """A new config with dotted-key ``assignments`` applied (validated like a loaded file; see ``build_config``)."""
     raw = apply_overrides(to_dict(config), list(assignments.items()))
-    return build_config(raw)
+    return build_config(raw, task_languages=task_languages)
 
 
 def describe_fields(cls: type = ExperimentConfig, prefix: str = "") -> list[tuple[str, str, str, str]]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from crossling.config.selection import SELECTION_HELP, TRAIN_LANGUAGES_HELP
 from crossling.errors import ConfigError
 
 #: A language code as it may appear in file and directory names: ISO 639 (``en``, ``yue``), then
@@ -137,7 +138,8 @@ class TaskConfig:
         name: Registered task name (see `crossling tasks`).
         source: Data source of the task (``hub``, ``local``, ``generated``); default: the task's own default.
         data_dir: Directory of local files (required for ``local``).
-        train_languages: Languages whose train split is used for fine-tuning.
+        train_languages: Languages whose train split is used, or a URIEL rule (``crossling.config.selection``).
+        train_language_selection: Written when a rule chose ``train_languages``: the rule and the URIEL distances.
         eval_languages: Languages evaluated zero-shot; empty means all languages of the task.
         extra_languages: Languages the task does not declare that you still want to use (local
             data in another language); any other undeclared language is an error.
@@ -149,12 +151,9 @@ class TaskConfig:
         max_eval_examples: Cap on evaluation examples (per language).
         skip_bad_lines: Skip malformed lines and report how many, instead of failing.
         params: Source-specific parameters (e.g. sizes of the template benchmark).
-        subword_labels: Tagging tasks: which sub-tokens of a word carry its label. ``first_content``
-            (default): the first sub-token that is not SentencePiece's bare word-boundary piece
-            ``▁``; ``first``: the first sub-token, whatever it is (XTREME's scripts); ``all``:
-            every sub-token is trained on, the prediction is read at ``first_content``.
-        carve: ``{from: dev|test, train: N, dev: D}``: where one split only exists, each language's
-            ``from`` data is read as train (first N), dev (next D) and test (the rest) (``crossling.data.carved``).
+        subword_labels: Tagging tasks: which sub-tokens of a word carry its label: the first that is not
+            SentencePiece's bare ``▁`` (default), the first (XTREME's scripts), or all (read at the first).
+        carve: ``{from: dev|test, train: N, dev: D}``: one split read as train, dev, test (``crossling.data.carved``).
     """
 
     name: str = _help("Registered task name (see `crossling tasks`).", default="tmpl-nli")
@@ -162,7 +161,8 @@ class TaskConfig:
     data_dir: Path | None = _help(
         "Directory with local files (XTREME layout {split}-{lang}.tsv, raw TSVs).", default=None
     )
-    train_languages: tuple[str, ...] = _help("Languages whose train split is used.", default=("en",))
+    train_languages: tuple[str, ...] = _help(TRAIN_LANGUAGES_HELP, default=("en",))
+    train_language_selection: dict[str, Any] = _help(SELECTION_HELP, default_factory=dict)
     eval_languages: tuple[str, ...] = _help("Languages to evaluate zero-shot; empty = all of the task's.", default=())
     extra_languages: tuple[str, ...] = _help(
         "Languages the task does not declare, accepted anyway (for local data in other languages).", default=()

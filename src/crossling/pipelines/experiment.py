@@ -13,6 +13,7 @@ import torch
 
 from crossling.config.loader import to_dict
 from crossling.config.schema import ExperimentConfig, TaskConfig, TrainingConfig
+from crossling.config.selection import manifest_selections
 from crossling.data.batching import PaddingCollator
 from crossling.errors import ConfigError
 from crossling.evaluation.example_stats import examples_path, write_example_stats
@@ -392,6 +393,7 @@ def _run_unlocked(
             model_path=model_path,
             extra={
                 **manifest_entry(config, run_dir),
+                **manifest_selections(config),
                 "precision_choice": precision_choice.as_manifest(),
                 "model_weights": weights_digests(config.model),
             },

@@ -35,6 +35,10 @@ def config_hash(config: ExperimentConfig) -> str:
     data.pop("tracking", None)  # where metrics are also sent does not change the run
     if not data.get("ensembles"):
         data.pop("ensembles", None)  # configs from before ensembles could be declared keep their hash
+    stages = [stage.get("task") for stage in data.get("intermediate") or () if isinstance(stage, dict)]
+    for task in [data.get("task"), *stages]:
+        if isinstance(task, dict) and not task.get("train_language_selection"):
+            task.pop("train_language_selection", None)  # so do configs from before language rules
     return sha256_json(data)
 
 

@@ -115,6 +115,7 @@ def stage_id(
 ) -> str:
     """The content address of one stage of ``config``'s plan (see the module docstring)."""
     task = {k: v for k, v in to_dict(data.config).items() if k not in EVALUATION_ONLY_TASK_KEYS}
+    task.pop("train_language_selection", None)  # why the languages were chosen; the list itself is the identity
     key = {
         "schema": STAGE_SCHEMA,
         "model": to_dict(config.model),

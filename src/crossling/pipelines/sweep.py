@@ -14,6 +14,7 @@ from crossling.errors import ConfigError
 from crossling.pipelines.ensemble import ensemble_runs
 from crossling.pipelines.executors import describe, plan_jobs, run_jobs
 from crossling.pipelines.experiment import run_directory, run_experiment
+from crossling.tasks.loading import task_languages
 from crossling.tasks.stages import check_stages
 from crossling.utils.io import atomic_write_json
 
@@ -39,7 +40,8 @@ def _grid(config: ExperimentConfig) -> list[ExperimentConfig]:
         parts = ([variant] if variant else []) + [f"{_short(k)}={_value_name(v)}" for k, v in point.items()]
         name = ",".join(parts) or "run"
         try:
-            member = replace_dotted(base, {**overrides, **point, "name": name, "output_dir": str(parent)})
+            assignments = {**overrides, **point, "name": name, "output_dir": str(parent)}
+            member = replace_dotted(base, assignments, task_languages=task_languages)
         except ConfigError as exc:
             raise ConfigError(f"sweep member {name!r}: {exc}") from None
         try:

@@ -1,4 +1,4 @@
-"""Plots of results: per-language bars (values on top, 95% interval whiskers where known) and per-epoch dev curves (matplotlib, PNG)."""
+"""Plots of results: per-language bars (values on top, 95% interval whiskers where known), per-epoch dev curves and gain-vs-distance scatters (matplotlib, PNG)."""
 
 from __future__ import annotations
 
@@ -117,5 +117,30 @@ def dev_curves_png(curves: Mapping[str, list[tuple[float, float]]], *, metric: s
     ax.set_ylabel(f"dev {metric}")
     ax.set_title(title)
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return _png(fig)
+
+
+def gain_distance_png(points: Mapping[str, tuple[float, float]], *, xlabel: str, ylabel: str, title: str = "") -> bytes:
+    """Scatter of ``points[language] = (distance, gain)``, each point labelled with its language; PNG bytes.
+
+    A dashed line marks zero gain and a least-squares line shows the trend.
+    """
+    plt = _pyplot()
+    x = np.array([p[0] for p in points.values()], dtype=float)
+    y = np.array([p[1] for p in points.values()], dtype=float)
+    fig, ax = plt.subplots(figsize=(5.6, 4.0))
+    ax.scatter(x, y)
+    for language, (distance, gain) in points.items():
+        ax.annotate(language, (distance, gain), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.axhline(0.0, color="grey", linestyle="--", linewidth=1)
+    if len(points) >= 2 and np.ptp(x) > 0:
+        slope, intercept = np.polyfit(x, y, 1)
+        grid = np.linspace(x.min(), x.max(), 2)
+        ax.plot(grid, slope * grid + intercept, color="tab:orange", linewidth=1, label="least squares")
+        ax.legend(fontsize="small")
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return _png(fig)

@@ -25,6 +25,11 @@ def declared_languages(spec: TaskSpec, extra: tuple[str, ...] = ()) -> tuple[str
     return tuple(dict.fromkeys(ordered))
 
 
+def task_languages(name: str) -> tuple[str, ...]:
+    """Every language task ``name`` declares (``declared_languages``): a language rule's default candidates."""
+    return declared_languages(get_task(name))
+
+
 def check_languages(config: TaskConfig, spec: TaskSpec) -> None:
     """``ConfigError`` naming the task's languages if the config uses a language the task does not declare.
 

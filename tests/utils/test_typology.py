@@ -7,13 +7,13 @@ import importlib.util
 import numpy as np
 import pytest
 
-from crossling.analysis.typology import (
+from crossling.errors import ConfigError
+from crossling.utils.typology import (
     rank_by_similarity,
     typological_distance,
     typology_vector,
     uriel_data_dir,
 )
-from crossling.errors import ConfigError
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("lang2vec") is None,
