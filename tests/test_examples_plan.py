@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yam
 
 
 def _reason_to_skip(example: Path) -> str | None:
-    """Why this machine cannot plan ``example`` (a hub model or a hub dataset, data not beside the clone)."""
+    """Why this machine cannot plan ``example`` (a hub model or dataset, data not beside the clone, no URIEL data)."""
     raw = yaml.safe_load(example.read_text(encoding="utf-8"))
     model = str(raw.get("model", {}).get("name_or_path", ""))
     if not model.startswith(OFFLINE_PREFIX) and not (example.parent / model).is_dir():
@@ -24,6 +25,9 @@ def _reason_to_skip(example: Path) -> str | None:
         return f"{example.name} reads its data from the hub (no network here)"
     if "shared/data" in example.read_text(encoding="utf-8") and not (example.parents[2] / "shared" / "data").is_dir():
         return f"{example.name} reads ../shared/data, which is not beside this clone"
+    rule = any(word in example.read_text(encoding="utf-8") for word in ("nearest:", "farthest:"))
+    if rule and importlib.util.find_spec("lang2vec") is None:
+        return f"{example.name} chooses languages by URIEL distance: pip install 'crossling[typology]'"
     return None
 
 

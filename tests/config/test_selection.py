@@ -168,3 +168,12 @@ def test_the_rq2_example_trains_xnli_in_the_three_nearest_and_farthest_languages
     # URIEL syntax distance to ja: tr 0.260, zh 0.296, hi 0.366 ... th 0.641, vi 0.661, sw 0.722.
     assert chosen == {"no-intermediate": [], "near-ja": [("tr", "zh", "hi")], "far-from-ja": [("sw", "vi", "th")]}
     assert len(members) == 9 and all(m.task.name == "pawsx" for m in members)
+
+
+def test_a_hand_written_record_that_did_not_choose_the_list_is_dropped():
+    for record in ({"rule": [1], "distances": {}}, {"rule": {"nearest": 1}, "distances": {"de": 0.1}}):
+        config = build_config({"task": {"train_languages": ["en"], "train_language_selection": record}})
+        assert config.task.train_language_selection == {}
+    kept = {"rule": {"nearest": 1, "to": "ja"}, "distances": {"en": 0.5, "de": 0.6}}
+    config = build_config({"task": {"train_languages": ["en"], "train_language_selection": kept}})
+    assert config.task.train_language_selection == kept

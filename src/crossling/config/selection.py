@@ -146,9 +146,11 @@ def resolve_selections(
 def _chose(section: Mapping[str, Any], languages: Any) -> bool:
     """Whether the section's recorded rule chose exactly ``languages``."""
     record = section["train_language_selection"]
-    rule, distances = record.get("rule") or {}, list(record.get("distances") or {})
-    k = rule.get("nearest") or rule.get("farthest")
-    if not isinstance(k, int) or not isinstance(languages, (list, tuple)):
+    rule, distances = record.get("rule"), record.get("distances")
+    if not isinstance(rule, dict) or not isinstance(distances, dict) or not isinstance(languages, (list, tuple)):
+        return False
+    k, distances = rule.get("nearest") or rule.get("farthest"), list(distances)
+    if not isinstance(k, int):
         return False
     chosen = distances[:k] if "nearest" in rule else distances[::-1][:k]
     return list(languages) == chosen
