@@ -161,14 +161,21 @@ def test_evaluate_refuses_a_config_edited_after_training(make_config):
 
 
 def newest_checkpoint_step(*roots: Path) -> int:
-    """The highest step of any checkpoint directory under ``roots`` (-1 if none)."""
-    steps = [
-        int(p.name.split("-")[-1])
-        for root in roots
-        if root.is_dir()
-        for p in root.rglob("checkpoint-*")
-        if p.is_dir() and not p.name.endswith(".tmp")
-    ]
+    """The highest step of any checkpoint directory under ``roots`` (-1 if none).
+
+    The run writes checkpoints while this looks: a temporary directory renamed away mid-walk
+    counts as not there yet (the next poll sees the renamed checkpoint).
+    """
+    try:
+        steps = [
+            int(p.name.split("-")[-1])
+            for root in roots
+            if root.is_dir()
+            for p in root.rglob("checkpoint-*")
+            if p.is_dir() and not p.name.endswith(".tmp")
+        ]
+    except FileNotFoundError:
+        return -1
     return max(steps, default=-1)
 
 
