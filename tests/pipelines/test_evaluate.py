@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,13 @@ def test_a_finished_run_is_recorded_in_the_store_of_its_output_directory_once(tr
         ("toy", "en", results["languages"]["en"]["accuracy"])
     ]
     assert rows[0]["task.name"] == "pawsx" and rows[0]["training.epochs"] == "1"
+    # Its per-example statistics too (accuracy: (value, count) per test example), summing to its score.
+    with sqlite3.connect(store) as conn:
+        value, count, examples = conn.execute(
+            "SELECT SUM(CASE statistic WHEN 'value' THEN value END), SUM(CASE statistic WHEN 'count' THEN value END), "
+            "COUNT(DISTINCT example_id) FROM examples WHERE run_path = 'toy' AND language = 'en'"
+        ).fetchone()
+    assert examples == count == 20 and 100 * value / count == pytest.approx(results["languages"]["en"]["accuracy"])
     config = build_config(load_raw(trained_run / "config.yaml"))
     run_experiment(config, show_progress=False)  # already finished: recorded again, nothing added
     assert len(score_rows(store)) == len(results["languages"]["en"])

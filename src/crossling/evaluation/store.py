@@ -24,10 +24,13 @@ import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+from crossling.evaluation.example_stats import ExampleStatistic, examples_path, read_example_stats
 
 STORE_NAME = "results.sqlite"
 #: Seconds a writer waits for another process's transaction before giving up.
@@ -194,13 +197,46 @@ def record_run(
 ) -> tuple[str, str]:
     """Record one finished run (results.json's content, its config as a nested dict) in ``store``, atomically.
 
-    ``examples`` maps a language to its per-example statistics, where the task kind has them.
+    ``examples`` maps a language to its per-example statistics, where the task kind has them
+    (default: the run's own ``examples/<task>/<split>-<lang>.safetensors`` files, see ``run_examples``).
     Returns the run's key ``(run path relative to the store's directory, config hash)``.
     """
     key = (run_key(store, run_dir), str(results.get("config_hash") or ""))
+    if examples is None:
+        examples = run_examples(run_dir, results)
     with connect(store) as conn, transaction(conn):
-        _insert_run(conn, key, results, config, examples or {})
+        _insert_run(conn, key, results, config, examples)
     return key
+
+
+@dataclass(frozen=True)
+class _StoredExampleRows:
+    """A run's stored per-example statistics of one language, as ``ExampleRows`` (ids: row numbers)."""
+
+    metric: str
+    ids: tuple[str, ...]
+    stats: np.ndarray
+    statistic: ExampleStatistic
+
+
+def run_examples(run_dir: Path, results: Mapping[str, Any]) -> dict[str, ExampleRows]:
+    """Per language, the statistics the run wrote for its evaluated split (languages without a file are left out).
+
+    The files keep a digest of the example ids, not the ids, so a row's id in the store is its
+    position in the evaluated split (the order of the task's test file), the same in every run
+    of that data.
+    """
+    task, split = results.get("task"), results.get("eval_split")
+    out: dict[str, ExampleRows] = {}
+    if not task or not split:
+        return out
+    for language in results.get("languages", {}):
+        path = examples_path(Path(run_dir), str(task), str(split), language)
+        if path.is_file():
+            stored = read_example_stats(path)
+            ids = tuple(str(i) for i in range(stored.stats.shape[0]))
+            out[language] = _StoredExampleRows(stored.metric, ids, stored.stats, stored.statistic)
+    return out
 
 
 def run_key(store: Path, run_dir: Path) -> str:
