@@ -212,7 +212,7 @@ def train(
             stages, results = train_experiment(member, show_progress=not quiet, force=force)
             for stage, result in zip(stages[: len(results)], results, strict=True):
                 console.print(
-                    f"{member.name}: {stage.task.spec.name}: {result.global_steps} steps, "
+                    f"{member.name}: {stage.name}: {result.global_steps} steps, "
                     f"kept {result.selection} (step {result.selected_step}) -> {stage.directory}"
                 )
     except CrosslingError as exc:

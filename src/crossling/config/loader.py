@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 import yaml
 
 from crossling.config.schema import ExperimentConfig, TaskConfig
-from crossling.config.selection import TaskLanguages, resolve_selections
+from crossling.config.selection import TaskLanguages, raw_task_sections, resolve_selections
 from crossling.errors import ConfigError
 
 T = TypeVar("T")
@@ -246,8 +246,7 @@ def _resolve_data_dirs(raw: dict[str, Any], base: Path) -> dict[str, Any]:
     """
     variants = [v for v in (raw.get("variants") or {}).values() if isinstance(v, dict)]
     for holder in [raw, *variants]:
-        stages = holder.get("intermediate") if isinstance(holder.get("intermediate"), list) else ()
-        sections = [holder.get("task")] + [s.get("task") for s in stages if isinstance(s, dict)]
+        sections = _raw_task_sections(holder)
         if isinstance(holder.get("task.data_dir"), str):
             sections.append(holder)
         for section in sections:
@@ -257,6 +256,11 @@ def _resolve_data_dirs(raw: dict[str, Any], base: Path) -> dict[str, Any]:
                 if not data_dir.is_absolute():
                     section[key] = str((base / data_dir).resolve())
     return raw
+
+
+def _raw_task_sections(raw: dict[str, Any]) -> list[Any]:
+    """Every task section of raw config data: the target, the intermediate stages' and mixtures', the diversity pool."""
+    return [section for _, section in raw_task_sections(raw)]
 
 
 def load_config(
@@ -275,6 +279,12 @@ def load_config(
 
 def _check_paths(config: ExperimentConfig, source: str) -> None:
     tasks = [("task", config.task)] + [(f"intermediate[{i}].task", s.task) for i, s in enumerate(config.intermediate)]
+    tasks += [
+        (f"intermediate[{i}].mixture[{j}].task", member.task)
+        for i, stage in enumerate(config.intermediate)
+        for j, member in enumerate(stage.mixture)
+    ]
+    tasks += [(f"diversity.pool[{i}]", task) for i, task in enumerate(config.diversity.pool)]
     for key, task in tasks:
         if task.data_dir is not None and not task.data_dir.is_dir():
             raise ConfigError(f"{source}: {key}.data_dir: directory not found: {task.data_dir}")

@@ -114,10 +114,23 @@ def select_languages(
 
 
 def raw_task_sections(raw: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """``(dotted key, section)`` of every task section in raw config data: the target, then each intermediate stage's."""
+    """``(dotted key, section)`` of every task section in raw config data: the target, each intermediate
+    stage's, each mixture member's (``intermediate[i].mixture[j].task``) and the diversity pool's."""
     sections = [("task", raw.get("task"))]
     stages = raw.get("intermediate") if isinstance(raw.get("intermediate"), list) else []
-    sections += [(f"intermediate[{i}].task", s.get("task")) for i, s in enumerate(stages) if isinstance(s, dict)]
+    for i, stage in enumerate(stages):
+        if not isinstance(stage, dict):
+            continue
+        sections.append((f"intermediate[{i}].task", stage.get("task")))
+        members = stage.get("mixture") if isinstance(stage.get("mixture"), list) else []
+        sections += [
+            (f"intermediate[{i}].mixture[{j}].task", m.get("task"))
+            for j, m in enumerate(members)
+            if isinstance(m, dict)
+        ]
+    diversity = raw.get("diversity") if isinstance(raw.get("diversity"), dict) else {}
+    pool = diversity.get("pool") if isinstance(diversity.get("pool"), list) else []
+    sections += [(f"diversity.pool[{j}]", task) for j, task in enumerate(pool)]
     return [(key, section) for key, section in sections if isinstance(section, dict)]
 
 
@@ -159,5 +172,10 @@ def _chose(section: Mapping[str, Any], languages: Any) -> bool:
 def manifest_selections(config: Any) -> dict[str, Any]:
     """``{"train_language_selection": {dotted key: record}}`` of an ``ExperimentConfig``'s rule-chosen tasks, else ``{}``."""
     tasks = [("task", config.task)] + [(f"intermediate[{i}].task", s.task) for i, s in enumerate(config.intermediate)]
+    tasks += [
+        (f"intermediate[{i}].mixture[{j}].task", member.task)
+        for i, stage in enumerate(config.intermediate)
+        for j, member in enumerate(stage.mixture)
+    ]
     chosen = {key: task.train_language_selection for key, task in tasks if task.train_language_selection}
     return {"train_language_selection": chosen} if chosen else {}

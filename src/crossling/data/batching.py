@@ -20,15 +20,17 @@ def training_batches(
     epoch: int,
     group_by_length: bool = True,
     mega_batch_factor: int = 50,
+    stream: int | None = None,
 ) -> list[list[int]]:
     """Index batches for one epoch; the same (seed, epoch) always gives the same batches (resume relies on it).
 
     With ``group_by_length``, as HF's LengthGroupedSampler: shuffle, cut into mega-batches of
     ``mega_batch_factor * batch_size``, sort each by length (longest first), split into
     batches, then shuffle the batch order. Padding then costs little, and batches stay random.
-    The last batch may be smaller.
+    The last batch may be smaller. ``stream`` (a mixture member's index) draws from its own
+    random stream, so that members of one mixture are not shuffled alike.
     """
-    rng = np.random.default_rng([seed, epoch])
+    rng = np.random.default_rng([seed, epoch] if stream is None else [seed, epoch, stream])
     order = rng.permutation(len(lengths))
     if group_by_length:
         lengths_arr = np.asarray(lengths)

@@ -5,32 +5,38 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from crossling.config.loader import to_dict
-from crossling.config.schema import ExperimentConfig, TaskConfig, TrainingConfig
+from crossling.config.schema import ExperimentConfig, StageConfig, TaskConfig, TrainingConfig
 from crossling.config.selection import manifest_selections
-from crossling.data.batching import PaddingCollator
 from crossling.errors import ConfigError
 from crossling.evaluation.example_stats import examples_path, write_example_stats
 from crossling.evaluation.logits import logits_path, write_logits
 from crossling.evaluation.predict import predict_logits
 from crossling.evaluation.store import STORE_NAME, flatten, record_run
 from crossling.models.encoder import load_tokenizer, resolve_model_path, weights_digests
-from crossling.models.model import AGGREGATOR_PREFIX, CrossLingualModel, build_model
+from crossling.models.model import AGGREGATOR_PREFIX, CrossLingualModel
 from crossling.pipelines.layer_choice import aggregation_entry, manifest_entry, resolve_layer
 from crossling.pipelines.preflight import check_before_training, check_directories
 from crossling.pipelines.retrieval import evaluate_retrieval
 from crossling.pipelines.rundir import check_config, claimed, finished_results, record_config, run_directory
+from crossling.pipelines.stage_inputs import (
+    Stage,
+    collator_for,
+    dev_scorer,
+    mixture_record,
+    stage_batches,
+    stage_collator,
+    stage_model,
+    stage_training,
+)
 from crossling.pipelines.stages import model_identity, published_dir, stage_id, stage_pointer, stage_slot
 from crossling.reports.results import RESULTS_SCHEMA, build_manifest, summarize
 from crossling.tasks.loading import TaskData
 from crossling.tasks.stages import check_stages
-from crossling.taskspec import TaskSpec
 from crossling.training.loop import StageResult, make_accelerator, seed_everything, train_stage
 from crossling.training.tracking import Tracking, log_final_metrics, tracking_for
 from crossling.utils.io import (
@@ -43,47 +49,53 @@ from crossling.utils.progress import progress
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class Stage:
-    """One training stage of the pipeline (an intermediate task or the target task).
-
-    Args:
-        index: Position in the pipeline.
-        task: Task data of the stage.
-        training: Its optimisation settings.
-        id: Its content address in the stage cache (``crossling.pipelines.stages``).
-        directory: Where the finished stage lives in the cache (its weights and report).
-        pointer: The run directory's file naming the stage's id.
-    """
-
-    index: int
-    task: TaskData
-    training: TrainingConfig
-    id: str
-    directory: Path
-    pointer: Path
+def _sections(config: ExperimentConfig) -> list[tuple[StageConfig | None, tuple[TaskConfig, ...], TrainingConfig]]:
+    """(stage config or None for the target, task sections, training) of every stage, intermediate ones first."""
+    sections: list[tuple[StageConfig | None, tuple[TaskConfig, ...], TrainingConfig]] = [
+        (stage, tuple(m.task for m in stage.mixture) or (stage.task,), stage_training(stage))
+        for stage in config.intermediate
+    ]
+    return [*sections, (None, (config.task,), config.training)]
 
 
-def _sections(config: ExperimentConfig) -> list[tuple[TaskConfig, TrainingConfig]]:
-    """(task, training) of every stage: the intermediate ones in order, then the target."""
-    return [(s.task, s.training) for s in config.intermediate] + [(config.task, config.training)]
+def task_keys(config: ExperimentConfig) -> list[str]:
+    """The config key of every stage's task sections, in ``_sections`` order (for messages)."""
+    keys = []
+    for index, stage in enumerate(config.intermediate):
+        if stage.is_mixture:
+            keys += [f"intermediate[{index}].mixture[{j}].task" for j in range(len(stage.mixture))]
+        else:
+            keys.append(f"intermediate[{index}].task")
+    return [*keys, "task"]
 
 
-def plan_stages(config: ExperimentConfig, run_dir: Path, tasks: list[TaskData] | None = None) -> list[Stage]:
+def plan_stages(
+    config: ExperimentConfig, run_dir: Path, tasks: list[tuple[TaskData, ...]] | None = None
+) -> list[Stage]:
     """Intermediate stages in order, then the target task, each with its stage-cache id.
 
     ``tasks`` are the stages' task data where the caller has them (``checked_stages`` has read them).
     """
     sections = _sections(config)
-    tasks = tasks or [TaskData.from_config(task_config) for task_config, _ in sections]
+    tasks = tasks or [tuple(TaskData.from_config(t) for t in task_configs) for _, task_configs, _ in sections]
     model_digest = model_identity(config.model)
     stages: list[Stage] = []
-    for index, ((_, training), data) in enumerate(zip(sections, tasks, strict=True)):
+    for index, ((section, _, training), data) in enumerate(zip(sections, tasks, strict=True)):
+        mixture = section if section is not None and section.is_mixture else None
+        stage = Stage(index, data, training, "", Path(), Path(), mixture)
         sid = stage_id(
-            config, data, training, index=index, upstream=stages[-1].id if stages else None, model_digest=model_digest
+            config,
+            data if mixture else data[0],
+            training,
+            index=index,
+            upstream=stages[-1].id if stages else None,
+            model_digest=model_digest,
+            mixture=stage.mixture_key(),
         )
         stages.append(
-            Stage(index, data, training, sid, published_dir(sid), stage_pointer(run_dir, index, data.spec.name))
+            dataclasses.replace(
+                stage, id=sid, directory=published_dir(sid), pointer=stage_pointer(run_dir, index, stage.name)
+            )
         )
     return stages
 
@@ -94,31 +106,12 @@ def checked_stages(config: ExperimentConfig, run_dir: Path) -> list[Stage]:
     The checks come first: they name a bad file's line, where computing stage ids (which
     fingerprint the data) would only say which file is missing.
     """
-    tasks = [TaskData.from_config(task_config) for task_config, _ in _sections(config)]
-    check_before_training(config, tasks, run_dir, fine_tunes_target=tasks[-1].spec.kind_plugin.fine_tunes)
+    tasks = [tuple(TaskData.from_config(t) for t in task_configs) for _, task_configs, _ in _sections(config)]
+    flat = [data for stage_tasks in tasks for data in stage_tasks]
+    check_before_training(
+        config, flat, run_dir, fine_tunes_target=flat[-1].spec.kind_plugin.fine_tunes, keys=task_keys(config)
+    )
     return plan_stages(config, run_dir, tasks)
-
-
-def _collator(tokenizer: Any, spec: TaskSpec) -> PaddingCollator:
-    """Dynamic padding; per-token labels are padded along the sequence for kinds that have them."""
-    return PaddingCollator(tokenizer.pad_token_id, sequence_labels=spec.fine_tuned_kind().sequence_labels)
-
-
-def _dev_scorer(stage: Stage, tokenizer: Any, batch_size: int, precision: str):
-    """Score on the dev split of the first training language (the model-selection policy)."""
-    if stage.task.config.dev_split == "none":
-        return None
-    language = stage.task.config.train_languages[0]
-    features = stage.task.features(language, stage.task.config.dev_split, tokenizer)
-    collator = _collator(tokenizer, stage.task.spec)
-
-    def dev_score(model: torch.nn.Module) -> float:
-        logits = predict_logits(model, features, batch_size=batch_size, collator=collator, mixed_precision=precision)
-        records = stage.task.records(language, stage.task.config.dev_split)
-        spec = stage.task.spec
-        return spec.fine_tuned_kind().score(spec, logits, features, records, language=language).metrics[spec.metric]
-
-    return dev_score
 
 
 def train_pipeline(
@@ -132,6 +125,9 @@ def train_pipeline(
 ) -> tuple[CrossLingualModel | None, list[Stage], list[StageResult]]:
     """Train every stage whose kind fine-tunes, in order; each starts from the previous stage's encoder with a new head.
 
+    A mixture stage (``StageConfig.mixture``) trains one head per member on the shared encoder
+    (``crossling.pipelines.stage_inputs``); the next stage takes its encoder like any other's.
+
     Returns the last trained model (``None`` when no stage trains: a retrieval target alone),
     all stages, and the results of the trained ones, which are the first ``len(results)``
     stages (only a target may fine-tune nothing, ``crossling.tasks.stages``). The aggregation
@@ -141,17 +137,18 @@ def train_pipeline(
     """
     config = resolve_layer(config, run_dir)
     stages = stages or checked_stages(config, run_dir)
-    trained = [stage for stage in stages if stage.task.spec.kind_plugin.fine_tunes]
+    trained = [stage for stage in stages if stage.fine_tunes]
     encoder = None
     model = None
     results = []
     for stage in trained:
-        seed_everything(config.seed + stage.index)
-        model = build_model(config.model, config.aggregation, stage.task.spec, encoder=encoder)
-        train = stage.task.train_features(tokenizer)
+        seed = config.seed + stage.index
+        seed_everything(seed)
+        model = stage_model(config, stage, encoder)
+        train = stage_batches(stage, tokenizer, seed)
         with stage_slot(
             stage.id,
-            task=stage.task.spec.name,
+            task=stage.name,
             upstream=stages[stage.index - 1].id if stage.index else None,
             run_dir=run_dir,
             pointer=stage.pointer,
@@ -160,15 +157,15 @@ def train_pipeline(
                 model,
                 train,
                 config=stage.training,
-                seed=config.seed + stage.index,
+                seed=seed,
                 work_dir=work_dir,
-                collator=_collator(tokenizer, stage.task.spec),
-                dev_scorer=_dev_scorer(stage, tokenizer, config.evaluation.batch_size, stage.training.mixed_precision),
-                stage_name=f"stage {stage.index + 1}/{len(trained)}: {stage.task.spec.name}",
+                collator=stage_collator(stage, tokenizer),
+                dev_scorer=dev_scorer(stage, tokenizer, config.evaluation.batch_size, stage.training.mixed_precision),
+                stage_name=f"stage {stage.index + 1}/{len(trained)}: {stage.name}",
                 show_progress=show_progress,
                 stop_after_steps=stop_after_steps if stage is trained[-1] else None,
                 lr_multipliers={AGGREGATOR_PREFIX: config.aggregation.lr_multiplier},
-                tracking=_tracking(config, run_dir, prefix=f"stage{stage.index + 1}-{stage.task.spec.name}"),
+                tracking=_tracking(config, run_dir, prefix=f"stage{stage.index + 1}-{stage.name}"),
             )
         results.append(result)
         encoder = model.encoder
@@ -202,7 +199,7 @@ def evaluate_languages(
     """
     per_language: dict[str, dict[str, Any]] = {}
     plugin = data.spec.fine_tuned_kind()
-    collator = _collator(tokenizer, data.spec)
+    collator = collator_for(tokenizer, data.spec)
     split = data.config.eval_split
     for language in data.eval_languages():
         features = data.features(language, split, tokenizer)
@@ -243,7 +240,7 @@ def _save_dev_logits(
     if dev_split == "none" or (dev_split == data.config.eval_split and path.is_file()):
         return
     features = data.features(language, dev_split, tokenizer)
-    collator = _collator(tokenizer, data.spec)
+    collator = collator_for(tokenizer, data.spec)
     write_logits(
         path,
         predict_logits(model, features, batch_size=batch_size, collator=collator, mixed_precision=mixed_precision),
@@ -356,7 +353,7 @@ def _run_unlocked(
         "eval_split": target.task.config.eval_split,
         "model": config.model.name_or_path,
         "aggregation": aggregation_entry(config, run_dir),
-        "intermediate": [s.task.spec.name for s in stages[:-1]],
+        "intermediate": [s.name for s in stages[:-1]],
         "train_languages": list(target.task.config.train_languages),
         "data_caps": {key: getattr(target.task.config, key) for key in ("max_train_examples", "max_eval_examples")},
         "languages": per_language,
@@ -371,10 +368,11 @@ def _run_unlocked(
         # A retrieval target trains nothing: only its intermediate stages have results.
         "stages": [
             {
-                "task": s.task.spec.name,
+                "task": s.name,
                 **asdict(r),
-                "train_examples": s.task.num_train_examples,
+                "train_examples": s.num_train_examples,
                 "train_features": r.train_examples,
+                **_mixture_entry(s, tokenizer, config.seed + s.index),
             }
             for s, r in zip(stages[: len(stage_results)], stage_results, strict=True)
         ],
@@ -383,7 +381,8 @@ def _run_unlocked(
     }
     fingerprints: dict[str, str] = {}
     for stage in stages:
-        fingerprints.update(stage.task.fingerprints)
+        for data in stage.tasks:
+            fingerprints.update(data.fingerprints)
     atomic_write_json(
         run_dir / "manifest.json",
         build_manifest(
@@ -409,6 +408,13 @@ def _run_unlocked(
             step=last.global_steps if last else 0,
         )
     return _recorded(config, run_dir, results)
+
+
+def _mixture_entry(stage: Stage, tokenizer: Any, seed: int) -> dict[str, Any]:
+    """``{"mixture": ...}`` for a mixture stage's entry in results.json (members, sampling, draws), else nothing."""
+    if stage.mixture is None:
+        return {}
+    return {"mixture": mixture_record(stage, stage_batches(stage, tokenizer, seed))}
 
 
 def _recorded(config: ExperimentConfig, run_dir: Path, results: dict[str, Any]) -> dict[str, Any]:

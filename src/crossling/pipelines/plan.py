@@ -116,10 +116,10 @@ def steps_of(train_features: int, training: TrainingConfig) -> int:
 
 
 def _planned_stage(stage: Stage, tokenizer: Any) -> PlannedStage:
-    features = len(stage.task.train_features(tokenizer))
+    features = sum(len(data.train_features(tokenizer)) for data in stage.tasks)
     return PlannedStage(
         stage.index,
-        stage.task.spec.name,
+        stage.name,
         stage.id,
         is_complete(stage.directory),
         features,
@@ -132,7 +132,7 @@ def plan_run(config: ExperimentConfig, tokenizer: Any) -> PlannedRun:
     run_dir = run_directory(config)
     stages = plan_stages(config, run_dir)
     target: TaskData = stages[-1].task
-    trained = tuple(_planned_stage(stage, tokenizer) for stage in stages if stage.task.spec.kind_plugin.fine_tunes)
+    trained = tuple(_planned_stage(stage, tokenizer) for stage in stages if stage.fine_tunes)
     evals = {language: len(target.records(language, target.config.eval_split)) for language in target.eval_languages()}
     return PlannedRun(config.name, trained, evals, (run_dir / "results.json").is_file())
 
@@ -152,19 +152,19 @@ def calibrate(config: ExperimentConfig, steps: int = 6) -> tuple[float, str]:
     """
     member = expand(config)[0]
     with tempfile.TemporaryDirectory() as tmp:
-        stages = [s for s in plan_stages(member, Path(tmp)) if s.task.spec.kind_plugin.fine_tunes]
+        stages = [s for s in plan_stages(member, Path(tmp)) if s.fine_tunes]
         if not stages:
             raise ConfigError("nothing in this plan trains (a retrieval target alone): no step to calibrate")
         stage = stages[0]
+        # A mixture's step costs about what its first member's does (one task per batch).
+        data = stage.tasks[0]
         tokenizer = load_tokenizer(member.model)
-        features = stage.task.train_features(tokenizer)
-        collator = PaddingCollator(
-            tokenizer.pad_token_id, sequence_labels=stage.task.spec.fine_tuned_kind().sequence_labels
-        )
+        features = data.train_features(tokenizer)
+        collator = PaddingCollator(tokenizer.pad_token_id, sequence_labels=data.spec.fine_tuned_kind().sequence_labels)
         seconds = []
         for count in (2, 2 + steps):
             training = dataclasses.replace(stage.training, max_steps=count, checkpoint_every_steps=0)
-            model = build_model(member.model, member.aggregation, stage.task.spec)
+            model = build_model(member.model, member.aggregation, data.spec)
             started = time.perf_counter()
             train_stage(
                 model,

@@ -122,18 +122,25 @@ def _position_limit(config: ExperimentConfig) -> int | None:
     return getattr(hf_config, "max_position_embeddings", None)
 
 
-def check_model_limits(config: ExperimentConfig, tasks: Sequence[TaskData], *, fine_tunes_target: bool = True) -> None:
+def check_model_limits(
+    config: ExperimentConfig,
+    tasks: Sequence[TaskData],
+    *,
+    fine_tunes_target: bool = True,
+    keys: Sequence[str] | None = None,
+) -> None:
     """``ConfigError`` if a sequence length the run will use exceeds the encoder's position table.
 
     Checked: every stage's ``task.max_length`` (or the task's default), and ``retrieval.max_length``
-    when the target is evaluated without fine-tuning.
+    when the target is evaluated without fine-tuning. ``keys`` name each task section (default:
+    ``intermediate[i].task`` for all but the last, ``task``).
     """
     limit = _position_limit(config)
     if limit is None:
         return
-    keys = [f"intermediate[{i}].task.max_length" for i in range(len(tasks) - 1)] + ["task.max_length"]
+    keys = keys or [f"intermediate[{i}].task" for i in range(len(tasks) - 1)] + ["task"]
     lengths = [
-        (key, data.max_length, "" if data.config.max_length else f" (the default of {data.spec.name})")
+        (f"{key}.max_length", data.max_length, "" if data.config.max_length else f" (the default of {data.spec.name})")
         for key, data in zip(keys, tasks, strict=True)
     ]
     if not fine_tunes_target and config.retrieval.max_length:
@@ -147,20 +154,26 @@ def check_model_limits(config: ExperimentConfig, tasks: Sequence[TaskData], *, f
 
 
 def check_before_training(
-    config: ExperimentConfig, tasks: Sequence[TaskData], run_dir: Path, *, fine_tunes_target: bool = True
+    config: ExperimentConfig,
+    tasks: Sequence[TaskData],
+    run_dir: Path,
+    *,
+    fine_tunes_target: bool = True,
+    keys: Sequence[str] | None = None,
 ) -> None:
     """Everything a run needs before its first step, each problem a one-line ``CrosslingError``.
 
     Args:
         config: The experiment.
-        tasks: Task data of every stage in order (intermediate stages, then the target); their
-            records are read here and kept.
+        tasks: Task data of every stage in order (intermediate stages, a mixture's members one by
+            one, then the target); their records are read here and kept.
         run_dir: The run directory (its parent must be writable).
         fine_tunes_target: False for tasks evaluated without fine-tuning (retrieval): their
             train split is not needed.
+        keys: The config key of each of ``tasks`` (``intermediate[0].mixture[1].task``), for messages.
     """
     check_directories(run_dir)
     for index, data in enumerate(tasks):
         target = index == len(tasks) - 1
         check_task_data(data, fine_tuned=fine_tunes_target or not target, evaluated=target)
-    check_model_limits(config, tasks, fine_tunes_target=fine_tunes_target)
+    check_model_limits(config, tasks, fine_tunes_target=fine_tunes_target, keys=keys)

@@ -2,7 +2,8 @@
 
 A stage's id is the hash of everything that determines its weights: the encoder (config and
 a digest of its files), the aggregation, the upstream stage's id, the task config and the
-fingerprints of its training and dev data, the training config and the seed. Runs and sweep
+fingerprints of its training and dev data (every member's, and the sampling settings, for a
+mixture stage), the training config and the seed. Runs and sweep
 members whose plans contain the same stage train it once: the first takes the stage's lock
 and trains in ``<id>.partial/`` (where its checkpoints are, so a killed stage resumes), and
 publishes it by renaming that directory to ``<id>/`` once complete; a second process waits
@@ -18,7 +19,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,18 +105,37 @@ def _data_fingerprints(data: TaskData) -> dict[str, str]:
     return {f"{language}/{split}": data.source.fingerprint(language, split) for language, split in splits}
 
 
+def _task_key(data: TaskData) -> dict[str, Any]:
+    """The task config of a stage without the keys that only change evaluation."""
+    task = {k: v for k, v in to_dict(data.config).items() if k not in EVALUATION_ONLY_TASK_KEYS}
+    task.pop("train_language_selection", None)  # why the languages were chosen; the list itself is the identity
+    return task
+
+
 def stage_id(
     config: ExperimentConfig,
-    data: TaskData,
+    data: TaskData | Sequence[TaskData],
     training: TrainingConfig,
     *,
     index: int,
     upstream: str | None,
     model_digest: str,
+    mixture: Mapping[str, Any] | None = None,
 ) -> str:
-    """The content address of one stage of ``config``'s plan (see the module docstring)."""
-    task = {k: v for k, v in to_dict(data.config).items() if k not in EVALUATION_ONLY_TASK_KEYS}
-    task.pop("train_language_selection", None)  # why the languages were chosen; the list itself is the identity
+    """The content address of one stage of ``config``'s plan (see the module docstring).
+
+    A mixture stage passes its members' task data (in order) and ``mixture``, its sampling
+    settings (sampling, temperature, max_steps, dev_evaluations): its id covers every member's
+    task config and data fingerprints, and those settings.
+    """
+    if mixture is None:
+        assert isinstance(data, TaskData)
+        task: Any = _task_key(data)
+        fingerprints: Any = _data_fingerprints(data)
+    else:
+        members = [data] if isinstance(data, TaskData) else list(data)
+        task = [_task_key(member) for member in members]
+        fingerprints = [_data_fingerprints(member) for member in members]
     key = {
         "schema": STAGE_SCHEMA,
         "model": to_dict(config.model),
@@ -123,12 +143,14 @@ def stage_id(
         "aggregation": to_dict(config.aggregation),
         "upstream": upstream,
         "task": task,
-        "data": _data_fingerprints(data),
+        "data": fingerprints,
         "training": to_dict(training),
         "seed": config.seed + index,
         # Model selection scores dev in batches of this size.
         "dev_batch_size": config.evaluation.batch_size,
     }
+    if mixture is not None:
+        key["mixture"] = dict(mixture)
     return sha256_json(key)[:32]
 
 

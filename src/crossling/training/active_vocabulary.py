@@ -136,7 +136,13 @@ def _load_weight_into_rows(module: ActiveRowsEmbedding, state_dict: dict[str, An
 
 
 def token_ids_of(features: Any, extra_ids: Iterable[int] = ()) -> np.ndarray:
-    """The distinct token ids in the ``input_ids`` column of Arrow feature rows (any nesting), plus ``extra_ids``."""
+    """The distinct token ids in the ``input_ids`` column of Arrow feature rows (any nesting), plus ``extra_ids``.
+
+    ``features`` may be a list of such datasets (a mixture's members): the union of their ids.
+    """
+    if isinstance(features, list):
+        parts = [token_ids_of(part) for part in features]
+        return np.union1d(np.unique(np.concatenate(parts)), np.asarray(list(extra_ids), dtype=np.int64))
     import pyarrow as pa
     import pyarrow.compute as pc
 

@@ -17,13 +17,12 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState
-from torch.utils.data import DataLoader
 from transformers import get_linear_schedule_with_warmup
 
 from crossling.config.schema import TrainingConfig
-from crossling.data.batching import training_batches
 from crossling.errors import TrainingError
 from crossling.training.active_vocabulary import ActiveRowsEmbedding, active_vocabulary
+from crossling.training.batches import as_batches
 from crossling.training.checkpoint import (
     TrainState,
     latest_valid_checkpoint,
@@ -168,7 +167,8 @@ def train_stage(
     lr_multipliers: Mapping[str, float] | None = None,
     tracking: Tracking | None = None,
 ) -> StageResult:
-    """Fine-tune ``model`` on ``train_features`` (an Arrow dataset with a ``length`` column), resumably.
+    """Fine-tune ``model`` on ``train_features`` (an Arrow dataset with a ``length`` column, or a mixture's
+    ``crossling.training.batches.MixtureBatches``), resumably.
 
     The stage writes resumable checkpoints to ``work_dir/checkpoints`` and, when done, the kept
     weights to ``work_dir/model.safetensors`` and its report to ``work_dir/stage.json``. Called
@@ -189,14 +189,18 @@ def train_stage(
     accelerator = make_accelerator(config.mixed_precision, hidden_size_of(model), tracking=tracking)
     if tracking:
         tracking.start(accelerator)
-    lengths = train_features["length"]
-    batches_per_epoch = math.ceil(len(lengths) / config.batch_size)
+    source = as_batches(
+        train_features, collator, batch_size=config.batch_size, seed=seed, group_by_length=config.group_by_length
+    )
+    batches_per_epoch = source.batches_per_epoch()
     steps_per_epoch = math.ceil(batches_per_epoch / config.gradient_accumulation_steps)
     total_steps = config.max_steps or steps_per_epoch * config.epochs
     epochs = math.ceil(total_steps / steps_per_epoch)
 
     pad_ids = [collator.pad_token_id] if isinstance(getattr(collator, "pad_token_id", None), int) else []
-    with active_vocabulary(model, train_features, extra_ids=pad_ids, enabled=config.active_vocabulary) as compact:
+    with active_vocabulary(
+        model, source.feature_sets(), extra_ids=pad_ids, enabled=config.active_vocabulary
+    ) as compact:
         optimizer, scheduler = build_optimizer(model, config, total_steps, lr_multipliers)
         checkpoints = work_dir / "checkpoints"
         state = TrainState(dev_history=[])
@@ -222,13 +226,7 @@ def train_stage(
         with progress if show_progress else contextlib.nullcontext():
             bar = progress.add_task(stage_name, total=total_steps, completed=state.global_step, loss=float("nan"))
             while state.global_step < total_steps:
-                batches = training_batches(
-                    lengths, config.batch_size, seed=seed, epoch=state.epoch, group_by_length=config.group_by_length
-                )[state.batches_done :]
-                # A private generator: creating the loader must not draw from the global RNG (resume exactness).
-                loader = accelerator.prepare(
-                    DataLoader(train_features, batch_sampler=batches, collate_fn=collator, generator=torch.Generator())
-                )
+                loader = source.loader(state.epoch, state.batches_done, accelerator.prepare)
                 model.train()
                 for batch in loader:
                     with _out_of_memory_as_error(stage_name, state, config):
@@ -295,7 +293,7 @@ def train_stage(
         selection="best-dev" if use_best else "last",
         best_dev=state.best_metric if use_best else (state.dev_history[-1][2] if state.dev_history else None),
         dev_history=state.dev_history,
-        train_examples=len(lengths),
+        train_examples=source.rows,
         train_seconds=round(time.perf_counter() - started, 3),
         mixed_precision=accelerator.mixed_precision,
     )
