@@ -1,4 +1,4 @@
-"""Test helpers: a tiny BERT built from a config with a WordPiece tokenizer trained in the test, and toy pair data."""
+"""Test helpers: a tiny BERT built from a config with a WordPiece tokenizer trained in the test, toy pair and tagging data."""
 
 from __future__ import annotations
 
@@ -93,6 +93,49 @@ def write_pawsx_layout(directory: Path, *, train: int = 600, dev: int = 100, tes
         (directory / f"{split}-{lang}.tsv").write_text(
             "".join(f"{a}\t{b}\t{y}\n" for a, b, y in rows), encoding="utf-8"
         )
+    return directory
+
+
+#: Word class of every word: the tag is a function of the word alone, so a tiny model can learn it.
+LEXICON = {
+    "en": {
+        "DET": ["the", "a", "every"],
+        "ADJ": ["red", "blue", "green", "big"],
+        "NOUN": ["cat", "dog", "bird", "tree"],
+        "VERB": ["sees", "likes", "chases"],
+        "ADP": ["near", "under"],
+        "PUNCT": [".", ","],
+    },
+    "xx": {
+        "DET": ["le", "un", "chaque"],
+        "ADJ": ["rot", "blau", "grun", "gross"],
+        "NOUN": ["katze", "hund", "vogel", "baum"],
+        "VERB": ["sieht", "mag", "jagt"],
+        "ADP": ["pres", "sous"],
+        "PUNCT": [".", ","],
+    },
+}
+#: One clause: DET ADJ NOUN VERB DET NOUN ADP DET NOUN; sentences join one to four clauses with ",".
+CLAUSE = ("DET", "ADJ", "NOUN", "VERB", "DET", "NOUN", "ADP", "DET", "NOUN")
+
+
+def toy_sentence(rng: random.Random, language: str) -> list[tuple[str, str]]:
+    """A sentence of one to four clauses (9 to 40 words) with its tags."""
+    words: list[tuple[str, str]] = []
+    for clause in range(rng.choice([1, 1, 1, 2, 4])):
+        if clause:
+            words.append((",", "PUNCT"))
+        words += [(rng.choice(LEXICON[language][tag]), tag) for tag in CLAUSE]
+    return words + [(".", "PUNCT")]
+
+
+def write_tagging_layout(directory: Path, sizes: dict[tuple[str, str], int]) -> Path:
+    """XTREME's ``{split}-{lang}.tsv``: ``word<TAB>tag`` lines, a blank line between sentences."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for seed, ((split, language), n) in enumerate(sizes.items()):
+        rng = random.Random(seed)
+        sentences = ["".join(f"{w}\t{t}\n" for w, t in toy_sentence(rng, language)) for _ in range(n)]
+        (directory / f"{split}-{language}.tsv").write_text("\n".join(sentences), encoding="utf-8")
     return directory
 
 

@@ -156,6 +156,14 @@ def _task_dev_scorer(
     return dev_score
 
 
+def member_dev_scorers(stage: Stage, tokenizer: Any, batch_size: int, precision: str) -> list[DevScorer | None]:
+    """Each member's dev scorer (its own metric, through its own head), None for a member without a dev split."""
+    return [
+        _task_dev_scorer(data, tokenizer, batch_size, precision, RoutedCollator(collator_for(tokenizer, data.spec), i))
+        for i, data in enumerate(stage.tasks)
+    ]
+
+
 def dev_scorer(stage: Stage, tokenizer: Any, batch_size: int, precision: str) -> DevScorer | None:
     """Model selection's score: the task's dev metric; for a mixture, the mean of its members' dev metrics.
 
@@ -164,10 +172,7 @@ def dev_scorer(stage: Stage, tokenizer: Any, batch_size: int, precision: str) ->
     """
     if stage.mixture is None:
         return _task_dev_scorer(stage.task, tokenizer, batch_size, precision, collator_for(tokenizer, stage.task.spec))
-    scorers = [
-        _task_dev_scorer(data, tokenizer, batch_size, precision, RoutedCollator(collator_for(tokenizer, data.spec), i))
-        for i, data in enumerate(stage.tasks)
-    ]
+    scorers = member_dev_scorers(stage, tokenizer, batch_size, precision)
     if any(scorer is None for scorer in scorers):
         return None
     return lambda model: float(np.mean([scorer(model) for scorer in scorers]))  # type: ignore[misc]

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from crossling.config.loader import replace_dotted
-from crossling.config.schema import ExecutorConfig, ExperimentConfig, StudyConfig
+from crossling.config.schema import DiversityConfig, ExecutorConfig, ExperimentConfig, StudyConfig
 from crossling.errors import ConfigError
+from crossling.pipelines.diversity import diversity_variants, write_diversity_record
 from crossling.pipelines.ensemble import ensemble_runs
 from crossling.pipelines.executors import describe, plan_jobs, run_jobs
 from crossling.pipelines.experiment import run_directory, run_experiment
@@ -29,10 +30,16 @@ def _value_name(value: Any) -> str:
 
 
 def _grid(config: ExperimentConfig) -> list[ExperimentConfig]:
-    """One config per (variant, grid point), named ``<variant>`` / ``<key>=<value>,...``, under the sweep's directory."""
+    """One config per (variant, grid point), named ``<variant>`` / ``<key>=<value>,...``, under the sweep's directory.
+
+    The systems of a diversity axis (``k=<k>,subset=<j>``, ``crossling.pipelines.diversity``) are
+    variants after those of ``variants:`` (e.g. a baseline without the mixture).
+    """
     parent = run_directory(config)
-    base = dataclasses.replace(config, sweep={}, variants={}, seeds=(), study=StudyConfig(), ensembles={})
-    variants = list(config.variants.items()) or [("", {})]
+    base = dataclasses.replace(
+        config, sweep={}, variants={}, seeds=(), study=StudyConfig(), ensembles={}, diversity=DiversityConfig()
+    )
+    variants = list(config.variants.items()) + diversity_variants(config) or [("", {})]
     keys = list(config.sweep)
     members = []
     for (variant, overrides), values in itertools.product(variants, itertools.product(*config.sweep.values())):
@@ -64,7 +71,7 @@ def systems(config: ExperimentConfig) -> dict[str, dict[int, ExperimentConfig]]:
     """
     if not config.seeds:
         return {member.name: {member.seed: member} for member in expand(config)}
-    if config.sweep or config.variants:
+    if config.sweep or config.variants or config.diversity.enabled:
         grid = {member.name: (member, f"{member.name},") for member in _grid(config)}
     else:
         single = dataclasses.replace(
@@ -111,6 +118,8 @@ def run_sweep(
     Writes ``<output_dir>/<name>/sweep.json`` mapping each member to its results.
     """
     members = expand(config)
+    if config.is_sweep:
+        write_diversity_record(config, run_directory(config))
     if config.executor.kind == "local" or run is not None:
         runner = run or (lambda member: run_experiment(member, **kwargs))
         results = {member.name: runner(member) for member in members}
