@@ -11,9 +11,9 @@ import numpy as np
 
 from crossling.config.loader import to_dict
 from crossling.config.schema import DiversityConfig, ExperimentConfig
+from crossling.reports.diversity import DIVERSITY_FILE
 from crossling.utils.io import atomic_write_json
 
-DIVERSITY_FILE = "diversity.json"
 DIVERSITY_SCHEMA = "crossling.diversity/1"
 
 

@@ -144,3 +144,26 @@ def gain_distance_png(points: Mapping[str, tuple[float, float]], *, xlabel: str,
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return _png(fig)
+
+
+def diversity_png(
+    points: list[tuple[int, str, float, float, float]], *, metric: str, average: str = "transfer"
+) -> bytes:
+    """Each system's mean with its 95% interval at its k (subsets side by side), and the mean over subsets per k."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    ks = sorted({k for k, *_ in points})
+    for k in ks:
+        at_k = [p for p in points if p[0] == k]
+        offsets = np.linspace(-0.15, 0.15, len(at_k)) if len(at_k) > 1 else [0.0]
+        for offset, (_, _, mean, low, high) in zip(offsets, at_k, strict=True):
+            ax.errorbar(k + offset, mean, yerr=[[mean - low], [high - mean]], fmt="o", color="tab:blue", capsize=3)
+    means = [float(np.mean([p[2] for p in points if p[0] == k])) for k in ks]
+    ax.plot(ks, means, color="tab:orange", marker="s", label="mean over subsets")
+    ax.set_xticks(ks)
+    ax.set_xlabel("k (distinct intermediate tasks, equal budget)")
+    ax.set_ylabel(f"{metric} ({average} average)")
+    ax.set_title(f"{metric} against task diversity (95% intervals per subset)")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return _png(fig)

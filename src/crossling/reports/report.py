@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from crossling.errors import ConfigError
+from crossling.reports.diversity import diversity_section
 from crossling.reports.html import STUDY_SCHEMA, write_html_report
 from crossling.reports.plots import per_language_bars
 from crossling.reports.tables import markdown_table
@@ -97,9 +98,11 @@ def write_report(
     ]
     lines += _runs_table({k: v for k, v in results.items() if "evaluation" not in v})
     lines += _evaluations_table({k: v for k, v in results.items() if "evaluation" in v})
+    study = study or load_study(directory)
+    lines += diversity_section(directory, study)
     if notes:
         lines += ["", notes]
-    html_path = write_html_report(results, directory, title=title, study=study or load_study(directory))
+    html_path = write_html_report(results, directory, title=title, study=study)
     lines += ["", f"HTML report (intervals, significance, dev curves): [{html_path.name}]({html_path.name})"]
     path = directory / "report.md"
     atomic_write_text(path, "\n".join(lines) + "\n")
