@@ -27,6 +27,8 @@ READER_VERSION = "qa-1"
 
 #: ``SourceOptions.params`` key of a second directory searched for files (SQuAD's, by default the data_dir).
 SQUAD_DIR_PARAM = "squad_dir"
+#: ``SourceOptions.params`` key of a SQuAD-form file read as SQuAD v1.1 train (a stand-in where it is not at hand).
+SQUAD_TRAIN_FILE_PARAM = "squad_train_file"
 
 
 def split_language_code(language: str) -> tuple[str, str]:
@@ -64,11 +66,14 @@ class QAFiles:
         languages: The only languages that have this split (empty: every language). SQuAD's
             files serve English only.
         what: What the split is, for messages (``"SQuAD v1.1 train"``).
+        param: A ``task.params`` key that may name the split's file directly (a stand-in, e.g.
+            ``squad_train_file: xquad.en.json`` where SQuAD's train file is not at hand).
     """
 
     paths: tuple[str, ...]
     languages: tuple[str, ...] = ()
     what: str = ""
+    param: str | None = None
 
 
 @dataclass
@@ -100,6 +105,12 @@ class LocalQASource:
         except KeyError:
             raise DataError(f"{self.task}: no {split!r} split in local files (has {', '.join(self.files)})") from None
         _check_language(self.task, files.languages, language, split, files.what or "one file")
+        if files.param and self.options.params.get(files.param):
+            named = Path(self.options.params[files.param]).expanduser()
+            named = named if named.is_absolute() else Path(self.options.data_dir) / named  # type: ignore[arg-type]
+            if not named.is_file():
+                raise DataError(f"{self.task}: task.params.{files.param}: file not found: {named}")
+            return named
         fields = _template_fields(language, {})
         tried = []
         for template in files.paths:

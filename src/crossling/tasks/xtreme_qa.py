@@ -2,8 +2,9 @@
 
 Training data, as in XTREME (``scripts/train_qa.sh``): XQuAD and MLQA are evaluated after
 training on SQuAD v1.1, so their ``train`` split *is* SQuAD's English train file
-(``train-v1.1.json``, looked up in ``task.data_dir`` and then in ``task.params.squad_dir``;
-on the hub ``rajpurkar/squad``); TyDiQA-GoldP trains on its own English GoldP train file.
+(``train-v1.1.json``, looked up in ``task.data_dir`` and then in ``task.params.squad_dir``, or
+the file ``task.params.squad_train_file`` names, relative to ``data_dir``; on the hub
+``rajpurkar/squad``); TyDiQA-GoldP trains on its own English GoldP train file.
 The pipeline therefore runs unchanged: ``crossling run`` with ``task.name: xquad`` trains on
 English SQuAD and evaluates every XQuAD language.
 
@@ -24,7 +25,7 @@ later Romanian file, ``ro``, is read when named in ``task.eval_languages``), MLQ
 
 from __future__ import annotations
 
-from crossling.data.qa_sources import HubQASource, HubQASplit, LocalQASource, QAFiles
+from crossling.data.qa_sources import SQUAD_TRAIN_FILE_PARAM, HubQASource, HubQASplit, LocalQASource, QAFiles
 from crossling.tasks.kinds.qa import EXTRACTIVE_QA
 from crossling.tasks.registry import register_task
 from crossling.taskspec import TaskSpec
@@ -49,7 +50,12 @@ TYDIQA_NAMES = {
 #: Maximum sequence length of the QA tasks (XTREME's ``MAXL=384``; doc stride 128, see the featurizer).
 QA_MAX_LENGTH = 384
 
-_SQUAD_TRAIN = QAFiles(("train-v1.1.json", "squad/train-v1.1.json"), languages=("en",), what="SQuAD v1.1 train")
+_SQUAD_TRAIN = QAFiles(
+    ("train-v1.1.json", "squad/train-v1.1.json"),
+    languages=("en",),
+    what="SQuAD v1.1 train",
+    param=SQUAD_TRAIN_FILE_PARAM,
+)
 _SQUAD_DEV = QAFiles(("dev-v1.1.json", "squad/dev-v1.1.json"), languages=("en",), what="SQuAD v1.1 dev")
 _SQUAD_HUB_TRAIN = HubQASplit("rajpurkar/squad", "train", languages=("en",))
 _SQUAD_HUB_DEV = HubQASplit("rajpurkar/squad", "validation", languages=("en",))
