@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from crossling.config import build_config
 from crossling.pipelines.diversity import DIVERSITY_FILE, draw_subsets
 from crossling.pipelines.sweep import expand, run_sweep, systems
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 POOL = [{"name": name} for name in ("tmpl-nli", "tmpl-paws", "tmpl-pos", "tmpl-ner", "tmpl-qa")]
 
 
@@ -93,3 +95,28 @@ def test_impossible_sizes_are_config_errors(tmp_path, k):
 
     with pytest.raises(ConfigError, match=r"diversity\.k"):
         _config(tmp_path, k=k)
+
+
+def test_the_rq5_example_plans_on_the_shared_data_with_one_budget_for_every_k(shared_data, tmp_path):
+    from tiny import make_tiny_model_dir
+
+    from crossling.config import load_config
+    from crossling.pipelines.plan import plan_study
+
+    if shared_data.resolve() != (REPO_ROOT.parent / "shared" / "data").resolve():
+        pytest.skip("the example names ../shared/data beside the clone; CROSSLING_SHARED_DATA points elsewhere")
+    # A tiny model: the plan's structure and step counts do not depend on the encoder.
+    model = make_tiny_model_dir(tmp_path / "model", ["the cat sees a dog", "der hund"] * 5)
+    config = load_config(
+        REPO_ROOT / "examples" / "rq5-diversity.yaml",
+        [f"model.name_or_path={model}", f"output_dir={tmp_path / 'runs'}"],
+    )
+    plan = plan_study(config)
+    names = [run.name for run in plan.runs]
+    assert names[0] == "none,seed=13" and len(names) == 7
+    for run in plan.runs[1:]:
+        mixture, target = run.stages
+        k = int(run.name.split(",")[0].removeprefix("k="))
+        assert len(mixture.task.split("+")) == k and mixture.steps == 150
+        assert target.task == "mlqa" and run.eval_examples == plan.runs[0].eval_examples
+    assert sum(plan.runs[0].eval_examples.values()) == 7 * 150
