@@ -71,12 +71,12 @@ def test_a_retrieval_task_cannot_be_a_mixture_member():
         check_stages(config)
 
 
-def test_every_new_key_is_documented():
-    from crossling.config.schema import StageConfig
-
+def test_every_new_key_is_listed_by_crossling_options_with_help():
     rows = {key: help_text for key, _, _, help_text in describe_fields()}
-    for key in ("diversity.pool", "diversity.k", "diversity.subsets", "diversity.seed", "diversity.max_steps"):
-        assert rows[key], key
-    stage = {key: help_text for key, _, _, help_text in describe_fields(StageConfig)}
-    for key in ("mixture", "sampling", "temperature", "max_steps", "dev_evaluations"):
-        assert stage[key], key
+    keys = [f"diversity.{k}" for k in ("pool", "pool[].name", "k", "subsets", "seed", "sampling", "max_steps")]
+    keys += [f"intermediate[].{k}" for k in ("mixture", "mixture[].task.name", "sampling", "temperature", "max_steps")]
+    keys += ["intermediate[].dev_evaluations", "task.train_split"]
+    for key in keys:
+        assert rows.get(key), key
+    result = CliRunner().invoke(app, ["options"], terminal_width=400)
+    assert result.exit_code == 0 and "intermediate[].mixture[].task.name" in result.output

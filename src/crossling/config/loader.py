@@ -304,7 +304,11 @@ def replace_dotted(
 
 
 def describe_fields(cls: type = ExperimentConfig, prefix: str = "") -> list[tuple[str, str, str, str]]:
-    """(dotted key, type, default, help) for every option, for docs and ``crossling config --help``."""
+    """(dotted key, type, default, help) for every option, for docs and ``crossling config --help``.
+
+    A list of sections (``intermediate``, ``intermediate[].mixture``) is a row of its own, then
+    its items' keys as ``key[].sub``.
+    """
     rows = []
     hints = get_type_hints(cls)
     for f in dataclasses.fields(cls):
@@ -312,6 +316,11 @@ def describe_fields(cls: type = ExperimentConfig, prefix: str = "") -> list[tupl
         tp = hints[f.name]
         if dataclasses.is_dataclass(tp):
             rows.extend(describe_fields(tp, prefix=f"{key}."))
+            continue
+        item = get_args(tp)[0] if get_origin(tp) is tuple and get_args(tp) else None
+        if item is not None and dataclasses.is_dataclass(item):
+            rows.append((key, _type_name(tp), repr(to_dict(f.default)), f.metadata.get("help", "")))
+            rows.extend(describe_fields(item, prefix=f"{key}[]."))
             continue
         if f.default is not dataclasses.MISSING:
             default = repr(to_dict(f.default))
