@@ -47,3 +47,15 @@ def test_no_section_without_a_diversity_axis_or_a_study(tmp_path):
     assert diversity_section(tmp_path, _study()) == []
     (tmp_path / DIVERSITY_FILE).write_text(json.dumps(_diversity()))
     assert diversity_section(tmp_path, None) == []
+
+
+def test_the_html_report_shows_the_metric_against_k(tmp_path):
+    from crossling.reports.html import write_html_report
+
+    (tmp_path / DIVERSITY_FILE).write_text(json.dumps(_diversity()))
+    study = {**_study(), "baseline": "k=1,subset=1", "seeds": [13], "method": "m", "comparisons": {}}
+    for system in study["systems"].values():
+        system["languages"] = {"en": {"mean": 1.0, "low": 0.0, "high": 2.0}}
+    results = {"run": {"task": "mlqa", "model": "m", "train_languages": ["en"], "eval_split": "dev", "metric": "f1"}}
+    page = write_html_report(results, tmp_path, title="rq5", study=study).read_text()
+    assert "<h2>Task diversity</h2>" in page and "64.5 [60.0, 69.0]" in page

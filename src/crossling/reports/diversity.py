@@ -27,13 +27,18 @@ def diversity_points(
     return sorted(points)
 
 
-def diversity_section(directory: Path, study: Mapping[str, Any] | None) -> list[str]:
-    """Markdown lines (and ``diversity.png``) for a study with a diversity axis; none without one."""
+def diversity_points_of(directory: Path, study: Mapping[str, Any] | None) -> list[tuple[int, str, float, float, float]]:
+    """``diversity_points`` of a study directory; none without a study or a ``diversity.json``."""
     path = directory / DIVERSITY_FILE
     if study is None or not path.is_file():
         return []
-    points = diversity_points(study, read_json(path))
-    if not points:
+    return diversity_points(study, read_json(path))
+
+
+def diversity_section(directory: Path, study: Mapping[str, Any] | None) -> list[str]:
+    """Markdown lines (and ``diversity.png``) for a study with a diversity axis; none without one."""
+    points = diversity_points_of(directory, study)
+    if not points or study is None:
         return []
     atomic_write_bytes(directory / "diversity.png", diversity_png(points, metric=study["metric"]))
     rows = [f"| {k} | {system} | {mean:.1f} [{low:.1f}, {high:.1f}] |" for k, system, mean, low, high in points]

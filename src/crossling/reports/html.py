@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from crossling.reports.plots import dev_curves_png, interval_bars_png
+from crossling.reports.diversity import diversity_points_of
+from crossling.reports.plots import dev_curves_png, diversity_png, interval_bars_png
 from crossling.reports.tables import comparison_rows
 from crossling.utils.io import atomic_write_text
 
@@ -177,10 +178,25 @@ def dev_curves(results: Mapping[str, Mapping[str, Any]]) -> dict[str, list[tuple
     return curves
 
 
+def _diversity_sections(directory: Path, study: Mapping[str, Any] | None) -> list[str]:
+    """For a study with a diversity axis (``diversity.json``): the transfer average per system against k."""
+    points = diversity_points_of(directory, study)
+    if not points:
+        return []
+    rows = [[str(k), system, _interval({"mean": m, "low": lo, "high": hi})] for k, system, m, lo, hi in points]
+    metric = study["metric"]  # type: ignore[index]
+    return [
+        "<h2>Task diversity</h2>",
+        _table(["k", "system", "transfer average"], rows, caption=f"{metric}: mean [95% interval], equal budgets"),
+        _image(diversity_png(points, metric=metric), f"{metric} against the number of intermediate tasks"),
+    ]
+
+
 def write_html_report(
     results: Mapping[str, Mapping[str, Any]], directory: Path, *, title: str, study: Mapping[str, Any] | None = None
 ) -> Path:
-    """Write ``directory/report.html``: answer, tables, whisker chart (from ``study`` where given), dev curves."""
+    """Write ``directory/report.html``: answer, tables, whisker chart (from ``study`` where given), the metric
+    against k for a diversity axis, dev curves."""
     first = next(iter(results.values()))
     parts = [
         f"<h1>{_e(title)}</h1>",
@@ -188,6 +204,7 @@ def write_html_report(
         f"{_e(', '.join(first['train_languages']))}, scored on the {_e(first['eval_split'])} split.</p>",
     ]
     parts += _study_sections(study) if study else _runs_sections(results)
+    parts += _diversity_sections(directory, study)
     curves = dev_curves(results)
     if curves:
         parts += [
