@@ -157,7 +157,16 @@ def diversity_png(
         at_k = [p for p in points if p[0] == k]
         offsets = np.linspace(-0.15, 0.15, len(at_k)) if len(at_k) > 1 else [0.0]
         for offset, (_, _, mean, low, high) in zip(offsets, at_k, strict=True):
-            ax.errorbar(k + offset, mean, yerr=[[mean - low], [high - mean]], fmt="o", color="tab:blue", capsize=3)
+            first = k == ks[0] and offset == offsets[0]
+            ax.errorbar(
+                k + offset,
+                mean,
+                yerr=[[mean - low], [high - mean]],
+                fmt="o",
+                color="tab:blue",
+                capsize=3,
+                label="a subset (95% interval)" if first else None,
+            )
     means = [float(np.mean([p[2] for p in points if p[0] == k])) for k in ks]
     ax.plot(ks, means, color="tab:orange", marker="s", label="mean over subsets")
     ax.set_xticks(ks)
