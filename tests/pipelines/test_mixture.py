@@ -30,6 +30,7 @@ def toy(tmp_path_factory) -> tuple[Path, Path, Path]:
 
 
 def _config(toy, output: Path, *, max_steps: int = 200, member_cap: int | None = None, **stage):
+    stage = {"sampling": "uniform", **stage}
     pairs, tags, model = toy
     members = [
         {"task": {"name": "pawsx", "source": "local", "data_dir": str(pairs), "max_train_examples": member_cap}},
@@ -44,7 +45,6 @@ def _config(toy, output: Path, *, max_steps: int = 200, member_cap: int | None =
             "intermediate": [
                 {
                     "mixture": members,
-                    "sampling": "uniform",
                     "max_steps": max_steps,
                     "dev_evaluations": 2,
                     "training": TRAINING,
@@ -58,15 +58,20 @@ def _config(toy, output: Path, *, max_steps: int = 200, member_cap: int | None =
 
 
 def test_a_pair_and_a_tagging_task_train_together_and_both_heads_learn(toy, tmp_path):
-    config = _config(toy, tmp_path)
+    # Proportional: the pair task (400 rows, the slower to learn) gets about two thirds of 300 steps.
+    config = _config(toy, tmp_path, max_steps=300, sampling="proportional")
     results = run_experiment(config, show_progress=False)
 
     mixture_stage = results["stages"][0]
     assert results["intermediate"] == ["pawsx+udpos"] and mixture_stage["task"] == "pawsx+udpos"
-    assert mixture_stage["global_steps"] == 200 and len(mixture_stage["dev_history"]) == 2
+    assert mixture_stage["global_steps"] == 300 and len(mixture_stage["dev_history"]) == 2
     record = mixture_stage["mixture"]
-    assert record["members"] == ["pawsx", "udpos"] and record["probabilities"] == [0.5, 0.5]
-    assert sum(record["member_batches"]) == 200 and min(record["member_batches"]) > 70
+    pair_rows, tag_rows = record["member_rows"]
+    assert record["members"] == ["pawsx", "udpos"] and pair_rows == 400 and tag_rows >= 160
+    assert record["probabilities"] == pytest.approx(
+        [pair_rows / (pair_rows + tag_rows), tag_rows / (pair_rows + tag_rows)], abs=1e-6
+    )
+    assert sum(record["member_batches"]) == 300 and record["member_batches"][0] > record["member_batches"][1] > 50
     assert record["seed"] == config.seed
     # The target stage trained after it, on its encoder, and was evaluated.
     assert set(results["languages"]) == {"en", "de"} and results["stages"][1]["task"] == "pawsx"
