@@ -75,7 +75,7 @@ def test_every_new_key_is_listed_by_crossling_options_with_help():
     rows = {key: help_text for key, _, _, help_text in describe_fields()}
     keys = [f"diversity.{k}" for k in ("pool", "pool[].name", "k", "subsets", "seed", "sampling", "max_steps")]
     keys += [f"intermediate[].{k}" for k in ("mixture", "mixture[].task.name", "sampling", "temperature", "max_steps")]
-    keys += ["intermediate[].dev_evaluations", "task.train_split"]
+    keys += ["intermediate[].dev_evaluations"]
     for key in keys:
         assert rows.get(key), key
     result = CliRunner().invoke(app, ["options"], terminal_width=400)

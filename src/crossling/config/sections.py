@@ -59,9 +59,6 @@ class TaskConfig:
         benchmark: Language set when ``eval_languages`` is empty.
         eval_split: Split scored for every language.
         dev_split: Split of the first train language used for model selection.
-        train_split: Split read as the training data: ``train``, or ``dev`` / ``test`` where a
-            task's train files are not at hand (``../shared/data`` holds only dev files of XNLI,
-            PAWS-X and PAN-X); that split may then be neither the dev nor the evaluated split.
         max_length: Maximum sequence length in sub-tokens; default: the task's.
         max_train_examples: Cap on training examples (per language).
         max_eval_examples: Cap on evaluation examples (per language).
@@ -90,11 +87,6 @@ class TaskConfig:
     dev_split: Literal["dev", "test", "none"] = _help(
         "Split of the first train language used to select the checkpoint ('none': keep the last).", default="dev"
     )
-    train_split: Literal["train", "dev", "test"] = _help(
-        "Split read as training data: train, or dev/test where the train files are not at hand (then it cannot "
-        "also be dev_split or eval_split).",
-        default="train",
-    )
     max_length: int | None = _help("Maximum sequence length in sub-tokens (default: the task's).", default=None)
     max_train_examples: int | None = _help("Use at most this many training examples per language.", default=None)
     max_eval_examples: int | None = _help("Evaluate on at most this many examples per language.", default=None)
@@ -120,12 +112,6 @@ class TaskConfig:
             raise ConfigError(f"task.carve: expected {{from: dev|test, train: N >= 1, dev: D >= 1}}, got {self.carve}")
         if not self.train_languages:
             raise ConfigError("task.train_languages: at least one training language is required")
-        for key in ("dev_split", "eval_split"):
-            if self.train_split != "train" and getattr(self, key) == self.train_split:
-                raise ConfigError(
-                    f"task.{key}: {self.train_split} is read as the training data (task.train_split); "
-                    f"choose another {key}" + (" or none" if key == "dev_split" else "")
-                )
         for key in ("train_languages", "eval_languages", "extra_languages"):
             check_language_codes(f"task.{key}", getattr(self, key))
         if self.max_length is not None and self.max_length < 8:

@@ -102,9 +102,7 @@ def _data_fingerprints(data: TaskData) -> dict[str, str]:
     splits = [(language, "train") for language in config.train_languages]
     if config.dev_split != "none":
         splits.append((config.train_languages[0], config.dev_split))
-    return {
-        f"{language}/{split}": data.source.fingerprint(language, data.source_split(split)) for language, split in splits
-    }
+    return {f"{language}/{split}": data.source.fingerprint(language, split) for language, split in splits}
 
 
 def _task_key(data: TaskData) -> dict[str, Any]:

@@ -116,7 +116,7 @@ class TaskData:
         key = (language, split)
         if key not in self._records:
             records = check_unique_ids(
-                list(self.source.load(language, self.source_split(split))),
+                list(self.source.load(language, split)),
                 task=self.spec.name,
                 language=language,
                 split=split,
@@ -125,10 +125,6 @@ class TaskData:
             cap = self.config.max_train_examples if split == "train" else self.config.max_eval_examples
             self._records[key] = list(records[:cap]) if cap else list(records)
         return self._records[key]
-
-    def source_split(self, split: str) -> str:
-        """The source's split that serves ``split``: training data come from ``task.train_split``."""
-        return self.config.train_split if split == "train" else split
 
     def candidates(self, language: str, split: str) -> tuple[Candidate, ...]:
         """What the queries of (language, split) are ranked against (mining and ranking sources); never capped."""
@@ -145,7 +141,7 @@ class TaskData:
     def features(self, language: str, split: str, tokenizer: Any) -> datasets.Dataset:
         """Tokenized features of (language, split), from the Arrow cache when possible."""
         cap = self.config.max_train_examples if split == "train" else self.config.max_eval_examples
-        fingerprint = f"{self.source.fingerprint(language, self.source_split(split))}:cap={cap}"
+        fingerprint = f"{self.source.fingerprint(language, split)}:cap={cap}"
         self.fingerprints[f"{self.spec.name}/{language}/{split}"] = fingerprint
         return load_features(
             self.spec,
