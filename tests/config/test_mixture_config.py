@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 from typer.testing import CliRunner
 
@@ -80,3 +82,15 @@ def test_every_new_key_is_listed_by_crossling_options_with_help():
         assert rows.get(key), key
     result = CliRunner().invoke(app, ["options"], terminal_width=400)
     assert result.exit_code == 0 and "intermediate[].mixture[].task.name" in result.output
+
+
+@pytest.mark.skipif(importlib.util.find_spec("lang2vec") is None, reason="lang2vec (URIEL data) is not installed")
+def test_a_members_nearest_languages_rule_is_resolved_and_recorded():
+    from crossling.config.selection import manifest_selections
+
+    rule = {"nearest": 2, "to": "ja", "from": ["en", "de", "es", "fr", "ja", "ko", "zh"]}
+    member = {"task": {"name": "xnli", "train_languages": rule}}
+    config = build_config({"intermediate": [{"mixture": [member, MEMBERS[1]], "max_steps": 5}]})
+    assert config.intermediate[0].mixture[0].task.train_languages == ("ko", "zh")
+    entry = manifest_selections(config)["train_language_selection"]
+    assert list(entry) == ["intermediate[0].mixture[0].task"]
