@@ -12,7 +12,9 @@ import pytest
 import yaml
 
 from crossling.config import load_config
-from crossling.pipelines.executors import plan_jobs
+from crossling.pipelines.executors import RunJob, dependencies, plan_jobs, waves
+from crossling.pipelines.experiment import plan_stages
+from crossling.pipelines.rundir import run_directory
 from crossling.pipelines.stages import partial_dir
 from crossling.pipelines.sweep import expand, run_sweep
 from crossling.training.checkpoint import list_checkpoints
@@ -80,12 +82,41 @@ def local_scores(tiny_model, toy_pawsx, tmp_path_factory) -> dict[str, dict[str,
     return scores(run_sweep(config, show_progress=False))
 
 
-def test_plan_orders_runs_that_share_intermediate_stages_after_their_lead(tiny_model, toy_pawsx, tmp_path):
+def test_plan_orders_each_run_after_the_earlier_run_that_trains_a_stage_of_its_plan(tiny_model, toy_pawsx, tmp_path):
     config = load_config(write(tmp_path / "s.yaml", study_config(tiny_model, toy_pawsx, tmp_path / "runs")))
-    jobs = {job.name: job for job in plan_jobs(expand(config))}
-    assert jobs["direct"].group == "" and jobs["direct"].after == ()
-    assert jobs["inter-a"].after == () and jobs["inter-b"].after == ("inter-a",)
-    assert jobs["inter-a"].group == jobs["inter-b"].group != ""
+    members = expand(config)
+    jobs = {job.name: job for job in plan_jobs(members)}
+    # The jobs name the very stage ids the runs train (the stage cache's content addresses).
+    assert {m.name: jobs[m.name].stages for m in members} == {
+        m.name: tuple(s.id for s in plan_stages(m, run_directory(m))) for m in members
+    }
+    # direct's only stage IS inter-a's (and inter-b's) intermediate stage: same task, training and seed.
+    assert jobs["direct"].stages == jobs["inter-a"].stages[:1] == jobs["inter-b"].stages[:1]
+    assert len(set(jobs["inter-a"].stages + jobs["inter-b"].stages)) == 3  # the targets differ (learning rate)
+    assert jobs["direct"].after == ()
+    assert jobs["inter-a"].after == ("direct",) and jobs["inter-b"].after == ("direct",)
+
+
+def test_a_run_waits_for_every_earlier_run_that_trains_one_of_its_stages_and_waves_follow_the_chain():
+    plans = {"first": ("s1",), "second": ("s1", "s2"), "third": ("s1", "s2", "s3"), "alone": ("s9",), "again": ("s9",)}
+    after = dependencies(plans)
+    assert after == {
+        "first": (),
+        "second": ("first",),
+        "third": ("first", "second"),
+        "alone": (),
+        "again": ("alone",),
+    }
+    jobs = [RunJob(name, "", "", ids, after[name]) for name, ids in plans.items()]
+    assert [[job.name for job in wave] for wave in waves(jobs)] == [["first", "alone"], ["second", "again"], ["third"]]
+
+
+def test_a_run_whose_data_cannot_be_read_plans_no_stages_and_is_left_to_its_worker(tiny_model, toy_pawsx, tmp_path):
+    raw = study_config(tiny_model, toy_pawsx, tmp_path / "runs")
+    (tmp_path / "missing").mkdir()
+    raw["variants"] = {"good": {}, "bad": {"task.data_dir": str(tmp_path / "missing")}}
+    jobs = {job.name: job for job in plan_jobs(expand(load_config(write(tmp_path / "s.yaml", raw))))}
+    assert len(jobs["good"].stages) == 1 and jobs["bad"].stages == () and jobs["bad"].after == ()
 
 
 def test_where_a_run_executes_is_not_part_of_its_identity(tiny_model, toy_pawsx, tmp_path):

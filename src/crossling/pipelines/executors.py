@@ -1,13 +1,14 @@
 """Executors: run a study's runs here, in worker processes, on a Ray cluster or through Slurm (submitit).
 
 crossling writes no scheduler of its own: each engine's own scheduler places the work, and
-crossling only says what depends on what. A study is a DAG of two levels. Runs that share their
-intermediate stages (same encoder, aggregation, intermediate tasks, training and seed) form a
-group; one run of each group goes first (the *lead* run trains the shared stages into the stage
-cache), the group's other runs start once it has finished. Every run is a whole, resumable
-``run_experiment``: a retried run resumes from its newest checkpoint, and a finished run is not
-redone, so a rerun of the study skips what is complete. Runs whose shared stages are trained at
-the same moment by two workers are still safe: the stage cache takes a lock per stage.
+crossling only says what depends on what. Each run's plan is its list of training stages, named
+by their content addresses in the stage cache (``crossling.pipelines.experiment.plan_stages``).
+The first run of the study whose plan holds a stage trains it; every later run whose plan holds
+any stage an earlier run trains starts once those runs have finished, and loads the stages from
+the cache. Every run is a whole, resumable ``run_experiment``: a retried run resumes from its
+newest checkpoint, and a finished run is not redone, so a rerun of the study skips what is
+complete. Two workers that reach one stage at the same moment are still safe: the stage cache
+takes a lock per stage.
 
 Workers need nothing but a shared filesystem holding the study directory and ``CROSSLING_HOME``
 (the stage and feature caches). A job carries its config as YAML text and returns the run's
@@ -22,19 +23,19 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from crossling.config.loader import build_config, dump_config, to_dict
+from crossling.config.loader import build_config, dump_config
 from crossling.config.schema import ExecutorConfig, ExperimentConfig
 from crossling.errors import ConfigError, CrosslingError
-from crossling.pipelines.experiment import run_experiment
+from crossling.pipelines.experiment import plan_stages, run_experiment
 from crossling.pipelines.rundir import config_hash, finished_results, run_directory
-from crossling.utils.io import atomic_write_json, atomic_write_text, read_json, sha256_json
+from crossling.utils.io import atomic_write_json, atomic_write_text, read_json
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +51,14 @@ class RunJob:
         name: The run's name (unique in the study).
         config_yaml: The run's resolved config (``dump_config``).
         run_dir: Where the run writes (on the shared filesystem).
-        group: Key of the runs sharing this run's intermediate stages.
-        after: Names of the runs that must finish first (the group's lead run).
+        stages: Stage ids of the stages the run trains, in order (empty if they cannot be planned).
+        after: Names of the earlier runs that train some of those stages: they must finish first.
     """
 
     name: str
     config_yaml: str
     run_dir: str
-    group: str
+    stages: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
 
 
@@ -99,30 +100,39 @@ class StudyOutcome:
         return {name: o for name, o in self.outcomes.items() if o.results is None}
 
 
-def shared_stage_key(config: ExperimentConfig) -> str:
-    """Hash of what determines a run's intermediate stages ("" for a run without any).
+def trained_stage_ids(config: ExperimentConfig) -> tuple[str, ...]:
+    """Content addresses of the stages ``config``'s run trains, in order (``()`` where they cannot be planned).
 
-    Runs with the same key train the same intermediate stages, which the stage cache then
-    shares; the key only orders the work, it never decides what is reused.
+    A run whose data or model cannot be read here plans no stages: its worker reports the error.
     """
-    if not config.intermediate:
-        return ""
-    data = to_dict(config)
-    kept = {key: data[key] for key in ("model", "aggregation", "intermediate", "seed")}
-    return sha256_json(kept)[:16]
+    try:
+        stages = plan_stages(config, run_directory(config))
+    except (CrosslingError, OSError) as exc:
+        logger.info("%s: stages not planned (%s); the run depends on no other", config.name, _one_line(exc))
+        return ()
+    return tuple(stage.id for stage in stages if stage.task.spec.kind_plugin.fine_tunes)
+
+
+def dependencies(plans: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    """Per run (in plan order), the earlier runs it waits for: the first run of each stage id its plan holds.
+
+    ``plans`` maps each run's name to the ids of the stages it trains; the first run whose plan
+    holds a stage trains it, and every later run holding it loads it from the stage cache.
+    """
+    trainer: dict[str, str] = {}
+    after: dict[str, tuple[str, ...]] = {}
+    for name, stage_ids in plans.items():
+        after[name] = tuple(dict.fromkeys(trainer[sid] for sid in stage_ids if sid in trainer and trainer[sid] != name))
+        for sid in stage_ids:
+            trainer.setdefault(sid, name)
+    return after
 
 
 def plan_jobs(members: Sequence[ExperimentConfig]) -> list[RunJob]:
-    """The study's runs as jobs: the first run of each shared-stage group leads, the others wait for it."""
-    leads: dict[str, str] = {}
-    jobs = []
-    for member in members:
-        group = shared_stage_key(member)
-        after = (leads[group],) if group and group in leads else ()
-        if group and group not in leads:
-            leads[group] = member.name
-        jobs.append(RunJob(member.name, dump_config(member), str(run_directory(member)), group, after))
-    return jobs
+    """The study's runs as jobs: each waits for the earlier runs that train any of its stages first."""
+    plans = {member.name: trained_stage_ids(member) for member in members}
+    after = dependencies(plans)
+    return [RunJob(m.name, dump_config(m), str(run_directory(m)), plans[m.name], after[m.name]) for m in members]
 
 
 def execute_job(config_yaml: str) -> dict[str, Any]:
@@ -166,11 +176,17 @@ def run_local(jobs: Sequence[RunJob], settings: ExecutorConfig) -> StudyOutcome:
     """Run every job in this process, in plan order, retrying a failed one up to ``max_retries`` times."""
     study = StudyOutcome()
     for job in jobs:
-        if any(study.outcomes[dep].results is None for dep in job.after):
-            study.outcomes[job.name] = JobOutcome(job.name, error=f"skipped: {job.after[0]} failed", attempts=0)
+        if skipped := _skipped(job, study):
+            study.outcomes[job.name] = skipped
             continue
         study.outcomes[job.name] = _with_retries(job, settings.max_retries, lambda j: execute_job(j.config_yaml))
     return study
+
+
+def _skipped(job: RunJob, study: StudyOutcome) -> JobOutcome | None:
+    """The outcome of a job not started because a run that trains one of its stages failed (else None)."""
+    failed = [dep for dep in job.after if study.outcomes[dep].results is None]
+    return JobOutcome(job.name, error=f"skipped: {failed[0]} failed") if failed else None
 
 
 def _with_retries(job: RunJob, max_retries: int, attempt: Callable[[RunJob], Any]) -> JobOutcome:
@@ -221,8 +237,8 @@ def run_processes(jobs: Sequence[RunJob], settings: ExecutorConfig, jobs_dir: Pa
             if not all(done):
                 continue
             pending.remove(job)
-            if any(study.outcomes[dep].results is None for dep in job.after):
-                study.outcomes[job.name] = JobOutcome(job.name, error=f"skipped: {job.after[0]} failed")
+            if skipped := _skipped(job, study):
+                study.outcomes[job.name] = skipped
                 continue
             running[job.name] = (_start_process(job, jobs_dir), job, 1)
         time.sleep(0.2)
@@ -261,7 +277,7 @@ def _log_tail(jobs_dir: Path, job: RunJob) -> str:
 
 
 def run_ray(jobs: Sequence[RunJob], settings: ExecutorConfig) -> StudyOutcome:
-    """Run every job as a Ray task with the config's resources; a group's runs depend on its lead's task.
+    """Run every job as a Ray task with the config's resources; a run's task depends on its ``after`` runs' tasks.
 
     Connects to ``executor.ray_address`` (``auto``, ``ray://host:10001``) or starts a local
     instance on 127.0.0.1. Ray retries a task whose worker died (``max_retries``); errors a
@@ -289,7 +305,7 @@ def run_ray(jobs: Sequence[RunJob], settings: ExecutorConfig) -> StudyOutcome:
         task = ray.remote(**options)(_after)
         refs: dict[str, Any] = {}
         for job in jobs:
-            # The lead's task is an argument: Ray starts this run only once that task has completed.
+            # The earlier runs' tasks are arguments: Ray starts this run only once they have completed.
             refs[job.name] = task.remote(job.config_yaml, *[refs[dep] for dep in job.after])
         study = StudyOutcome()
         for job in jobs:
@@ -304,15 +320,15 @@ def run_ray(jobs: Sequence[RunJob], settings: ExecutorConfig) -> StudyOutcome:
 
 
 def _after(config_yaml: str, *finished: Any) -> dict[str, Any]:
-    """Run ``config_yaml`` once the lead runs (``finished``, their results) are done; skip if one failed."""
-    for lead in finished:
-        if isinstance(lead, dict) and "error" in lead and "schema" not in lead:
-            return {"error": f"skipped: a run it shares stages with failed ({lead['error']})"}
+    """Run ``config_yaml`` once the runs it waits for (``finished``, their results) are done; skip if one failed."""
+    for earlier in finished:
+        if isinstance(earlier, dict) and "error" in earlier and "schema" not in earlier:
+            return {"error": f"skipped: a run it shares stages with failed ({earlier['error']})"}
     return execute_job(config_yaml)
 
 
 def run_slurm(jobs: Sequence[RunJob], settings: ExecutorConfig, jobs_dir: Path) -> StudyOutcome:
-    """Submit the jobs through submitit: each wave (leads, then the rest) as one job array.
+    """Submit the jobs through submitit: each wave (``waves``) as one job array.
 
     ``executor.slurm_cluster`` ``local`` runs the same code through submitit's local executor
     (subprocesses on this machine), which is how the tests exercise it. A job that fails is
@@ -334,12 +350,11 @@ def run_slurm(jobs: Sequence[RunJob], settings: ExecutorConfig, jobs_dir: Path) 
         )
     executor.update_parameters(**{k: v for k, v in parameters.items() if v is not None})
     study = StudyOutcome()
-    waves = [[j for j in jobs if not j.after], [j for j in jobs if j.after]]
-    for wave in waves:
+    for wave in waves(jobs):
         ready = []
         for job in wave:
-            if any(study.outcomes[dep].results is None for dep in job.after):
-                study.outcomes[job.name] = JobOutcome(job.name, error=f"skipped: {job.after[0]} failed")
+            if skipped := _skipped(job, study):
+                study.outcomes[job.name] = skipped
             else:
                 ready.append(job)
         attempt = 1
@@ -357,6 +372,14 @@ def run_slurm(jobs: Sequence[RunJob], settings: ExecutorConfig, jobs_dir: Path) 
                         study.outcomes[job.name] = JobOutcome(job.name, error=_one_line(exc), attempts=attempt)
             ready, attempt = retry, attempt + 1
     return StudyOutcome({job.name: study.outcomes[job.name] for job in jobs})
+
+
+def waves(jobs: Sequence[RunJob]) -> list[list[RunJob]]:
+    """``jobs`` in waves: a job is in the wave after the last of its ``after`` jobs (in plan order within a wave)."""
+    depth: dict[str, int] = {}
+    for job in jobs:  # a job's ``after`` runs come before it in the plan
+        depth[job.name] = 1 + max((depth[dep] for dep in job.after if dep in depth), default=-1)
+    return [[job for job in jobs if depth[job.name] == level] for level in range(max(depth.values(), default=-1) + 1)]
 
 
 def _import_engine(name: str) -> Any:
@@ -428,9 +451,11 @@ __all__ = [
     "JobOutcome",
     "RunJob",
     "StudyOutcome",
+    "dependencies",
     "describe",
     "execute_job",
     "plan_jobs",
     "run_jobs",
-    "shared_stage_key",
+    "trained_stage_ids",
+    "waves",
 ]
