@@ -16,6 +16,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from crossling.cli.cache import cache_app
+from crossling.cli.layer_study import layer_study as layer_study_command
 from crossling.cli.plan import plan as plan_command
 from crossling.cli.probe import probe as probe_command
 from crossling.cli.results import results as results_command
@@ -401,14 +402,10 @@ def demo(
 
 
 app.command("probe")(probe_command)
-
-
 app.command("results")(results_command)
-app.command("probe")(probe_command)
-
-
 app.command("plan")(plan_command)
 app.command("typology-gain")(typology_gain_command)
+app.command("layer-study")(layer_study_command)
 
 
 def main() -> None:

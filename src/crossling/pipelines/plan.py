@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crossling.config.loader import to_dict
 from crossling.config.schema import ExperimentConfig, TrainingConfig
 from crossling.data.batching import PaddingCollator
 from crossling.errors import ConfigError
@@ -28,6 +29,7 @@ from crossling.pipelines.stages import is_complete
 from crossling.pipelines.sweep import expand
 from crossling.tasks.loading import TaskData
 from crossling.training.loop import train_stage
+from crossling.utils.io import sha256_json
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,11 @@ def steps_of(train_features: int, training: TrainingConfig) -> int:
     return training.max_steps or per_epoch * training.epochs
 
 
-def _planned_stage(stage: Stage, tokenizer: Any) -> PlannedStage:
-    features = sum(len(data.train_features(tokenizer)) for data in stage.tasks)
+def _planned_stage(stage: Stage, tokenizer: Any, known: dict[str, Any]) -> PlannedStage:
+    key = f"stage:{stage.id}"  # the same stage (id) in several runs has the same rows: counted once
+    if key not in known:
+        known[key] = sum(len(data.train_features(tokenizer)) for data in stage.tasks)
+    features = known[key]
     return PlannedStage(
         stage.index,
         stage.name,
@@ -127,21 +132,31 @@ def _planned_stage(stage: Stage, tokenizer: Any) -> PlannedStage:
     )
 
 
-def plan_run(config: ExperimentConfig, tokenizer: Any) -> PlannedRun:
-    """The plan of one (non-study) run: stages with ids and steps, evaluation sizes, whether it is done."""
+def plan_run(config: ExperimentConfig, tokenizer: Any, known: dict[str, Any] | None = None) -> PlannedRun:
+    """The plan of one (non-study) run: stages with ids and steps, evaluation sizes, whether it is done.
+
+    ``known`` holds counts already made for other runs of the study (by stage id, and by the
+    target task's config for evaluation sizes), so a study of many systems reads its data once.
+    """
+    known = {} if known is None else known
     run_dir = run_directory(config)
     stages = plan_stages(config, run_dir)
     target: TaskData = stages[-1].task
-    trained = tuple(_planned_stage(stage, tokenizer) for stage in stages if stage.fine_tunes)
-    evals = {language: len(target.records(language, target.config.eval_split)) for language in target.eval_languages()}
-    return PlannedRun(config.name, trained, evals, (run_dir / "results.json").is_file())
+    trained = tuple(_planned_stage(stage, tokenizer, known) for stage in stages if stage.fine_tunes)
+    key = f"eval:{sha256_json(to_dict(target.config))}"
+    if key not in known:
+        known[key] = {
+            language: len(target.records(language, target.config.eval_split)) for language in target.eval_languages()
+        }
+    return PlannedRun(config.name, trained, dict(known[key]), (run_dir / "results.json").is_file())
 
 
 def plan_study(config: ExperimentConfig) -> StudyPlan:
     """The plan of every run of ``config`` (a study or a single run)."""
     members = expand(config)
     tokenizer = load_tokenizer(members[0].model)
-    return StudyPlan([plan_run(member, tokenizer) for member in members])
+    known: dict[str, Any] = {}
+    return StudyPlan([plan_run(member, tokenizer, known) for member in members])
 
 
 def calibrate(config: ExperimentConfig, steps: int = 6) -> tuple[float, str]:
