@@ -201,3 +201,43 @@ def stage_weights(run_dir: Path, index: int, task: str) -> Path:
 
     pointer = json.loads((run_dir / "stages" / f"{index:02d}-{task}.json").read_text(encoding="utf-8"))
     return Path(pointer["directory"]) / "model.safetensors"
+
+
+def shared_stage_study(
+    model: Path, data: Path, out: Path, *, checkpoint_every_steps: int = 2, **extra: object
+) -> dict[str, object]:
+    """A three-run study on toy PAWS-X: ``inter-a`` and ``inter-b`` share an intermediate stage, which is
+    also ``direct``'s target stage (same task, training and seed); ``inter-b``'s target differs in learning rate."""
+    task = {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en", "de"]}
+    training = {
+        "epochs": 2,
+        "batch_size": 16,
+        "learning_rate": 1e-3,
+        "checkpoint_every_steps": checkpoint_every_steps,
+        "mixed_precision": "no",
+    }
+    config: dict[str, object] = {
+        "name": "study",
+        "output_dir": str(out),
+        "seed": 13,
+        "model": {"name_or_path": str(model)},
+        "task": task,
+        "training": training,
+        "evaluation": {"batch_size": 32},
+        "variants": {
+            "direct": {},
+            "inter-a": {"intermediate": [{"task": task, "training": training}]},
+            "inter-b": {"intermediate": [{"task": task, "training": training}], "training.learning_rate": 2e-3},
+        },
+    }
+    config.update(extra)
+    return config
+
+
+def write_yaml(path: Path, config: dict) -> Path:
+    """``config`` as YAML at ``path`` (parents created)."""
+    import yaml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path

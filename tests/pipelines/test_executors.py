@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from tiny import shared_stage_study, write_yaml
 
 from crossling.config import load_config
 from crossling.pipelines.executors import RunJob, dependencies, plan_jobs, waves
@@ -34,41 +34,6 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
-def study_config(model: Path, data: Path, out: Path, **extra: Any) -> dict[str, Any]:
-    """Three runs: two share an intermediate pawsx stage (they differ only in the target's learning rate)."""
-    task = {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en", "de"]}
-    training = {
-        "epochs": 2,
-        "batch_size": 16,
-        "learning_rate": 1e-3,
-        "checkpoint_every_steps": 2,
-        "mixed_precision": "no",
-    }
-    config = {
-        "name": "study",
-        "output_dir": str(out),
-        "seed": 13,
-        "model": {"name_or_path": str(model)},
-        "task": task,
-        "training": training,
-        "evaluation": {"batch_size": 32},
-        "variants": {
-            "direct": {},
-            "inter-a": {"intermediate": [{"task": task, "training": training}]},
-            "inter-b": {"intermediate": [{"task": task, "training": training}], "training.learning_rate": 2e-3},
-        },
-    }
-    config.update(extra)
-    return config
-
-
-def write(path: Path, config: dict[str, Any]) -> Path:
-    """``config`` as YAML at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return path
-
-
 def scores(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
     """Per run and language, the primary metric (what must not depend on where a run executed)."""
     return {name: {lang: r["languages"][lang][r["metric"]] for lang in r["languages"]} for name, r in results.items()}
@@ -78,12 +43,12 @@ def scores(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
 def local_scores(tiny_model, toy_pawsx, tmp_path_factory) -> dict[str, dict[str, float]]:
     """The study run one after another in this process: the reference."""
     out = tmp_path_factory.mktemp("local")
-    config = load_config(write(out / "study.yaml", study_config(tiny_model, toy_pawsx, out / "runs")))
+    config = load_config(write_yaml(out / "study.yaml", shared_stage_study(tiny_model, toy_pawsx, out / "runs")))
     return scores(run_sweep(config, show_progress=False))
 
 
 def test_plan_orders_each_run_after_the_earlier_run_that_trains_a_stage_of_its_plan(tiny_model, toy_pawsx, tmp_path):
-    config = load_config(write(tmp_path / "s.yaml", study_config(tiny_model, toy_pawsx, tmp_path / "runs")))
+    config = load_config(write_yaml(tmp_path / "s.yaml", shared_stage_study(tiny_model, toy_pawsx, tmp_path / "runs")))
     members = expand(config)
     jobs = {job.name: job for job in plan_jobs(members)}
     # The jobs name the very stage ids the runs train (the stage cache's content addresses).
@@ -112,17 +77,17 @@ def test_a_run_waits_for_every_earlier_run_that_trains_one_of_its_stages_and_wav
 
 
 def test_a_run_whose_data_cannot_be_read_plans_no_stages_and_is_left_to_its_worker(tiny_model, toy_pawsx, tmp_path):
-    raw = study_config(tiny_model, toy_pawsx, tmp_path / "runs")
+    raw = shared_stage_study(tiny_model, toy_pawsx, tmp_path / "runs")
     (tmp_path / "missing").mkdir()
     raw["variants"] = {"good": {}, "bad": {"task.data_dir": str(tmp_path / "missing")}}
-    jobs = {job.name: job for job in plan_jobs(expand(load_config(write(tmp_path / "s.yaml", raw))))}
+    jobs = {job.name: job for job in plan_jobs(expand(load_config(write_yaml(tmp_path / "s.yaml", raw))))}
     assert len(jobs["good"].stages) == 1 and jobs["bad"].stages == () and jobs["bad"].after == ()
 
 
 def test_where_a_run_executes_is_not_part_of_its_identity(tiny_model, toy_pawsx, tmp_path):
-    raw = study_config(tiny_model, toy_pawsx, tmp_path / "runs")
-    here = expand(load_config(write(tmp_path / "a.yaml", raw)))
-    ray = expand(load_config(write(tmp_path / "b.yaml", {**raw, "executor": {"kind": "ray", "max_workers": 4}})))
+    raw = shared_stage_study(tiny_model, toy_pawsx, tmp_path / "runs")
+    here = expand(load_config(write_yaml(tmp_path / "a.yaml", raw)))
+    ray = expand(load_config(write_yaml(tmp_path / "b.yaml", {**raw, "executor": {"kind": "ray", "max_workers": 4}})))
     assert [m.executor for m in here] == [m.executor for m in ray]
 
 
@@ -132,7 +97,9 @@ def test_submitit_gives_the_same_results_as_the_local_executor_and_a_rerun_start
     pytest.importorskip("submitit", reason="the cluster extra (submitit) is not installed")
     executor = {"kind": "slurm", "max_workers": 2, "slurm_cluster": "local"}
     config = load_config(
-        write(tmp_path / "study.yaml", study_config(tiny_model, toy_pawsx, tmp_path / "runs", executor=executor))
+        write_yaml(
+            tmp_path / "study.yaml", shared_stage_study(tiny_model, toy_pawsx, tmp_path / "runs", executor=executor)
+        )
     )
     assert scores(run_sweep(config, show_progress=False)) == local_scores
     # A rerun finds every run finished and submits no job.
@@ -148,10 +115,10 @@ def test_submitit_gives_the_same_results_as_the_local_executor_and_a_rerun_start
 
 
 def test_a_run_that_keeps_failing_is_reported_and_the_others_finish(tiny_model, toy_pawsx, tmp_path):
-    raw = study_config(tiny_model, toy_pawsx, tmp_path / "runs", executor={"kind": "processes", "max_retries": 1})
+    raw = shared_stage_study(tiny_model, toy_pawsx, tmp_path / "runs", executor={"kind": "processes", "max_retries": 1})
     raw["variants"] = {"good": {}, "bad": {"task.data_dir": str(tmp_path / "missing")}}
     (tmp_path / "missing").mkdir()  # exists at load time, holds no data: the worker fails on it
-    config = load_config(write(tmp_path / "study.yaml", raw))
+    config = load_config(write_yaml(tmp_path / "study.yaml", raw))
     from crossling.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"1 of 2 runs failed: bad: "):
@@ -184,8 +151,8 @@ def test_a_worker_killed_mid_stage_is_retried_and_the_study_ends_as_if_it_never_
         pytest.importorskip("ray", reason="the cluster extra (ray) is not installed")
     import threading
 
-    raw = study_config(tiny_model, toy_pawsx, tmp_path / "runs", executor={"kind": engine, "max_workers": 2})
-    config = load_config(write(tmp_path / "study.yaml", raw))
+    raw = shared_stage_study(tiny_model, toy_pawsx, tmp_path / "runs", executor={"kind": engine, "max_workers": 2})
+    config = load_config(write_yaml(tmp_path / "study.yaml", raw))
     # inter-b's target stage is its own (direct's stage is the cached intermediate stage of inter-a).
     run_dir = tmp_path / "runs" / "study" / "inter-b"
     killed: list[int] = []

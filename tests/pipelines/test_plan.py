@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
+from tiny import shared_stage_study, write_yaml
 from typer.testing import CliRunner
 
 from crossling.cli.main import app
@@ -17,32 +16,8 @@ from crossling.pipelines.sweep import run_sweep
 
 
 def study_yaml(model: Path, data: Path, out: Path) -> Path:
-    """Three runs; two share an intermediate stage, which is also the first run's target stage (same task, seed)."""
-    task = {"name": "pawsx", "source": "local", "data_dir": str(data), "eval_languages": ["en", "de"]}
-    training = {
-        "epochs": 2,
-        "batch_size": 16,
-        "learning_rate": 1e-3,
-        "checkpoint_every_steps": 0,
-        "mixed_precision": "no",
-    }
-    config: dict[str, Any] = {
-        "name": "study",
-        "output_dir": str(out / "runs"),
-        "seed": 13,
-        "model": {"name_or_path": str(model)},
-        "task": task,
-        "training": training,
-        "evaluation": {"batch_size": 32},
-        "variants": {
-            "direct": {},
-            "inter-a": {"intermediate": [{"task": task, "training": training}]},
-            "inter-b": {"intermediate": [{"task": task, "training": training}], "training.learning_rate": 2e-3},
-        },
-    }
-    path = out / "study.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return path
+    """``shared_stage_study`` without intermediate checkpoints, written to ``out/study.yaml``."""
+    return write_yaml(out / "study.yaml", shared_stage_study(model, data, out / "runs", checkpoint_every_steps=0))
 
 
 def test_steps_are_counted_as_training_counts_them():

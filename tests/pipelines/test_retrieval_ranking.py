@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tiny import WORDS, make_tiny_model_dir
@@ -58,8 +59,8 @@ def _lareqa_files(directory: Path) -> None:
         (directory / f"{language}.json").write_text(json.dumps(document), encoding="utf-8")
 
 
-def _lareqa_config(model: Path, data: Path, out: Path, name: str, layer: int):
-    """A LAReQA run on ``_lareqa_files``' data: en and xx queries over the pool of both languages."""
+def _lareqa_config(model: Path, data: Path, out: Path, name: str, layer: int, **task: Any):
+    """A LAReQA run on ``_lareqa_files``' data: en and xx queries (``task`` overrides) over the pool of both."""
     return build_config(
         {
             "name": name,
@@ -71,6 +72,7 @@ def _lareqa_config(model: Path, data: Path, out: Path, name: str, layer: int):
                 "eval_languages": ["en", "xx"],
                 "extra_languages": ["xx"],
                 "params": {"pool_languages": ["en", "xx"]},
+                **task,
             },
             "retrieval": {"layer": layer},
             "training": {"mixed_precision": "no"},
@@ -161,23 +163,7 @@ def test_max_eval_examples_caps_the_queries_never_the_pool(tiny_dir, tmp_path):
     data = tmp_path / "xquad-r"
     data.mkdir()
     _lareqa_files(data)
-    config = build_config(
-        {
-            "name": "capped",
-            "output_dir": str(tmp_path / "runs"),
-            "model": {"name_or_path": str(tiny_dir)},
-            "task": {
-                "name": "lareqa",
-                "data_dir": str(data),
-                "eval_languages": ["xx"],
-                "extra_languages": ["xx"],
-                "params": {"pool_languages": ["en", "xx"]},
-                "max_eval_examples": 2,
-            },
-            "retrieval": {"layer": 2},
-            "training": {"mixed_precision": "no"},
-        }
-    )
+    config = _lareqa_config(tiny_dir, data, tmp_path / "runs", "capped", 2, eval_languages=["xx"], max_eval_examples=2)
     scores = run_experiment(config, show_progress=False)["languages"]["xx"]
     assert scores["count"] == 2 and scores["pool_size"] == 6
     rankings = json.loads((tmp_path / "runs" / "capped" / "predictions" / "lareqa" / "test-xx.json").read_text())
