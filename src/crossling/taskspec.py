@@ -55,6 +55,14 @@ class KindPlugin(abc.ABC):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.kind}>"
 
+    def for_source(self, task: TaskSpec, source: DataSource) -> TaskSpec:
+        """``task`` as its configured data shape it (default: unchanged).
+
+        A kind whose head size the data decide (image-text alignment: the image features'
+        length, ``VectorSource.feature_dim``) returns a copy with that ``output_dim``.
+        """
+        return task
+
 
 class FineTunedKind(KindPlugin):
     """A kind trained with a head on the encoder: records -> features -> head logits -> score and prediction file.
@@ -145,6 +153,15 @@ class RankingSource(DataSource, Protocol):
         ...
 
 
+@runtime_checkable
+class VectorSource(DataSource, Protocol):
+    """A source whose records carry target vectors of one length that its data decide (image features)."""
+
+    def feature_dim(self) -> int:
+        """The length of every record's vector; ``DataError``/``ConfigError`` naming the file when it cannot be read."""
+        ...
+
+
 SourceFactory = Callable[[SourceOptions], DataSource]
 
 
@@ -168,7 +185,8 @@ class TaskSpec:
         category: Benchmark category (``classification``, ``structured prediction``, ``qa``,
             ``retrieval``) used for score aggregation.
         default_source: Source used when the config names none.
-        output_dim: Size of a vector target (image-text alignment: the scene-vector length).
+        output_dim: Size of a vector target (image-text alignment: the scene-vector length); a
+            source that decides it (``VectorSource``) overrides it (``KindPlugin.for_source``).
     """
 
     name: str

@@ -8,6 +8,8 @@ from tiny import make_tiny_model_dir
 
 from crossling.config import build_config
 from crossling.data.batching import PaddingCollator
+from crossling.data.records import ImageTextExample
+from crossling.evaluation.scorers.image_text import score_image_text
 from crossling.models.heads import AlignmentHead
 from crossling.pipelines.experiment import run_experiment
 from crossling.tasks import get_task
@@ -56,3 +58,14 @@ def test_tiny_model_learns_to_retrieve_scenes(tmp_path):
     assert results["languages"]["de"]["count"] == 40
     lines = (tmp_path / "runs" / "image" / "predictions" / "tmpl-image" / "test-en.tsv").read_text().splitlines()
     assert len(lines) == 40 and all(0 <= int(x) < 40 for x in lines)
+
+
+def test_captions_of_one_image_are_one_scene_when_scored():
+    scenes = torch.tensor([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])  # rows 0 and 1: one image
+    records = [
+        ImageTextExample(f"r{i}", "x", tuple(s.tolist()), image_id=k)
+        for i, (s, k) in enumerate(zip(scenes, "aab", strict=True))
+    ]
+    spec = get_task("image-captions")
+    score = score_image_text(spec, list(scenes.numpy()), {"labels": scenes.tolist()}, records)
+    assert score.metrics["accuracy"] == 100.0 and score.predictions == [0, 0, 2]

@@ -112,11 +112,14 @@ class ImageTextExample:
         id: Example id.
         text: The sentence.
         features: The "image" feature vector of its meaning (fixed length per task).
+        image_id: The image it describes when several rows may share one (captions of one image);
+            ``""``: its own (the row's ``id``).
     """
 
     id: str
     text: str
     features: tuple[float, ...]
+    image_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,5 +9,6 @@ import crossling.tasks.xtreme_qa  # noqa: E402,F401  isort: skip
 import crossling.tasks.xtreme_choice  # noqa: E402,F401  isort: skip
 import crossling.tasks.xtreme_tagging  # noqa: E402,F401  isort: skip
 import crossling.tasks.xtreme_retrieval  # noqa: E402,F401  isort: skip
+import crossling.tasks.captions  # noqa: E402,F401  isort: skip
 
 __all__ = ["get_task", "list_tasks", "register_task"]

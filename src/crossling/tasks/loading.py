@@ -98,6 +98,7 @@ class TaskData:
             data_dir=config.data_dir, skip_bad_lines=config.skip_bad_lines, params=dict(config.params)
         )
         source = spec.build_source(source_name, options)
+        spec = spec.kind_plugin.for_source(spec, source)
         if config.carve:
             source = CarvedSource(source, config.carve["from"], config.carve["train"], config.carve["dev"])
         return cls(config, spec, source)

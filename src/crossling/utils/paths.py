@@ -35,3 +35,8 @@ def stages_dir() -> Path:
 def vectors_dir() -> Path:
     """Directory of cached sentence vectors of retrieval candidate pools (safetensors, keyed by encoder and texts)."""
     return crossling_home() / "vectors"
+
+
+def image_features_dir() -> Path:
+    """Directory of cached image features of vision encoders (safetensors, keyed by encoder and image files)."""
+    return crossling_home() / "image-features"

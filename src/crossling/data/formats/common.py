@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from crossling.errors import DataError
 
@@ -54,6 +55,19 @@ def where(path: Path, line: int | None) -> str:
 def fatal(path: Path, line: int | None, why: str) -> DataError:
     """A ``DataError`` for a problem no skipping can get past (unreadable file, broken JSON)."""
     return DataError(f"{where(path, line)}: {why}")
+
+
+def json_object(line: str, number: int) -> dict[str, Any]:
+    """The JSON object on line ``number`` of a JSON Lines file; ``BadExample`` for invalid JSON or another value."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise BadExample(
+            number, f"expected a JSON object, found invalid JSON ({err.msg}, column {err.colno})"
+        ) from None
+    if not isinstance(item, dict):
+        raise BadExample(number, f"expected a JSON object, found {type(item).__name__}")
+    return item
 
 
 def open_text(path: Path) -> str:

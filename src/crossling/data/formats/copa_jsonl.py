@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from crossling.data.formats.common import BadExample, SkipPolicy, open_text, split_lines
+from crossling.data.formats.common import BadExample, SkipPolicy, json_object, open_text, split_lines
 from crossling.data.records import ChoiceExample
 
 #: COPA's question types: is the correct choice the cause or the effect of the premise?
@@ -50,22 +49,10 @@ def read_copa_jsonl(
         if not line.strip():
             continue
         with policy.example():
-            example = _example(_object(line, number), number, id_prefix)
+            example = _example(json_object(line, number), number, id_prefix)
             policy.claim_id(example.id, number)
             examples.append(example)
     return policy.finish(examples)
-
-
-def _object(line: str, number: int) -> dict[str, Any]:
-    try:
-        item = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise BadExample(
-            number, f"expected a JSON object, found invalid JSON ({err.msg}, column {err.colno})"
-        ) from None
-    if not isinstance(item, dict):
-        raise BadExample(number, f"expected a JSON object, found {type(item).__name__}")
-    return item
 
 
 def _example(item: dict[str, Any], number: int, id_prefix: str) -> ChoiceExample:

@@ -98,6 +98,10 @@ class TemplateSource:
             return self.params.seed
         return self.params.seed + 1000 * (sorted(LANGUAGES).index(language) + 1)
 
+    def feature_dim(self) -> int:
+        """The length of the scene vectors (``params.feature_dim``; ``tmpl-image``)."""
+        return self.params.feature_dim
+
     def load(self, language: str, split: str) -> list[Record]:
         """The records of ``language``/``split``; ``DataError`` for an unsupported language or split."""
         self._check(language, split)

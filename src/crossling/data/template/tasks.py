@@ -325,7 +325,7 @@ def _image(item: SentenceItem, language: str, rid: str, extra: tuple) -> Record:
     seed, split, index, dim, noise = extra
     noise_seed = int.from_bytes(hashlib.sha256(f"{seed}:{split}:{index}".encode()).digest()[:8], "big")
     features = scene_features(item.meaning, dim, noise, noise_seed)
-    return ImageTextExample(rid, realize(item.meaning, language, item.order).text, features)
+    return ImageTextExample(rid, realize(item.meaning, language, item.order).text, features, image_id=rid)
 
 
 _SENTENCE_BUILDERS: dict[str, Callable[..., Record]] = {

@@ -19,14 +19,19 @@ def score_image_text(
     """Prediction = index of the scene vector with the highest cosine to the sentence's projection.
 
     Accuracy is the share of sentences whose nearest scene is their own (text -> image
-    retrieval@1 over the split); the prediction file holds the retrieved index per line.
+    retrieval@1 over the split); the prediction file holds the retrieved index per line. Rows
+    of one image (several captions: ``ImageTextExample.image_id``) are one scene: a row's index
+    is that of the image's first row, for the prediction and the gold alike.
     """
     text = np.stack(logits).astype(np.float64)
     scenes = np.asarray(features["labels"], dtype=np.float64)
     text /= np.linalg.norm(text, axis=1, keepdims=True).clip(min=1e-12)
     scenes /= np.linalg.norm(scenes, axis=1, keepdims=True).clip(min=1e-12)
-    predicted = (text @ scenes.T).argmax(axis=1).tolist()
-    gold = list(range(len(predicted)))
+    keys = [getattr(record, "image_id", "") or record.id for record in records]
+    first = {key: keys.index(key) for key in dict.fromkeys(keys)}
+    canonical = [first[key] for key in keys]
+    predicted = [canonical[i] for i in (text @ scenes.T).argmax(axis=1).tolist()]
+    gold = canonical
     return LanguageScore(
         get_metric(task.metric)(predicted, gold),
         predicted,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,11 +11,12 @@ from torch import nn
 
 from crossling.config.schema import TaskConfig
 from crossling.data.featurizers.image_text import featurize_image_text
+from crossling.errors import ConfigError
 from crossling.evaluation.scorers.classification import label_lines
 from crossling.evaluation.scorers.image_text import score_image_text
 from crossling.evaluation.scoring import LanguageScore
 from crossling.models.heads import AlignmentHead
-from crossling.taskspec import FineTunedKind, TaskKind, TaskSpec
+from crossling.taskspec import DataSource, FineTunedKind, TaskKind, TaskSpec, VectorSource
 
 
 class ImageTextAlignment(FineTunedKind):
@@ -26,8 +28,17 @@ class ImageTextAlignment(FineTunedKind):
     kind = TaskKind.IMAGE_TEXT_ALIGNMENT
     probability_axis = None
 
+    def for_source(self, task: TaskSpec, source: DataSource) -> TaskSpec:
+        """``task`` with ``output_dim`` = the source's feature length (``VectorSource``), so the head fits the data."""
+        if isinstance(source, VectorSource):
+            dim = source.feature_dim()
+            return task if dim == task.output_dim else dataclasses.replace(task, output_dim=dim)
+        if task.output_dim < 1:
+            raise ConfigError(f"task {task.name!r}: its source {type(source).__name__} does not say the feature length")
+        return task
+
     def featurizer_options(self, task: TaskSpec, config: TaskConfig) -> dict[str, Any]:
-        """The scene-vector size the task declares (``TaskSpec.output_dim``)."""
+        """The scene-vector size of the task's data (``TaskSpec.output_dim``, see ``for_source``)."""
         return {"vector_size": task.output_dim}
 
     def featurize(
