@@ -73,6 +73,7 @@ class CaptionSource:
         self._precomputed = cache(self._read_precomputed)
         self._encoder = cache(lambda: load_vision_encoder(self.encoder_name))
         self._dim = cache(self._feature_dim)
+        self._identity = cache(self._encoder_identity)
 
     @property
     def encoder_name(self) -> str:
@@ -103,12 +104,20 @@ class CaptionSource:
             raise ConfigError(f"task.params.feature_dim is {declared}, but {origin} gives {dim}-dim image features")
         return dim
 
+    def _encoder_identity(self) -> str:
+        """``vision_identity`` of the encoder; a hub model not on this machine yet is loaded (downloaded) first."""
+        identity = vision_identity(self.encoder_name)
+        if identity is None:
+            self._encoder()
+            identity = vision_identity(self.encoder_name) or f"{self.encoder_name}@unresolved"
+        return identity
+
     def _cached_dim(self) -> int | None:
         """The feature length in the image-feature cache of a split already encoded, so the encoder need not load."""
         for split in SPLITS:
             with contextlib.suppress(DataError):
                 if self.captions_path(split).is_file() and (
-                    dim := cached_dim(self.encoder_name, list(self._images(split)))
+                    dim := cached_dim(self._identity(), list(self._images(split)))
                 ):
                     return dim
         return None
@@ -148,7 +157,7 @@ class CaptionSource:
     def _encode_split(self, split: str) -> dict[Path, np.ndarray]:
         images = self._images(split)
         batch = self.params.get("vision_batch_size", 32)
-        matrix = cached_image_features(self.encoder_name, list(images.items()), batch_size=batch, encoder=self._encoder)
+        matrix = cached_image_features(self._identity(), list(images.items()), batch_size=batch, encoder=self._encoder)
         return dict(zip(images, matrix, strict=True))
 
     def _vector(self, split: str, caption: Caption) -> np.ndarray:
@@ -202,4 +211,4 @@ class CaptionSource:
     def _features_identity(self, split: str) -> Any:
         if "image_features" in self.params:
             return [cached_sha256(f) if f.is_file() else str(f) for f in self.feature_files()]
-        return image_cache_key(vision_identity(self.encoder_name), list(self._images(split)))
+        return image_cache_key(self._identity(), list(self._images(split)))

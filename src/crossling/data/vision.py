@@ -11,9 +11,9 @@ Which vector an image gets:
 
 A checkpoint missing any other weight is refused (they would be random), and so is a composite
 non-CLIP model (name its vision tower). Remote code is never run (``trust_remote_code=False``).
-Features are cached as safetensors in ``$CROSSLING_HOME/image-features``, keyed by the encoder's
-files (their SHA-256; a hub model not yet downloaded: its id) and the image files' paths, sizes
-and modification times, so a second run reads them instead of encoding again.
+Features are cached as safetensors in ``$CROSSLING_HOME/image-features``, keyed by the SHA-256 of
+the encoder's config, image-processor and weight files (``vision_identity``) and the image files'
+paths, sizes and modification times, so a second run reads them instead of encoding again.
 """
 
 from __future__ import annotations
@@ -81,18 +81,25 @@ class VisionEncoder:
         return int(self.encode([Image.new("RGB", (64, 64))]).shape[1])
 
 
-def vision_identity(name: str) -> str:
-    """SHA-256 of the encoder's files (local or hub-cached directory), else its hub id."""
+#: The files that decide an encoder's image vectors: config, image processor, weights.
+IDENTITY_PATTERNS = ("config.json", "preprocessor_config.json", "*.safetensors", "*.safetensors.index.json", "*.bin")
+
+
+def vision_identity(name: str) -> str | None:
+    """SHA-256 of the encoder's config, processor and weight files (local or hub-cached directory).
+
+    ``None`` when they are not on this machine (a hub model never downloaded).
+    """
     path = Path(name).expanduser()
     if not path.is_dir():
-        with contextlib.suppress(Exception):  # not in the local hub cache: identify it by name
+        with contextlib.suppress(Exception):  # not in the local hub cache: no identity yet
             from huggingface_hub import snapshot_download
 
             path = Path(snapshot_download(name, local_files_only=True))
-    if not path.is_dir():
-        return f"{name}@main"
-    files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-    return sha256_json([(p.relative_to(path).as_posix(), cached_sha256(p)) for p in files])
+    files = sorted({p for pattern in IDENTITY_PATTERNS for p in path.glob(pattern) if p.is_file()})
+    if not path.is_dir() or not files:
+        return None
+    return sha256_json([(p.name, cached_sha256(p)) for p in files])
 
 
 def load_vision_encoder(name: str) -> VisionEncoder:
@@ -143,45 +150,45 @@ def image_cache_key(identity: str, images: Sequence[Path]) -> str:
     return sha256_json([CACHE_VERSION, identity, stats])
 
 
-def image_cache_path(name: str, images: Sequence[Path]) -> Path:
-    """The cache file of the features of ``images`` by the encoder ``name`` (it may not exist yet)."""
-    return image_features_dir() / f"{image_cache_key(vision_identity(name), images)}.safetensors"
+def image_cache_path(identity: str, images: Sequence[Path]) -> Path:
+    """The cache file of the features of ``images`` by the encoder of ``identity`` (it may not exist yet)."""
+    return image_features_dir() / f"{image_cache_key(identity, images)}.safetensors"
 
 
-def cached_dim(name: str, images: Sequence[Path]) -> int | None:
+def cached_dim(identity: str, images: Sequence[Path]) -> int | None:
     """The feature length in the cache file of ``images`` (read from its header), ``None`` without one."""
     from safetensors import safe_open
 
     try:
-        with safe_open(str(image_cache_path(name, images)), framework="numpy") as handle:
+        with safe_open(str(image_cache_path(identity, images)), framework="numpy") as handle:
             return int(handle.get_slice("features").get_shape()[1])
     except Exception:  # noqa: BLE001 - no cache file, or an unreadable one: unknown
         return None
 
 
 def cached_image_features(
-    name: str, images: Sequence[tuple[Path, str]], *, batch_size: int, encoder: Any = None
+    identity: str, images: Sequence[tuple[Path, str]], *, batch_size: int, encoder: Any
 ) -> np.ndarray:
-    """N x D features of ``images`` (``(path, where)`` pairs) by the encoder ``name``, read from the cache or encoded.
+    """N x D features of ``images`` (``(path, where)`` pairs), read from the cache or encoded and cached.
 
-    ``encoder`` is a zero-argument callable returning the loaded ``VisionEncoder`` (called only on
-    a cache miss).
+    ``identity`` is the encoder's (``vision_identity``); ``encoder`` a zero-argument callable
+    returning the loaded ``VisionEncoder``, called only on a cache miss.
     """
     from safetensors.numpy import load_file, save_file
 
     paths = [path for path, _ in images]
-    cache = image_cache_path(name, paths)
+    cache = image_cache_path(identity, paths)
     with contextlib.suppress(Exception):  # a damaged or foreign cache file is rebuilt
         cached = load_file(str(cache))["features"]
         if cached.ndim == 2 and len(cached) == len(paths):
             return cached
-    model = encoder() if encoder is not None else load_vision_encoder(name)
+    model = encoder()
     rows = []
     for start in range(0, len(images), batch_size):
         batch = images[start : start + batch_size]
         rows.append(model.encode([open_image(path, where) for path, where in batch]))
-        logger.info("%s: encoded %d/%d images", name, start + len(batch), len(images))
+        logger.info("%s: encoded %d/%d images", model.name, start + len(batch), len(images))
     matrix = np.concatenate(rows).astype(np.float32)
     with atomic_path(cache) as tmp:
-        save_file({"features": matrix}, str(tmp), metadata={"encoder": name, "output": model.output})
+        save_file({"features": matrix}, str(tmp), metadata={"encoder": model.name, "output": model.output})
     return matrix
