@@ -12,7 +12,9 @@ import torch
 from PIL import Image
 from tiny import make_tiny_model_dir
 from transformers import (
+    CLIPConfig,
     CLIPImageProcessor,
+    CLIPModel,
     CLIPVisionConfig,
     CLIPVisionModel,
     CLIPVisionModelWithProjection,
@@ -84,8 +86,18 @@ def test_a_vision_encoder_features_the_images_once(tmp_path, monkeypatch):
     ]
 
 
-def test_a_vision_tower_without_projection_gives_its_pooled_output(tmp_path):
+def test_a_full_clip_model_gives_its_projected_embedding_and_a_tower_without_projection_its_pooled_output(tmp_path):
     data = write_images(tmp_path / "data")
+    vision = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2}
+    text = {**vision, "vocab_size": 50, "max_position_embeddings": 16, "bos_token_id": 0, "eos_token_id": 1}
+    config = CLIPConfig(
+        text_config=text, vision_config={**vision, "image_size": 32, "patch_size": 8}, projection_dim=10
+    )
+    CLIPModel(config).save_pretrained(tmp_path / "full")
+    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(
+        tmp_path / "full"
+    )
+    assert vision_source(data, str(tmp_path / "full")).feature_dim() == 10
     assert vision_source(data, str(tiny_clip(tmp_path / "tower", projection=False))).feature_dim() == 16
     vit = tmp_path / "vit"
     ViTModel(

@@ -115,8 +115,11 @@ def load_vision_encoder(name: str) -> VisionEncoder:
             )
         processor = AutoImageProcessor.from_pretrained(name, trust_remote_code=False)
         loader = CLIPVisionModelWithProjection if config.model_type in CLIP_TYPES else AutoModel
-        model, info = loader.from_pretrained(name, output_loading_info=True, trust_remote_code=False)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        if config.model_type == "clip":  # a full CLIP model: its vision tower, with the projection CLIP declares
+            projection, config = config.projection_dim, config.vision_config
+            config.projection_dim = projection
+        model, info = loader.from_pretrained(name, config=config, output_loading_info=True, trust_remote_code=False)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise ModelError(f"{KEY}: cannot load a vision encoder from {name!r} ({_first_line(exc)})") from None
     missing = [key for key in info.get("missing_keys", ()) if not key.startswith("visual_projection.")]
     if missing:
