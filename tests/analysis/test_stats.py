@@ -1,4 +1,4 @@
-"""Study statistics: Holm by hand, bootstrap distributions by hand, permutation p-values against scipy, coverage on simulations."""
+"""Study statistics: Holm and bootstrap p-values by hand, bootstrap distributions by hand, permutation p-values against scipy, coverage."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from scipy import stats as scipy_stats
 
 from crossling.analysis.stats import (
     METHOD,
+    bootstrap_pvalue,
     bootstrap_replicates,
     holm,
     permutation_pvalue,
@@ -123,6 +124,40 @@ def test_study_statistics_reports_averages_and_holm_significant_differences():
     assert english.significant and english.diff.low > 10 and english.p_holm == pytest.approx(3 * english.p)
     assert result.average_comparisons["better"]["english"].significant
     assert "Holm" in METHOD and "bootstrap" in METHOD
+
+
+def test_bootstrap_pvalue_matches_hand_computed_values():
+    # one of four replicates at or below 0, three at or above: 2 * (1 + 1) / (4 + 1)
+    assert bootstrap_pvalue(np.array([1.0, 2.0, 3.0, -1.0])) == pytest.approx(0.8)
+    assert bootstrap_pvalue(np.full(999, 2.5)) == pytest.approx(2 / 1000)
+    assert bootstrap_pvalue(np.full(999, -2.5)) == pytest.approx(2 / 1000)
+    assert bootstrap_pvalue(np.zeros(50)) == 1.0  # identical systems
+    with pytest.raises(ValueError, match="at least one replicate"):
+        bootstrap_pvalue(np.array([]))
+
+
+def test_significance_covers_seed_variance_and_agrees_with_the_interval():
+    # Seed 0 is far better than the baseline, seeds 1-2 slightly worse: the test set alone (p_test_set) sees a
+    # large difference, but over seeds it is not one. The decision follows the seed-aware interval.
+    rng = np.random.default_rng(11)
+    base = _accuracy_rows(rng.random((3, 400)) < 0.6)
+    other = base.copy()
+    other[0, :, 0] = rng.random(400) < 0.95
+    other[1:, :, 0] = rng.random((2, 400)) < 0.55
+    result = study_statistics(
+        {"last": {"en": base}, "mixed": {"en": other}}, "ratio", baseline="last", english=["en"], n_resamples=1000
+    )
+    comparison = result.comparisons["mixed"]["en"]
+    assert comparison.p_test_set < 0.01 and not comparison.significant
+    assert comparison.diff.low < 0 < comparison.diff.high
+    for trial in range(8):  # random studies: significant only where the interval excludes 0
+        samples = {
+            "last": {"en": _simulated(rng, 3, 200, 0.6, 0.04)},
+            "b": {"en": _simulated(rng, 3, 200, 0.6 + 0.03 * trial, 0.04)},
+        }
+        c = study_statistics(samples, "ratio", baseline="last", english=["en"], n_resamples=400, seed=trial)
+        c = c.comparisons["b"]["en"]
+        assert not c.significant or not (c.diff.low <= 0 <= c.diff.high)
 
 
 def test_study_statistics_rejects_misaligned_systems_and_unknown_baseline():

@@ -92,7 +92,7 @@ def test_study_runs_every_seed_and_writes_intervals_and_paired_tests(toy, tmp_pa
         assert averages["english"]["mean"] == pytest.approx(study["systems"][system]["languages"]["en"]["mean"])
         assert averages["transfer"]["mean"] == pytest.approx(study["systems"][system]["languages"]["de"]["mean"])
     comparison = study["comparisons"]["dlfa"]["languages"]["en"]
-    assert set(comparison) == {"diff", "low", "high", "p", "p_holm", "significant"}
+    assert set(comparison) == {"diff", "low", "high", "p", "p_holm", "p_test_set", "significant"}
     assert comparison["diff"] == pytest.approx(
         study["systems"]["dlfa"]["languages"]["en"]["mean"] - study["systems"]["last"]["languages"]["en"]["mean"]
     )

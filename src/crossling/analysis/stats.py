@@ -1,4 +1,4 @@
-"""Study statistics: means over seeds with hierarchical-bootstrap intervals, paired differences, permutation p-values, Holm.
+"""Study statistics: means over seeds with hierarchical-bootstrap intervals, paired differences, bootstrap p-values, Holm.
 
 Method (``METHOD``, also written into every ``study.json``): a system's score in a language is
 the mean over seeds of the metric on the full test set. Its 95% interval is the 2.5th-97.5th
@@ -10,10 +10,18 @@ covers seed variance and test-set sampling. Replicates are paired: every system 
 seed draws and the same example draws, so a difference between two systems is bootstrapped
 replicate by replicate (the paired bootstrap of Koehn 2004 and Berg-Kirkpatrick et al. 2012,
 extended to seeds). Averages over languages reuse each replicate's seed draw in every language.
-The p-value of a difference is a paired permutation test (approximate randomization, Noreen
-1989; Riezler and Maxwell 2005): under the null the two systems' outputs on the same example and
-seed are exchangeable, so each (seed, example) pair of rows is swapped at random. The per-language p-values of one comparison are Holm-corrected across
-languages (Holm 1979); the three averages (English, transfer, overall) form a second family.
+The p-value of a difference comes from the same paired hierarchical replicates (the
+percentile-bootstrap test, Efron and Tibshirani 1993, ch. 16): ``p = 2 min(#{d* <= 0} + 1,
+#{d* >= 0} + 1) / (B + 1)``, capped at 1, so it covers seed variance like the interval and a
+difference is significant only where its interval (at the matching level) excludes 0. The paired
+permutation test (approximate randomization, Noreen 1989; Riezler and Maxwell 2005), which swaps
+the two systems' outputs on the same example and seed, is reported beside it as ``p_test_set``:
+it holds the trained models fixed and asks only whether the test set could show the difference
+by chance, so it ignores seed variance and is not the significance decision. With few seeds the
+seed-level resampling sees little of the seed variance (3 seeds give 10 distinct seed draws):
+more seeds make both the interval and the test more trustworthy. The per-language p-values of
+one comparison are Holm-corrected across languages (Holm 1979); the three averages (English,
+transfer, overall) form a second family.
 
 Why not scipy.stats: ``scipy.stats.bootstrap`` resamples one level of observations
 (``paired=True`` resamples pairs); it cannot nest example resampling inside seed resampling, nor
@@ -39,9 +47,12 @@ METHOD = (
     "bootstrap (Bouthillier et al. 2021): each replicate resamples seeds with replacement and, for each drawn seed, "
     "the test examples with replacement, with the same draws for every system (the paired bootstrap of Koehn 2004 "
     "and Berg-Kirkpatrick et al. 2012, extended to seeds), so intervals cover both seed variance and test-set "
-    "sampling. p-values of differences come from a paired permutation test (approximate randomization: the two "
-    "systems' outputs on the same example and seed are swapped at random), "
-    "Holm-corrected across languages (and separately across the three averages); significant means p_holm < 0.05."
+    "sampling. p-values of differences come from the same paired replicates (percentile-bootstrap test, Efron and "
+    "Tibshirani 1993: twice the share of replicate differences on the far side of 0), so they cover seed variance "
+    "like the intervals, Holm-corrected across languages (and separately across the three averages); significant "
+    "means p_holm < 0.05. study.json also gives p_test_set, a paired permutation test over the test examples of the "
+    "same seeds (the trained models held fixed), which ignores seed variance and is not used for significance. "
+    "With 3 seeds the seed resampling sees little of the seed variance; more seeds make both more trustworthy."
 )
 
 #: The averages reported besides the languages: English (the training languages), transfer (the others), overall.
@@ -164,6 +175,22 @@ def _group_languages(languages: Sequence[str], english: Sequence[str]) -> dict[s
     return {name: langs for name, langs in groups.items() if langs}
 
 
+def bootstrap_pvalue(differences: np.ndarray) -> float:
+    """Two-sided percentile-bootstrap p-value of H0 "difference = 0" from paired replicate differences ``d*``.
+
+    ``p = min(1, 2 min(#{d* <= 0} + 1, #{d* >= 0} + 1) / (B + 1))``: the smallest two-sided level
+    whose percentile interval still reaches 0 (Efron and Tibshirani 1993, ch. 16), with the +1
+    of a Monte Carlo p-value so that it is never 0. Identical systems (every ``d*`` is 0) get 1.
+    """
+    d = np.asarray(differences, dtype=np.float64).ravel()
+    if d.size == 0:
+        raise ValueError("bootstrap_pvalue needs at least one replicate")
+    tol = 1e-9 * max(1.0, float(np.abs(d).max()))
+    at_or_below = int((d <= tol).sum())
+    at_or_above = int((d >= -tol).sum())
+    return min(1.0, 2.0 * (min(at_or_below, at_or_above) + 1) / (d.size + 1))
+
+
 def permutation_pvalue(
     a: Sequence[np.ndarray], b: Sequence[np.ndarray], aggregate: str, *, n_resamples: int = 2999, seed: int = 0
 ) -> float:
@@ -205,11 +232,20 @@ def permutation_pvalue(
 
 @dataclass(frozen=True)
 class Comparison:
-    """A paired difference (system - baseline) with its interval, p-value and Holm-adjusted p-value."""
+    """A paired difference (system - baseline) with its interval, p-values and Holm-adjusted p-value.
+
+    Args:
+        diff: The difference with its hierarchical-bootstrap interval.
+        p: The percentile-bootstrap p-value from the same replicates (seeds and examples).
+        p_holm: ``p`` Holm-corrected within its family; decides ``significant``.
+        p_test_set: The paired permutation p-value over the test examples of the same seeds
+            (trained models held fixed; not a significance decision, see the module docstring).
+    """
 
     diff: Interval
     p: float
     p_holm: float
+    p_test_set: float
 
     @property
     def significant(self) -> bool:
@@ -245,16 +281,17 @@ def _compare(
 ) -> dict[str, Comparison]:
     """Comparisons of ``system`` vs ``baseline`` for each group (a language or an average), Holm over the groups."""
     names = list(groups)
-    pvalues = []
+    pvalues = [bootstrap_pvalue(replicates[name]) for name in names]
+    test_set = []
     for offset, name in enumerate(names):
         langs = groups[name]
         a = [samples[system][lang][s] for lang in langs for s in range(samples[system][lang].shape[0])]
         b = [samples[baseline][lang][s] for lang in langs for s in range(samples[baseline][lang].shape[0])]
-        pvalues.append(permutation_pvalue(a, b, aggregate, n_resamples=n_permutations, seed=seed + offset))
+        test_set.append(permutation_pvalue(a, b, aggregate, n_resamples=n_permutations, seed=seed + offset))
     adjusted = holm(pvalues)
     return {
-        name: Comparison(percentile_interval(point[name], replicates[name]), float(p), float(q))
-        for name, p, q in zip(names, pvalues, adjusted, strict=True)
+        name: Comparison(percentile_interval(point[name], replicates[name]), float(p), float(q), float(t))
+        for name, p, q, t in zip(names, pvalues, adjusted, test_set, strict=True)
     }
 
 
@@ -276,7 +313,7 @@ def study_statistics(
         baseline: The system every other one is compared with.
         english: The training (source) languages, averaged as "english"; the rest is "transfer".
         n_resamples: Bootstrap replicates.
-        n_permutations: Permutations per test.
+        n_permutations: Permutations of each test-set-only permutation test (``p_test_set``).
         seed: Seed of the resampling.
     """
     systems, languages, k = _check(samples)

@@ -311,7 +311,7 @@ class StudyConfig:
     Args:
         baseline: The system every other one is compared with; default the first variant (or sweep member).
         resamples: Replicates of the paired hierarchical bootstrap behind every interval.
-        permutations: Random swaps of each paired permutation test behind every p-value.
+        permutations: Random swaps of each test-set-only paired permutation test (``p_test_set``).
     """
 
     baseline: str | None = _help(
@@ -321,7 +321,7 @@ class StudyConfig:
     resamples: int = _help(
         "Bootstrap replicates (seeds and test examples resampled) behind every 95% interval.", default=2000
     )
-    permutations: int = _help("Random swaps of the paired permutation test behind every p-value.", default=2999)
+    permutations: int = _help("Random swaps of the test-set-only paired permutation test (p_test_set).", default=2999)
 
     def __post_init__(self) -> None:
         if self.resamples < 100:

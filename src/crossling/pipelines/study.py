@@ -72,6 +72,7 @@ def _comparison(comparison: Comparison) -> dict[str, Any]:
         "high": comparison.diff.high,
         "p": comparison.p,
         "p_holm": comparison.p_holm,
+        "p_test_set": comparison.p_test_set,
         "significant": comparison.significant,
     }
 

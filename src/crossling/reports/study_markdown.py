@@ -81,7 +81,7 @@ def study_markdown(study: Mapping[str, Any], *, heading_level: int = 2) -> str:
     if study["comparisons"]:
         lines += [
             f"{hashes} Difference from {study['baseline']} [95% interval]; * = significant "
-            "(paired permutation test, Holm-corrected across languages, p < 0.05)",
+            "(paired hierarchical-bootstrap test over seeds and examples, Holm-corrected across languages, p < 0.05)",
             "",
             *_table(study["comparisons"], languages, averages, signed=True),
             "",
