@@ -163,6 +163,7 @@ def run(
     from crossling.reports.report import write_report
     from crossling.reports.tables import rich_table
     from crossling.tasks.loading import task_languages
+    from crossling.utils.distributed import is_main_process
 
     try:
         overrides = [*(set_ or []), *_executor_overrides(executor, address, workers)]
@@ -171,6 +172,9 @@ def run(
             cfg = dataclasses.replace(cfg, output_dir=output_dir)
         if seeds is not None:
             cfg = dataclasses.replace(cfg, seeds=tuple(range(cfg.seed, cfg.seed + seeds)))
+        if not is_main_process():  # accelerate launch: the other processes train and evaluate, silently
+            run_sweep(cfg, show_progress=False, force=force)
+            return
         if cfg.seeds:
             _run_study(cfg, quiet=quiet, force=force)
             return

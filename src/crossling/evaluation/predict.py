@@ -1,4 +1,4 @@
-"""Batched inference over a features dataset: length-sorted batches, inference mode, bf16 autocast."""
+"""Batched inference over a features dataset: length-sorted batches, inference mode, bf16 autocast, sharded over processes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from accelerate import Accelerator
+from accelerate.data_loader import prepare_data_loader
+from torch.utils.data import DataLoader
 
 from crossling.data.batching import evaluation_batches
+from crossling.utils.distributed import process_count, process_state
 from crossling.utils.precision import resolve_mixed_precision
 
 
@@ -36,7 +40,11 @@ def predict_logits(
 
     Rows are batched longest-first so padding is minimal; per-token logits are cut back to
     each row's own length. ``advance(n)`` is called after each batch of ``n`` rows (a progress bar).
+    Launched on several processes, each scores its share of the batches and every process gets
+    all rows (``_sharded_logits``); every process must call it.
     """
+    if process_count() > 1:
+        return _sharded_logits(model, features, batch_size, collator, mixed_precision, advance)
     lengths = features["length"]
     device = next(model.parameters()).device
     outputs: list[np.ndarray | None] = [None] * len(lengths)
@@ -56,4 +64,65 @@ def predict_logits(
                     advance(len(batch_indices))
     finally:
         model.train(was_training)
+    return outputs  # type: ignore[return-value]
+
+
+class _IndexedRows:
+    """Collates a batch of row indices into ``(indices, model inputs)`` (labels left out)."""
+
+    def __init__(self, features: Any, collator: Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]]) -> None:
+        self.features = features
+        self.collator = collator
+
+    def __call__(self, indices: list[int]) -> tuple[list[int], dict[str, torch.Tensor]]:
+        batch = self.collator([self.features[i] for i in indices])
+        batch.pop("labels", None)
+        return indices, batch
+
+
+def _sharded_logits(
+    model: torch.nn.Module,
+    features: Any,
+    batch_size: int,
+    collator: Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]],
+    mixed_precision: str,
+    advance: Callable[[int], None] | None,
+) -> list[np.ndarray]:
+    """``predict_logits`` on several processes: the single-process batches, dealt out by accelerate.
+
+    ``prepare_data_loader`` gives process p batches p, p + N, ...; the last round is filled up
+    with rows from the start so every process runs as many batches, and ``gather_for_metrics``
+    drops those duplicates again. Every process returns the logits of every row.
+    """
+    lengths = features["length"]
+    order = np.argsort(-np.asarray(lengths), kind="stable").tolist()  # evaluation_batches' order
+    state = process_state()
+    loader = prepare_data_loader(
+        DataLoader(
+            range(len(lengths)), sampler=order, batch_size=batch_size, collate_fn=_IndexedRows(features, collator)
+        ),
+        device=state.device,
+        num_processes=state.num_processes,
+        process_index=state.process_index,
+        put_on_device=True,
+    )
+    accelerator = Accelerator()  # the run's state; gather_for_metrics reads where the loader stands
+    outputs: list[np.ndarray | None] = [None] * len(lengths)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode(), autocast_context(model, mixed_precision):
+            for indices, batch in loader:
+                logits = model(**batch)["logits"].float().cpu().numpy()
+                rows = [(i, out[: lengths[i]] if out.ndim > 1 else out) for i, out in zip(indices, logits, strict=True)]
+                gathered = accelerator.gather_for_metrics(rows, use_gather_object=True)
+                for index, out in gathered:
+                    outputs[index] = out
+                if advance is not None:
+                    advance(len(gathered))
+    finally:
+        model.train(was_training)
+    missing = sum(out is None for out in outputs)
+    if missing:
+        raise RuntimeError(f"sharded prediction lost {missing} of {len(outputs)} rows")
     return outputs  # type: ignore[return-value]

@@ -39,6 +39,7 @@ from crossling.tasks.loading import TaskData
 from crossling.tasks.stages import check_stages
 from crossling.training.loop import StageResult, make_accelerator, seed_everything, train_stage
 from crossling.training.tracking import Tracking, log_final_metrics, tracking_for
+from crossling.utils.distributed import from_main, is_main_process, wait_for_everyone
 from crossling.utils.io import (
     atomic_write_json,
     atomic_write_text,
@@ -196,7 +197,12 @@ def evaluate_languages(
     (``crossling.pipelines.ensemble``), and those of the first training language's dev split
     (where ensemble weights are fitted); with ``examples_dir`` (a run directory) the per-example
     statistics of the metric, for a study's intervals (``examples/<task>/<split>-<lang>.safetensors``).
+    Launched on several processes, every process scores its share (``predict_logits``) and only the
+    main one writes files or shows progress.
     """
+    if not is_main_process():
+        predictions_dir = examples_dir = None
+        show_progress = False
     per_language: dict[str, dict[str, Any]] = {}
     plugin = data.spec.fine_tuned_kind()
     collator = collator_for(tokenizer, data.spec)
@@ -213,7 +219,7 @@ def evaluate_languages(
                 mixed_precision=mixed_precision,
                 advance=advance,
             )
-        if logits_dir is not None:
+        if logits_dir is not None and is_main_process():
             write_logits(logits_path(logits_dir, data.spec.name, split, language), logits)
         result = plugin.score(data.spec, logits, features, data.records(language, split), language=language)
         per_language[language] = {
@@ -237,14 +243,14 @@ def _save_dev_logits(
     """The logits of the first training language's dev split, on which ``crossling ensemble`` fits weights."""
     language, dev_split = data.config.train_languages[0], data.config.dev_split
     path = logits_path(run_dir, data.spec.name, dev_split, language)
-    if dev_split == "none" or (dev_split == data.config.eval_split and path.is_file()):
+    # The main process's answer: on several processes, all must agree before predicting together.
+    if from_main(dev_split == "none" or (dev_split == data.config.eval_split and path.is_file())):
         return
     features = data.features(language, dev_split, tokenizer)
     collator = collator_for(tokenizer, data.spec)
-    write_logits(
-        path,
-        predict_logits(model, features, batch_size=batch_size, collator=collator, mixed_precision=mixed_precision),
-    )
+    logits = predict_logits(model, features, batch_size=batch_size, collator=collator, mixed_precision=mixed_precision)
+    if is_main_process():
+        write_logits(path, logits)
 
 
 def run_experiment(
@@ -267,10 +273,20 @@ def run_experiment(
             logger.info("%s: already finished; results in %s", config.name, run_dir / "results.json")
             return _recorded(config, run_dir, done)
         stages = checked_stages(config, run_dir)
-        record_config(config, run_dir, digest)
-        return _run_unlocked(
+        _record_on_main(config, run_dir, digest)
+        results = _run_unlocked(
             config, run_dir, digest, stages, show_progress=show_progress, stop_after_steps=stop_after_steps
         )
+        wait_for_everyone()  # the results are written before any process goes on
+        return results
+
+
+def _record_on_main(config: ExperimentConfig, run_dir: Path, digest: str) -> None:
+    """``record_config`` by the main process once every process has checked the directory; the others wait."""
+    wait_for_everyone()
+    if is_main_process():
+        record_config(config, run_dir, digest)
+    wait_for_everyone()
 
 
 def train_experiment(
@@ -282,7 +298,7 @@ def train_experiment(
     with claimed(run_dir):
         digest = check_config(config, run_dir, force=force)
         stages = checked_stages(config, run_dir)
-        record_config(config, run_dir, digest)
+        _record_on_main(config, run_dir, digest)
         _, stages, results = train_pipeline(
             config, run_dir, load_tokenizer(config.model), show_progress=show_progress, stages=stages
         )
@@ -299,7 +315,6 @@ def _run_unlocked(
     stop_after_steps: int | None,
 ) -> dict[str, Any]:
     """``run_experiment``'s body, run while holding the run directory's lock with the config recorded."""
-    results_path = run_dir / "results.json"
     tokenizer = load_tokenizer(config.model)
     model_path = resolve_model_path(config.model.name_or_path)
     precision_choice = choose_precision(
@@ -379,6 +394,29 @@ def _run_unlocked(
         "timing": {"train_seconds": round(train_seconds, 2), "eval_seconds": round(eval_seconds, 2)},
         "config_hash": digest,
     }
+    if is_main_process():
+        _write_run_files(config, run_dir, stages, results, precision, precision_choice, model_path)
+    if tracking := _tracking(config, run_dir, prefix="test"):
+        log_final_metrics(
+            tracking,
+            make_accelerator("no", tracking=tracking),
+            per_language,
+            results["summary"],
+            step=last.global_steps if last else 0,
+        )
+    return _recorded(config, run_dir, results)
+
+
+def _write_run_files(
+    config: ExperimentConfig,
+    run_dir: Path,
+    stages: list[Stage],
+    results: dict[str, Any],
+    precision: str,
+    precision_choice: Any,
+    model_path: str,
+) -> None:
+    """``manifest.json`` (seed, data fingerprints, precision, encoder) and ``results.json`` of a finished run."""
     fingerprints: dict[str, str] = {}
     for stage in stages:
         for data in stage.tasks:
@@ -398,16 +436,7 @@ def _run_unlocked(
             },
         ),
     )
-    atomic_write_json(results_path, results)
-    if tracking := _tracking(config, run_dir, prefix="test"):
-        log_final_metrics(
-            tracking,
-            make_accelerator("no", tracking=tracking),
-            per_language,
-            results["summary"],
-            step=last.global_steps if last else 0,
-        )
-    return _recorded(config, run_dir, results)
+    atomic_write_json(run_dir / "results.json", results)
 
 
 def _mixture_entry(stage: Stage, tokenizer: Any, seed: int) -> dict[str, Any]:
@@ -418,6 +447,7 @@ def _mixture_entry(stage: Stage, tokenizer: Any, seed: int) -> dict[str, Any]:
 
 
 def _recorded(config: ExperimentConfig, run_dir: Path, results: dict[str, Any]) -> dict[str, Any]:
-    """``results``, after recording them in the results store of the run's output directory (idempotent)."""
-    record_run(config.output_dir / STORE_NAME, run_dir, results, to_dict(config))
+    """``results``, after recording them in the results store of the run's output directory (idempotent; main process)."""
+    if is_main_process():
+        record_run(config.output_dir / STORE_NAME, run_dir, results, to_dict(config))
     return results

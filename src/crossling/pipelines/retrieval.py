@@ -21,6 +21,7 @@ from crossling.models.sentence_encoder import build_sentence_encoder
 from crossling.pipelines.stages import model_identity
 from crossling.tasks.kinds.retrieval import Retrieval
 from crossling.tasks.loading import TaskData
+from crossling.utils.distributed import is_main_process
 from crossling.utils.io import atomic_write_text
 
 
@@ -48,6 +49,9 @@ def evaluate_retrieval(
     identity: ``weights_identity`` for a given ``encoder`` (the id of the stage that trained it;
     without one nothing is cached), the digest of the pretrained files otherwise.
     """
+    if not is_main_process():  # launched on several processes: each scores everything, the main one writes
+        predictions_dir = logits_dir = examples_dir = None
+        show_progress = False
     plugin = task_data.spec.kind_plugin
     if not isinstance(plugin, Retrieval):
         raise ConfigError(f"{task_data.spec.name} is a {task_data.spec.kind} task, not a retrieval task")

@@ -1,4 +1,4 @@
-"""Run directories: one crossling process at a time, the config they hold, and what a new config invalidates."""
+"""Run directories: one crossling run at a time, the config they hold, and what a new config invalidates."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 from crossling.config.loader import dump_config, load_config, load_raw, to_dict
 from crossling.config.schema import ExperimentConfig
 from crossling.errors import ConfigError
+from crossling.utils.distributed import from_main, is_main_process
 from crossling.utils.io import atomic_write_text, read_json, sha256_json
 from crossling.utils.locks import LockBusy, exclusive_lock
 
@@ -44,15 +45,24 @@ def config_hash(config: ExperimentConfig) -> str:
 
 @contextlib.contextmanager
 def claimed(run_dir: Path) -> Iterator[None]:
-    """Hold the run directory's lock: `run`, `train` and `evaluate` never work in one directory at once."""
-    try:
-        with exclusive_lock(run_dir / ".lock", wait=False):
-            yield
-    except LockBusy:
-        raise ConfigError(
-            f"{run_dir} is in use by another crossling process; wait for it to finish "
-            "(it resumes the same run) or choose another name"
-        ) from None
+    """Hold the run directory's lock: `run`, `train` and `evaluate` never work in one directory at once.
+
+    Launched on several processes (``accelerate launch``), the main process holds it for them all
+    and every process fails alike when another crossling process has it.
+    """
+    with contextlib.ExitStack() as stack:
+        busy = False
+        if is_main_process():
+            try:
+                stack.enter_context(exclusive_lock(run_dir / ".lock", wait=False))
+            except LockBusy:
+                busy = True
+        if from_main(busy):
+            raise ConfigError(
+                f"{run_dir} is in use by another crossling process; wait for it to finish "
+                "(it resumes the same run) or choose another name"
+            )
+        yield
 
 
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:

@@ -27,6 +27,7 @@ from crossling.config.loader import to_dict
 from crossling.config.schema import ExperimentConfig, ModelConfig, TrainingConfig
 from crossling.models.encoder import resolve_model_path
 from crossling.tasks.loading import TaskData
+from crossling.utils.distributed import is_main_process, wait_for_everyone
 from crossling.utils.io import atomic_write_json, read_json, sha256_file, sha256_json
 from crossling.utils.locks import LockBusy, exclusive_lock
 from crossling.utils.paths import stages_dir
@@ -193,17 +194,25 @@ def stage_slot(stage_id: str, *, task: str, upstream: str | None, run_dir: Path,
     Otherwise yields ``<id>.partial/`` (checkpoints of an interrupted attempt included) and, when
     the block ends without error and the stage is complete there, publishes it. The run's
     ``pointer`` names the stage before it trains, so the run directory knows what it started.
+    Launched on several processes, the main one holds the lock and writes; all train in the directory.
     """
-    with exclusive_lock(_lock_path(stage_id)):
-        atomic_write_json(pointer, {"stage_id": stage_id, "task": task, "directory": str(published_dir(stage_id))})
+    main = is_main_process()
+    with exclusive_lock(_lock_path(stage_id)) if main else contextlib.nullcontext():
+        if main:
+            atomic_write_json(pointer, {"stage_id": stage_id, "task": task, "directory": str(published_dir(stage_id))})
+        wait_for_everyone()  # several processes: the main one holds the lock before the others look
         if is_complete(published_dir(stage_id)):
-            _record_use(published_dir(stage_id), run_dir)
+            if main:
+                _record_use(published_dir(stage_id), run_dir)
             yield published_dir(stage_id)
+            wait_for_everyone()
             return
         work = partial_dir(stage_id)
-        atomic_write_json(work / KEY_FILE, _describe(stage_id, task, upstream))
+        if main:
+            atomic_write_json(work / KEY_FILE, _describe(stage_id, task, upstream))
         yield work
-        if is_complete(work):
+        wait_for_everyone()  # every process is done with the partial directory before it is renamed
+        if main and is_complete(work):
             _record_use(_publish(stage_id), run_dir)
 
 

@@ -17,6 +17,7 @@ from crossling.pipelines.executors import describe, plan_jobs, run_jobs
 from crossling.pipelines.experiment import run_directory, run_experiment
 from crossling.tasks.loading import task_languages
 from crossling.tasks.stages import check_stages
+from crossling.utils.distributed import is_main_process, process_count
 from crossling.utils.io import atomic_write_json
 
 
@@ -115,10 +116,16 @@ def run_sweep(
     that engine (``crossling.pipelines.executors``), and a run that still fails after its
     retries is reported in one ``ConfigError`` once the others have finished. Then every
     ensemble of ``config.ensembles`` is scored (``run_ensembles``) and returned beside the runs.
-    Writes ``<output_dir>/<name>/sweep.json`` mapping each member to its results.
+    Writes ``<output_dir>/<name>/sweep.json`` mapping each member to its results. Under ``accelerate
+    launch`` every process runs the members in turn (locally) and only the main one goes on past them.
     """
     members = expand(config)
-    if config.is_sweep:
+    main = is_main_process()
+    if process_count() > 1 and config.executor.kind != "local" and run is None:
+        raise ConfigError(
+            f"executor.kind: {config.executor.kind} starts its own workers; under accelerate launch use the local executor"
+        )
+    if config.is_sweep and main:
         write_diversity_record(config, run_directory(config))
     if config.executor.kind == "local" or run is not None:
         runner = run or (lambda member: run_experiment(member, **kwargs))
@@ -130,6 +137,8 @@ def run_sweep(
         if outcome.failed:
             _write_index(config, results)
             raise ConfigError(f"{len(outcome.failed)} of {len(members)} runs failed: {describe(outcome)}")
+    if not main:  # launched on several processes: the main one scores the ensembles and writes the index
+        return results
     results.update(run_ensembles(config))
     _write_index(config, results)
     return results

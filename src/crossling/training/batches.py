@@ -18,6 +18,46 @@ from crossling.models.model import HEAD_INDEX
 Collator = Callable[[list[dict[str, Any]]], dict[str, Any]]
 Prepare = Callable[[DataLoader], Any]
 
+#: Key of a sharded batch's loss weight (``Shard.part``); the training loop pops it before the forward pass.
+LOSS_WEIGHT = "crossling_loss_weight"
+
+
+@dataclass(frozen=True)
+class Shard:
+    """This process's share of every global batch in a run of ``count`` processes (``accelerate launch``).
+
+    Every process iterates the same global batches (the single-process order) and takes a
+    contiguous slice of each (sizes differ by at most one row). Its loss is weighted by
+    ``count * units_p / units`` (``units``: the rows, or the labelled tokens where the loss is a
+    mean over tokens): accelerate's DDP averages gradients over the processes, so the result is
+    the gradient of the mean loss over the whole global batch, as in a single process. A process
+    whose slice is empty takes the batch's first row with weight 0 (it must still join the
+    gradient all-reduce); so does one whose rows hold no labelled token.
+
+    Args:
+        index: This process's index.
+        count: Processes of the run.
+    """
+
+    index: int
+    count: int
+
+    def part(self, batch: list[int], units: Sequence[int]) -> tuple[list[int], float]:
+        """This process's rows of ``batch`` and their loss weight; ``units[i]``: the loss terms of row i."""
+        base, extra = divmod(len(batch), self.count)
+        start = self.index * base + min(self.index, extra)
+        rows = batch[start : start + base + (self.index < extra)]
+        own, total = sum(units[i] for i in rows), sum(units[i] for i in batch)
+        if not own:  # no loss term here: a labelled row of the batch joins the all-reduce with weight 0
+            return [next((i for i in batch if units[i]), batch[0])], 0.0
+        return rows, self.count * own / total
+
+
+def _weighted(loader: Any, weights: list[float]) -> Iterator[dict[str, Any]]:
+    """The batches of ``loader``, each with its loss weight under ``LOSS_WEIGHT``."""
+    for batch, weight in zip(loader, weights, strict=True):
+        yield {**batch, LOSS_WEIGHT: weight}
+
 
 @dataclass
 class TaskBatches:
@@ -39,6 +79,7 @@ class TaskBatches:
     group_by_length: bool = True
     stream: int | None = None
     _lengths: list[int] | None = field(default=None, repr=False)
+    _units: list[int] | None = field(default=None, repr=False)
 
     @property
     def rows(self) -> int:
@@ -66,16 +107,33 @@ class TaskBatches:
         """The feature datasets the batches come from (the active vocabulary reads their token ids)."""
         return [self.features]
 
-    def loader(self, epoch: int, start: int, prepare: Prepare) -> Any:
-        """Batches ``start ..`` of ``epoch``, collated (``prepare``: accelerate's, which moves them to the device)."""
-        return self.loader_of(self.epoch_batches(epoch)[start:], prepare)
+    def row_units(self) -> list[int]:
+        """Loss terms per row: its labelled tokens where the labels are per token (tagging), else 1."""
+        if self._units is None:
+            if getattr(self.collator, "sequence_labels", False):
+                self._units = [sum(label != -100 for label in labels) for labels in self.features["labels"]]
+            else:
+                self._units = [1] * self.rows
+        return self._units
 
-    def loader_of(self, batches: list[list[int]], prepare: Prepare) -> Any:
-        """A loader of the given index batches, collated and prepared."""
+    def loader(self, epoch: int, start: int, prepare: Prepare, shard: Shard | None = None) -> Any:
+        """Batches ``start ..`` of ``epoch``, collated (``prepare``: accelerate's, which moves them to the device)."""
+        return self.loader_of(self.epoch_batches(epoch)[start:], prepare, shard)
+
+    def loader_of(self, batches: list[list[int]], prepare: Prepare, shard: Shard | None = None) -> Any:
+        """A loader of the given index batches, collated and prepared; with ``shard``, of this process's part of each.
+
+        A sharded loader's batches carry their loss weight under ``LOSS_WEIGHT`` (``Shard``).
+        """
+        weights = None
+        if shard is not None:
+            parts = [shard.part(batch, self.row_units()) for batch in batches]
+            batches, weights = [rows for rows, _ in parts], [weight for _, weight in parts]
         # A private generator: creating the loader must not draw from the global RNG (resume exactness).
-        return prepare(
+        loader = prepare(
             DataLoader(self.features, batch_sampler=batches, collate_fn=self.collator, generator=torch.Generator())
         )
+        return loader if weights is None else _weighted(loader, weights)
 
 
 class RoutedCollator:
@@ -85,6 +143,7 @@ class RoutedCollator:
         self.collator = collator
         self.index = index
         self.pad_token_id = getattr(collator, "pad_token_id", None)
+        self.sequence_labels = getattr(collator, "sequence_labels", False)
 
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         # A tensor, so that every consumer that moves a batch to the device moves it too.
@@ -148,8 +207,9 @@ class MixtureBatches:
         """Batches drawn from each member over the whole stage."""
         return np.bincount(self.schedule, minlength=len(self.members)).tolist()
 
-    def loader(self, epoch: int, start: int, prepare: Prepare) -> Iterator[dict[str, Any]]:
-        """Batches ``start ..`` of round ``epoch``, each from the member the schedule names."""
+    def loader(self, epoch: int, start: int, prepare: Prepare, shard: Shard | None = None) -> Iterator[dict[str, Any]]:
+        """Batches ``start ..`` of round ``epoch``, each from the member the schedule names (``shard``: this
+        process's part of each; the schedule is a function of the seed, so every process draws the same member)."""
         first = epoch * self.batches_per_epoch() + start
         last = min((epoch + 1) * self.batches_per_epoch(), self.total_batches)
         schedule = self.schedule[first:last]
@@ -164,7 +224,8 @@ class MixtureBatches:
                 cache[key] = member.epoch_batches(epoch_of)
             per_member[member_index].append(cache[key][within])
         iterators = [
-            iter(member.loader_of(batches, prepare)) for member, batches in zip(self.members, per_member, strict=True)
+            iter(member.loader_of(batches, prepare, shard))
+            for member, batches in zip(self.members, per_member, strict=True)
         ]
         return (next(iterators[member_index]) for member_index in schedule.tolist())
 

@@ -17,12 +17,13 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState
+from accelerate.utils import DistributedDataParallelKwargs, send_to_device
 from transformers import get_linear_schedule_with_warmup
 
 from crossling.config.schema import TrainingConfig
 from crossling.errors import TrainingError
 from crossling.training.active_vocabulary import ActiveRowsEmbedding, active_vocabulary
-from crossling.training.batches import as_batches
+from crossling.training.batches import LOSS_WEIGHT, Shard, as_batches
 from crossling.training.checkpoint import (
     TrainState,
     latest_valid_checkpoint,
@@ -33,6 +34,7 @@ from crossling.training.checkpoint import (
     save_model_weights,
 )
 from crossling.training.tracking import Tracking
+from crossling.utils.distributed import process_count
 from crossling.utils.io import atomic_write_json, read_json
 from crossling.utils.precision import hidden_size_of, resolve_mixed_precision
 
@@ -79,12 +81,29 @@ def make_accelerator(mixed_precision: str, hidden_size: int = 768, tracking: Tra
     """A fresh Accelerator (its process-wide state is reset so stages may differ in precision), with trackers if given.
 
     ``auto`` is resolved by :func:`crossling.utils.precision.choose_precision` at ``hidden_size``.
+    Launched on several processes, the model it prepares is wrapped in DDP with
+    ``find_unused_parameters`` (a mixture's other heads, the encoder's pooler get no gradient).
     """
     AcceleratorState._reset_state()
+    ddp = [DistributedDataParallelKwargs(find_unused_parameters=True)] if process_count() > 1 else []
     return Accelerator(
         mixed_precision=resolve_mixed_precision(mixed_precision, hidden_size),
+        **({"kwargs_handlers": ddp} if ddp else {}),
         **(tracking.accelerator_kwargs() if tracking else {}),
     )
+
+
+def batch_sharding(accelerator: Accelerator) -> tuple[Shard | None, Callable[[Any], Any]]:
+    """How this process reads training batches: no shard and accelerate's ``prepare`` in a single process;
+    on several, its ``Shard`` of every global batch, moved to its device (accelerate's own sharding of a
+    data loader would hand out whole batches, changing the global batch and the data order)."""
+    if accelerator.num_processes == 1:
+        return None, accelerator.prepare
+
+    def to_device(loader: Any) -> Iterator[Any]:
+        return (send_to_device(batch, accelerator.device) for batch in loader)
+
+    return Shard(accelerator.process_index, accelerator.num_processes), to_device
 
 
 def parameter_groups(
@@ -177,6 +196,12 @@ def train_stage(
     uninterrupted run. ``stop_after_steps`` simulates an interruption (tests, benchmarks).
     ``lr_multipliers`` scales the learning rate of parameters by name prefix (``parameter_groups``).
     With ``tracking``, train loss, learning rate and dev scores go to its trackers.
+
+    Launched on several processes (``accelerate launch``), every process takes its ``Shard`` of
+    each global batch (``training.batch_size`` stays the global batch, the data order that of one
+    process), the model is DDP-wrapped, dev scoring is sharded (``predict_logits``), and only the
+    main process writes checkpoints, weights and the report; the others wait for it where they
+    read what it wrote. A resumed run restores the main process's random state on every process.
     """
     done_marker = work_dir / "stage.json"
     final_weights = work_dir / "model.safetensors"
@@ -187,6 +212,8 @@ def train_stage(
 
     seed_everything(seed)
     accelerator = make_accelerator(config.mixed_precision, hidden_size_of(model), tracking=tracking)
+    main = accelerator.is_main_process
+    shard, prepare = batch_sharding(accelerator)
     if tracking:
         tracking.start(accelerator)
     source = as_batches(
@@ -219,24 +246,31 @@ def train_stage(
             # accelerate wraps the optimizer; its state lives in the inner one.
             inner = getattr(optimizer, "optimizer", optimizer)
             _record_step_state(state, compact, accelerator)
-            save_checkpoint(checkpoints, model=unwrapped, optimizer=inner, scheduler=scheduler, state=state)
+            if main:
+                save_checkpoint(checkpoints, model=unwrapped, optimizer=inner, scheduler=scheduler, state=state)
 
         started = time.perf_counter()
         progress = _progress_bar()
+        show_progress = show_progress and main
         with progress if show_progress else contextlib.nullcontext():
             bar = progress.add_task(stage_name, total=total_steps, completed=state.global_step, loss=float("nan"))
             while state.global_step < total_steps:
-                loader = source.loader(state.epoch, state.batches_done, accelerator.prepare)
+                loader = source.loader(state.epoch, state.batches_done, prepare, shard)
                 model.train()
                 for batch in loader:
-                    with _out_of_memory_as_error(stage_name, state, config):
+                    weight = batch.pop(LOSS_WEIGHT, None)
+                    steps = _ends_step(state.batches_done + 1, config.gradient_accumulation_steps, batches_per_epoch)
+                    with (
+                        _out_of_memory_as_error(stage_name, state, config),
+                        contextlib.nullcontext() if steps else accelerator.no_sync(model),
+                    ):
                         loss = forward(**batch)["loss"]
                         if not torch.isfinite(loss):
                             raise _non_finite_loss(stage_name, loss.item(), state, checkpoints)
-                        accelerator.backward(loss / config.gradient_accumulation_steps)
+                        weighted = loss if weight is None else loss * weight
+                        accelerator.backward(weighted / config.gradient_accumulation_steps)
                     state.batches_done += 1
-                    end_of_epoch = state.batches_done == batches_per_epoch
-                    if state.batches_done % config.gradient_accumulation_steps and not end_of_epoch:
+                    if not steps:
                         continue
                     if config.max_grad_norm > 0:
                         accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
@@ -253,9 +287,11 @@ def train_stage(
                     if show_progress:
                         progress.update(bar, advance=1, loss=loss.item())
                     if tracking:
+                        # Sharded: the mean of the weighted shares is the global batch's loss.
+                        train_loss = loss if weight is None else accelerator.reduce(weighted.detach(), "mean")
                         tracking.log(
                             accelerator,
-                            {"train_loss": loss.item(), "learning_rate": scheduler.get_last_lr()[0]},
+                            {"train_loss": train_loss.item(), "learning_rate": scheduler.get_last_lr()[0]},
                             state.global_step,
                         )
                     if state.global_step >= total_steps:
@@ -276,16 +312,19 @@ def train_stage(
                         tracking.log(accelerator, {"dev_score": score}, state.global_step)
                     if state.best_metric is None or score > state.best_metric:
                         state.best_metric, state.best_step = score, state.global_step
-                        save_model_weights(unwrapped, best_path)
+                        if main:
+                            save_model_weights(unwrapped, best_path)
                 state.epoch += 1
                 state.batches_done = 0
                 if state.global_step < total_steps:
                     checkpoint()
 
+    accelerator.wait_for_everyone()  # the main process has written the best weights
     use_best = config.select_best and dev_scorer is not None and best_path.is_file()
     if use_best:
         load_model_weights(unwrapped, best_path)
-    save_model_weights(unwrapped, final_weights)
+    if main:
+        save_model_weights(unwrapped, final_weights)
     result = StageResult(
         global_steps=state.global_step,
         epochs=epochs,
@@ -297,12 +336,20 @@ def train_stage(
         train_seconds=round(time.perf_counter() - started, 3),
         mixed_precision=accelerator.mixed_precision,
     )
-    atomic_write_json(done_marker, asdict(result))
+    accelerator.wait_for_everyone()  # every process has loaded the best weights before they are removed
+    if main:
+        atomic_write_json(done_marker, asdict(result))
     if tracking:
         accelerator.end_training()  # flushes and closes the trackers
-    shutil.rmtree(checkpoints, ignore_errors=True)
-    best_path.unlink(missing_ok=True)
+    if main:
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        best_path.unlink(missing_ok=True)
     return result
+
+
+def _ends_step(batches_done: int, accumulation: int, batches_per_epoch: int) -> bool:
+    """Whether the optimiser steps after the ``batches_done``-th batch of an epoch (DDP syncs gradients only then)."""
+    return batches_done % accumulation == 0 or batches_done == batches_per_epoch
 
 
 def _non_finite_loss(stage_name: str, loss: float, state: TrainState, checkpoints: Path) -> TrainingError:

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from crossling.utils.distributed import process_count
 from crossling.utils.io import atomic_write_json
 from crossling.utils.paths import crossling_home
 
@@ -162,6 +163,8 @@ def _cpu_choice(hidden_size: int) -> PrecisionChoice:
     native = native_bf16_flags()
     if native:
         return PrecisionChoice("auto", "bf16", f"CPU has native bf16 ({', '.join(native)})")
+    if process_count() > 1:  # each process's timings would differ, and all must train in one precision
+        return PrecisionChoice("auto", "no", "no native bf16 flags (several processes: no timing probe)")
     probe = cached_bf16_probe(hidden_size)
     fp32_ms, bf16_ms = 1e3 * probe["fp32_seconds"], 1e3 * probe["bf16_seconds"]
     measured = f"probe at hidden {hidden_size}: bf16 {bf16_ms:.2f} ms vs fp32 {fp32_ms:.2f} ms per matmul"
@@ -177,7 +180,8 @@ def choose_precision(setting: str, hidden_size: int = 768) -> PrecisionChoice:
     An explicit setting is kept. ``auto``: on a CUDA GPU bf16 where supported, else fp16; on a
     CPU bf16 where the CPU has native bf16 instructions (:data:`NATIVE_BF16_FLAGS`), else bf16
     only if a short probe of matmuls at ``hidden_size`` (:func:`cached_bf16_probe`) measured it
-    at least 10% faster than fp32, else fp32. Computed once per process.
+    at least 10% faster than fp32, else fp32 (fp32 without the probe when launched on several
+    processes, which must agree). Computed once per process.
     """
     if setting != "auto":
         return PrecisionChoice(setting, setting, "set in the config")

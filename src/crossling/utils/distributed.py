@@ -1,0 +1,45 @@
+"""Multi-process runs (``accelerate launch``): which process writes, barriers, and the main process's word for all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accelerate import PartialState
+from accelerate.utils import broadcast_object_list, parse_flag_from_env
+
+
+def process_state() -> PartialState:
+    """accelerate's process-wide state, created as ``Accelerator`` would create it.
+
+    ``ACCELERATE_USE_CPU`` (``accelerate launch --cpu``, or set by hand) makes a multi-process
+    launch a gloo CPU group; the first ``PartialState`` fixes that for the whole process, so it
+    must read the flag here too.
+    """
+    return PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU"))
+
+
+def process_count() -> int:
+    """Processes of this run: 1 unless launched by ``accelerate launch --num_processes N`` (or torchrun, mpirun)."""
+    return process_state().num_processes
+
+
+def is_main_process() -> bool:
+    """Whether this process writes the run's files (every process is the main one in a single-process run)."""
+    return process_state().is_main_process
+
+
+def wait_for_everyone() -> None:
+    """A barrier across the run's processes; nothing in a single-process run."""
+    process_state().wait_for_everyone()
+
+
+def from_main(value: Any) -> Any:
+    """The main process's ``value`` on every process (``broadcast_object_list``); ``value`` itself in a single process.
+
+    Every process must call it at the same point. ``value`` should be plain data (a message, a flag).
+    """
+    if process_count() == 1:
+        return value
+    holder = [value]
+    broadcast_object_list(holder, from_process=0)
+    return holder[0]
