@@ -39,7 +39,7 @@ from crossling.tasks.loading import TaskData
 from crossling.tasks.stages import check_stages
 from crossling.training.loop import StageResult, make_accelerator, seed_everything, train_stage
 from crossling.training.tracking import Tracking, log_final_metrics, tracking_for
-from crossling.utils.distributed import from_main, is_main_process, wait_for_everyone
+from crossling.utils.distributed import from_main, is_main_process, process_count, wait_for_everyone
 from crossling.utils.io import (
     atomic_write_json,
     atomic_write_text,
@@ -433,6 +433,8 @@ def _write_run_files(
                 **manifest_selections(config),
                 "precision_choice": precision_choice.as_manifest(),
                 "model_weights": weights_digests(config.model),
+                # How many processes trained and scored it (accelerate launch); absent for one.
+                **({"processes": process_count()} if process_count() > 1 else {}),
             },
         ),
     )
