@@ -16,6 +16,7 @@ import datasets
 from crossling.data.records import Record
 from crossling.errors import DataError
 from crossling.taskspec import TaskSpec
+from crossling.utils.distributed import process_state
 from crossling.utils.io import (
     atomic_directory,
     atomic_write_json,
@@ -23,7 +24,6 @@ from crossling.utils.io import (
     sha256_file,
     sha256_json,
 )
-from crossling.utils.locks import exclusive_lock
 from crossling.utils.paths import features_dir
 
 logger = logging.getLogger(__name__)
@@ -132,12 +132,10 @@ def load_features(
         task, language, split, source_fingerprint, tokenizer_fingerprint(tokenizer), max_length, options
     )
     directory = features_dir() / task.name / f"{language}-{split}-{key[:16]}"
-    if cache and directory.is_dir() and _verify_cache(directory):
-        return datasets.load_from_disk(str(directory))
     if not cache:
         return _featurize(task, records_loader, language, split, tokenizer, max_length, options)
-    # One builder at a time (the processes of an accelerate launch, parallel runs); the others then load.
-    with exclusive_lock(directory.with_name(f".{directory.name}.lock")):
+    # Launched on several processes, the main one builds a missing entry while the others wait, then load it.
+    with process_state().main_process_first():
         if directory.is_dir():
             if _verify_cache(directory):
                 return datasets.load_from_disk(str(directory))
@@ -148,7 +146,7 @@ def load_features(
             table.save_to_disk(str(tmp))
             files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
             atomic_write_json(tmp / "crossling_cache.json", {"key": key, "files": files})
-    return datasets.load_from_disk(str(directory))
+        return datasets.load_from_disk(str(directory))
 
 
 def _featurize(

@@ -101,7 +101,7 @@ def _sharded_logits(
         DataLoader(
             range(len(lengths)), sampler=order, batch_size=batch_size, collate_fn=_IndexedRows(features, collator)
         ),
-        device=state.device,
+        device=next(model.parameters()).device,
         num_processes=state.num_processes,
         process_index=state.process_index,
         put_on_device=True,

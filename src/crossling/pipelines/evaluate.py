@@ -17,6 +17,7 @@ from crossling.pipelines.layer_choice import resolve_layer
 from crossling.pipelines.rundir import claimed, recorded_config, require_run_directory
 from crossling.reports.results import RESULTS_SCHEMA, summarize
 from crossling.training.checkpoint import load_model_weights
+from crossling.utils.distributed import is_main_process
 from crossling.utils.io import atomic_write_json, sha256_file, sha256_json
 from crossling.utils.paths import crossling_home
 from crossling.utils.precision import resolve_mixed_precision
@@ -107,7 +108,8 @@ def _evaluate_unlocked(
         "summary": summarize(per_language, data.spec.metric, data.config.train_languages),
     }
     result["evaluation"] = _evaluation_record(run_dir, weights, split_name, list(per_language))
-    atomic_write_json(run_dir / "evaluations" / f"{result['evaluation']['id']}.json", result)
+    if is_main_process():  # accelerate launch: every process scored its share, the main one writes
+        atomic_write_json(run_dir / "evaluations" / f"{result['evaluation']['id']}.json", result)
     return result
 
 

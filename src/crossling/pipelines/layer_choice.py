@@ -19,6 +19,7 @@ from crossling.config.loader import to_dict
 from crossling.config.schema import ExperimentConfig
 from crossling.errors import ConfigError
 from crossling.pipelines.probe import load_model_target, run_probe
+from crossling.utils.distributed import from_main, is_main_process, process_count
 from crossling.utils.io import atomic_write_json, read_json, sha256_json
 
 logger = logging.getLogger(__name__)
@@ -80,14 +81,19 @@ def resolve_layer(config: ExperimentConfig, run_dir: Path) -> ExperimentConfig:
     """``config`` with ``aggregation.layer: auto`` replaced by the chosen layer (unchanged otherwise).
 
     The recorded choice is reused when it was made for the same encoder, probe data and
-    settings; otherwise the probe runs and the choice is recorded. The run log says which k
+    settings; otherwise the probe runs (on the main process) and the choice is recorded. The run log says which k
     was chosen and, where it is so, that DLFA's premise does not hold for this encoder.
     """
     if config.aggregation.layer != "auto":
         return config
-    record = read_layer_choice(run_dir)
-    if record is None or record.get("key") != _probe_key(config):
-        record = choose_and_record(config, run_dir)
+    if process_count() > 1:
+        check_probe_data(config)  # on every process: a bad file fails them all alike
+    record = None
+    if is_main_process():  # several processes: the main one reads or probes and records, the others take it
+        record = read_layer_choice(run_dir)
+        if record is None or record.get("key") != _probe_key(config):
+            record = choose_and_record(config, run_dir)
+    record = from_main(record)
     retrieval = record["retrieval_by_layer"]
     logger.info(
         "aggregation.layer auto: k = %d (probe retrieval %.1f%% at k, %.1f%% at the last layer, on %s %s)",
