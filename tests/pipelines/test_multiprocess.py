@@ -39,6 +39,7 @@ import crossling
 from crossling.config import load_config
 from crossling.evaluation.logits import logits_path, read_logits
 from crossling.pipelines.experiment import run_experiment
+from crossling.utils.locks import exclusive_lock
 
 TRAINING = {
     "batch_size": 15,
@@ -90,7 +91,7 @@ def _config(root: Path, name: str) -> Path:
     return write_yaml(root / f"{name}.yaml", config)
 
 
-def _launch(root: Path, *arguments: str, home: Path) -> subprocess.CompletedProcess:
+def _launch(root: Path, *arguments: str, home: Path, check: bool = True) -> subprocess.CompletedProcess:
     """``LAUNCHER`` in a fresh interpreter (no accelerate state inherited from this one)."""
     env = {
         **os.environ,
@@ -100,7 +101,8 @@ def _launch(root: Path, *arguments: str, home: Path) -> subprocess.CompletedProc
     }
     command = [sys.executable, "-c", LAUNCHER, *arguments]
     done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    if check:
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
 
 
@@ -161,6 +163,11 @@ def test_an_interrupted_two_process_run_resumes_to_the_same_weights(runs):
     checkpoints = sorted(home.glob("stages/*.partial/checkpoints/checkpoint-*"))
     assert [path.name for path in checkpoints] == ["checkpoint-00000005"]
     assert not (runs / "runs" / "two-resumed" / "results.json").exists()
+
+    # While another crossling process holds the run directory, both processes stop with its one-line error.
+    with exclusive_lock(runs / "runs" / "two-resumed" / ".lock"):
+        busy = _launch(runs, "run", str(config), "--quiet", home=home, check=False)
+    assert busy.returncode != 0 and "is in use by another crossling process" in busy.stdout + busy.stderr
 
     _launch(runs, "run", str(config), "--quiet", home=home)
     resumed, uninterrupted = runs / "runs" / "two-resumed", runs / "runs" / "two"

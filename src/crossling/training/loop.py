@@ -82,7 +82,8 @@ def make_accelerator(mixed_precision: str, hidden_size: int = 768, tracking: Tra
 
     ``auto`` is resolved by :func:`crossling.utils.precision.choose_precision` at ``hidden_size``.
     Launched on several processes, the model it prepares is wrapped in DDP with
-    ``find_unused_parameters`` (a mixture's other heads, the encoder's pooler get no gradient).
+    ``find_unused_parameters``: a mixture's batch uses one head, the other heads get no gradient
+    (torch warns once that a single-task model has none unused; the check costs a graph traversal per step).
     """
     AcceleratorState._reset_state()
     ddp = [DistributedDataParallelKwargs(find_unused_parameters=True)] if process_count() > 1 else []
