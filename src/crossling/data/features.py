@@ -16,7 +16,6 @@ import datasets
 from crossling.data.records import Record
 from crossling.errors import DataError
 from crossling.taskspec import TaskSpec
-from crossling.utils.distributed import process_state
 from crossling.utils.io import (
     atomic_directory,
     atomic_write_json,
@@ -128,38 +127,16 @@ def load_features(
     ``records_loader`` is called only on a cache miss. A cache entry whose checksums do not
     match (a crash mid-write, a corrupted disk) is rebuilt, never loaded.
     """
+    plugin = task.fine_tuned_kind()
     key = feature_cache_key(
         task, language, split, source_fingerprint, tokenizer_fingerprint(tokenizer), max_length, options
     )
     directory = features_dir() / task.name / f"{language}-{split}-{key[:16]}"
-    if not cache:
-        return _featurize(task, records_loader, language, split, tokenizer, max_length, options)
-    # Launched on several processes, the main one builds a missing entry while the others wait, then load it.
-    with process_state().main_process_first():
-        if directory.is_dir():
-            if _verify_cache(directory):
-                return datasets.load_from_disk(str(directory))
-            logger.warning("feature cache %s is corrupt or incomplete; rebuilding", directory)
-            shutil.rmtree(directory, ignore_errors=True)
-        table = _featurize(task, records_loader, language, split, tokenizer, max_length, options)
-        with atomic_directory(directory) as tmp:
-            table.save_to_disk(str(tmp))
-            files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
-            atomic_write_json(tmp / "crossling_cache.json", {"key": key, "files": files})
-        return datasets.load_from_disk(str(directory))
-
-
-def _featurize(
-    task: TaskSpec,
-    records_loader: Callable[[], Sequence[Record]],
-    language: str,
-    split: str,
-    tokenizer: Any,
-    max_length: int,
-    options: dict[str, Any] | None,
-) -> datasets.Dataset:
-    """The kind plugin's features of the records, as an Arrow table (``load_features`` on a cache miss)."""
-    plugin = task.fine_tuned_kind()
+    if cache and directory.is_dir():
+        if _verify_cache(directory):
+            return datasets.load_from_disk(str(directory))
+        logger.warning("feature cache %s is corrupt or incomplete; rebuilding", directory)
+        shutil.rmtree(directory, ignore_errors=True)
     records = records_loader()
     if not records:
         raise DataError(f"{task.name}: the {split} split of {language!r} is empty")
@@ -167,4 +144,11 @@ def _featurize(
         columns = plugin.featurize(records, task.labels, tokenizer, max_length, **(options or {}))
     except DataError as exc:
         raise DataError(f"{task.name}: {exc}") from None
-    return datasets.Dataset.from_dict(columns)
+    table = datasets.Dataset.from_dict(columns)
+    if not cache:
+        return table
+    with atomic_directory(directory) as tmp:
+        table.save_to_disk(str(tmp))
+        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        atomic_write_json(tmp / "crossling_cache.json", {"key": key, "files": files})
+    return datasets.load_from_disk(str(directory))

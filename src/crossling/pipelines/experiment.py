@@ -39,7 +39,13 @@ from crossling.tasks.loading import TaskData
 from crossling.tasks.stages import check_stages
 from crossling.training.loop import StageResult, make_accelerator, seed_everything, train_stage
 from crossling.training.tracking import Tracking, log_final_metrics, tracking_for
-from crossling.utils.distributed import from_main, is_main_process, process_count, wait_for_everyone
+from crossling.utils.distributed import (
+    from_main,
+    is_main_process,
+    main_process_first,
+    process_count,
+    wait_for_everyone,
+)
 from crossling.utils.io import (
     atomic_write_json,
     atomic_write_text,
@@ -146,7 +152,9 @@ def train_pipeline(
         seed = config.seed + stage.index
         seed_everything(seed)
         model = stage_model(config, stage, encoder)
-        train = stage_batches(stage, tokenizer, seed)
+        with main_process_first():  # several processes: the main one builds missing feature caches
+            train = stage_batches(stage, tokenizer, seed)
+            scorer = dev_scorer(stage, tokenizer, config.evaluation.batch_size, stage.training.mixed_precision)
         with stage_slot(
             stage.id,
             task=stage.name,
@@ -161,7 +169,7 @@ def train_pipeline(
                 seed=seed,
                 work_dir=work_dir,
                 collator=stage_collator(stage, tokenizer),
-                dev_scorer=dev_scorer(stage, tokenizer, config.evaluation.batch_size, stage.training.mixed_precision),
+                dev_scorer=scorer,
                 stage_name=f"stage {stage.index + 1}/{len(trained)}: {stage.name}",
                 show_progress=show_progress,
                 stop_after_steps=stop_after_steps if stage is trained[-1] else None,
@@ -208,7 +216,8 @@ def evaluate_languages(
     collator = collator_for(tokenizer, data.spec)
     split = data.config.eval_split
     for language in data.eval_languages():
-        features = data.features(language, split, tokenizer)
+        with main_process_first():
+            features = data.features(language, split, tokenizer)
         started = time.perf_counter()
         with progress(f"evaluate {data.spec.name} {language}", len(features), enabled=show_progress) as advance:
             logits = predict_logits(
@@ -246,7 +255,8 @@ def _save_dev_logits(
     # The main process's answer: on several processes, all must agree before predicting together.
     if from_main(dev_split == "none" or (dev_split == data.config.eval_split and path.is_file())):
         return
-    features = data.features(language, dev_split, tokenizer)
+    with main_process_first():
+        features = data.features(language, dev_split, tokenizer)
     collator = collator_for(tokenizer, data.spec)
     logits = predict_logits(model, features, batch_size=batch_size, collator=collator, mixed_precision=mixed_precision)
     if is_main_process():

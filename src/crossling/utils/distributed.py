@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from accelerate import PartialState
@@ -31,6 +32,12 @@ def is_main_process() -> bool:
 def wait_for_everyone() -> None:
     """A barrier across the run's processes; nothing in a single-process run."""
     process_state().wait_for_everyone()
+
+
+def main_process_first() -> contextlib.AbstractContextManager:
+    """A block the main process runs first while the others wait, then they (``main_process_first``): e.g. the main
+    one builds a missing feature cache, the others load it. Every process must enter it; nothing in a single process."""
+    return process_state().main_process_first()
 
 
 def from_main(value: Any) -> Any:
