@@ -68,16 +68,16 @@ def predict_logits(
 
 
 class _IndexedRows:
-    """Collates a batch of row indices into ``(indices, model inputs)`` (labels left out)."""
+    """Collates a batch of row indices into ``(index tensor, model inputs)`` (labels left out)."""
 
     def __init__(self, features: Any, collator: Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]]) -> None:
         self.features = features
         self.collator = collator
 
-    def __call__(self, indices: list[int]) -> tuple[list[int], dict[str, torch.Tensor]]:
+    def __call__(self, indices: list[int]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         batch = self.collator([self.features[i] for i in indices])
         batch.pop("labels", None)
-        return indices, batch
+        return torch.tensor(indices, dtype=torch.long), batch
 
 
 def _sharded_logits(
@@ -113,13 +113,15 @@ def _sharded_logits(
     try:
         with torch.inference_mode(), autocast_context(model, mixed_precision):
             for indices, batch in loader:
-                logits = model(**batch)["logits"].float().cpu().numpy()
-                rows = [(i, out[: lengths[i]] if out.ndim > 1 else out) for i, out in zip(indices, logits, strict=True)]
-                gathered = accelerator.gather_for_metrics(rows, use_gather_object=True)
-                for index, out in gathered:
-                    outputs[index] = out
+                logits = model(**batch)["logits"].float()
+                if logits.ndim > 2:  # per-token logits: the processes' batches may be padded to other lengths
+                    logits = accelerator.pad_across_processes(logits, dim=1)
+                # Tensors only (no pickled objects between processes); gather_for_metrics drops the fill-up rows.
+                gathered, rows = accelerator.gather_for_metrics((logits, indices))
+                for index, out in zip(rows.tolist(), gathered.cpu().numpy(), strict=True):
+                    outputs[index] = out[: lengths[index]] if out.ndim > 1 else out
                 if advance is not None:
-                    advance(len(gathered))
+                    advance(len(rows))
     finally:
         model.train(was_training)
     missing = sum(out is None for out in outputs)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Any
 
+import torch
 from accelerate import PartialState
-from accelerate.utils import broadcast_object_list, parse_flag_from_env
+from accelerate.utils import broadcast, parse_flag_from_env
 
 
 def process_state() -> PartialState:
@@ -41,12 +43,18 @@ def main_process_first() -> contextlib.AbstractContextManager:
 
 
 def from_main(value: Any) -> Any:
-    """The main process's ``value`` on every process (``broadcast_object_list``); ``value`` itself in a single process.
+    """The main process's ``value`` on every process; ``value`` itself in a single process.
 
-    Every process must call it at the same point. ``value`` should be plain data (a message, a flag).
+    Every process must call it at the same point. ``value`` must be JSON data (a message, a flag,
+    a record): it travels as UTF-8 JSON bytes in a tensor (its length first), never pickled.
     """
-    if process_count() == 1:
+    state = process_state()
+    if state.num_processes == 1:
         return value
-    holder = [value]
-    broadcast_object_list(holder, from_process=0)
-    return holder[0]
+    payload = json.dumps(value).encode("utf-8") if state.is_main_process else b""
+    size = broadcast(torch.tensor([len(payload)], dtype=torch.long, device=state.device), from_process=0)
+    buffer = torch.zeros(int(size.item()), dtype=torch.uint8, device=state.device)
+    if state.is_main_process:
+        buffer.copy_(torch.frombuffer(bytearray(payload), dtype=torch.uint8))
+    buffer = broadcast(buffer, from_process=0)
+    return json.loads(bytes(buffer.cpu().tolist()).decode("utf-8"))
