@@ -140,6 +140,10 @@ class TrainingConfig:
             measured bf16 matmuls faster than fp32; else fp32. The manifest records the choice and why.
         group_by_length: Batch examples of similar length (dynamic padding wastes less).
         checkpoint_every_steps: Save a resumable checkpoint every N optimiser steps (0: only at epoch ends).
+        checkpoint_every_minutes: Also save one when this many minutes have passed since the last one
+            (0: off). With both set, whichever comes first; every checkpoint restarts the minutes
+            clock. On a fast GPU this bounds the time spent writing large checkpoints without
+            guessing a step count.
         select_best: Keep the checkpoint that scores best on the dev split (else the last one).
         active_vocabulary: Give the word-embedding table gradients and AdamW state only for the rows of
             token ids in the training data. The other rows' gradients are zero at every step, so AdamW
@@ -163,6 +167,11 @@ class TrainingConfig:
     group_by_length: bool = _help("Group examples of similar length into batches (dynamic padding).", default=True)
     checkpoint_every_steps: int = _help(
         "Save a resumable checkpoint every N optimiser steps (0: epoch ends only).", default=200
+    )
+    checkpoint_every_minutes: float = _help(
+        "Also save a resumable checkpoint when this many minutes have passed since the last one (0: off; "
+        "with checkpoint_every_steps, whichever comes first).",
+        default=0.0,
     )
     select_best: bool = _help("Keep the checkpoint best on the dev split, not the last one.", default=True)
     active_vocabulary: bool = _help(
@@ -189,3 +198,7 @@ class TrainingConfig:
             raise ConfigError(f"training.warmup_ratio: expected a value in [0, 1), got {self.warmup_ratio}")
         if self.max_grad_norm < 0 or self.weight_decay < 0 or self.checkpoint_every_steps < 0:
             raise ConfigError("training.max_grad_norm, weight_decay and checkpoint_every_steps must be >= 0")
+        if not self.checkpoint_every_minutes >= 0:  # also refuses NaN
+            raise ConfigError(
+                f"training.checkpoint_every_minutes: expected minutes >= 0 (0: off), got {self.checkpoint_every_minutes}"
+            )

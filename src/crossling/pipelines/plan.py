@@ -178,7 +178,9 @@ def calibrate(config: ExperimentConfig, steps: int = 6) -> tuple[float, str]:
         collator = PaddingCollator(tokenizer.pad_token_id, sequence_labels=data.spec.fine_tuned_kind().sequence_labels)
         seconds = []
         for count in (2, 2 + steps):
-            training = dataclasses.replace(stage.training, max_steps=count, checkpoint_every_steps=0)
+            training = dataclasses.replace(
+                stage.training, max_steps=count, checkpoint_every_steps=0, checkpoint_every_minutes=0.0
+            )
             model = build_model(member.model, member.aggregation, data.spec)
             started = time.perf_counter()
             train_stage(

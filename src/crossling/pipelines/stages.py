@@ -145,7 +145,7 @@ def stage_id(
         "upstream": upstream,
         "task": task,
         "data": fingerprints,
-        "training": to_dict(training),
+        "training": _training_key(training),
         "seed": config.seed + index,
         # Model selection scores dev in batches of this size.
         "dev_batch_size": config.evaluation.batch_size,
@@ -153,6 +153,17 @@ def stage_id(
     if mixture is not None:
         key["mixture"] = dict(mixture)
     return sha256_json(key)[:32]
+
+
+def _training_key(training: TrainingConfig) -> dict[str, Any]:
+    """The training config as it enters a stage id: without ``checkpoint_every_minutes``.
+
+    When checkpoints are written does not change the weights (resume is exact), and leaving the
+    key out keeps the ids of stages cached before it existed.
+    """
+    key = to_dict(training)
+    key.pop("checkpoint_every_minutes", None)
+    return key
 
 
 def _describe(stage_id: str, task: str, upstream: str | None) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import shutil
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from crossling.utils.distributed import from_main
 from crossling.utils.io import atomic_directory, atomic_write_json, read_json, sha256_file
 
 logger = logging.getLogger(__name__)
@@ -190,3 +192,34 @@ def load_checkpoint(
     np_state = meta["numpy_random"]
     np.random.set_state((np_state[0], np.asarray(np_state[1], dtype=np.uint32), *np_state[2:]))
     return TrainState(**meta["train_state"])
+
+
+def _now() -> float:
+    """Seconds on a monotonic clock (a function of its own, so tests move time without sleeping)."""
+    return time.monotonic()
+
+
+class CheckpointSchedule:
+    """When a mid-epoch checkpoint is due: every ``every_steps`` optimiser steps, every ``every_minutes``, or both.
+
+    With both, whichever comes first; every checkpoint written (``written``) restarts the minutes
+    clock. The processes of a multi-process run must all decide alike (they all enter the
+    checkpoint), so the minutes decision is the main process's, sent to the others (``from_main``).
+    """
+
+    def __init__(self, every_steps: int, every_minutes: float) -> None:
+        self.every_steps = every_steps
+        self.every_seconds = 60.0 * every_minutes
+        self.last = _now()
+
+    def due(self, step: int) -> bool:
+        """Whether a checkpoint is due after optimiser step ``step`` (the same answer on every process)."""
+        if self.every_steps and step % self.every_steps == 0:
+            return True
+        if not self.every_seconds:
+            return False
+        return bool(from_main(_now() - self.last >= self.every_seconds))
+
+    def written(self) -> None:
+        """Restart the minutes clock (after any checkpoint)."""
+        self.last = _now()

@@ -25,6 +25,7 @@ from crossling.errors import TrainingError
 from crossling.training.active_vocabulary import ActiveRowsEmbedding, active_vocabulary
 from crossling.training.batches import LOSS_WEIGHT, Shard, as_batches
 from crossling.training.checkpoint import (
+    CheckpointSchedule,
     TrainState,
     latest_valid_checkpoint,
     list_checkpoints,
@@ -242,6 +243,7 @@ def train_stage(
         # The compiled callable shares the module's parameters; saving and scoring use the module.
         forward = torch.compile(model, dynamic=True) if config.compile else model
         best_path = work_dir / "best.safetensors"
+        schedule = CheckpointSchedule(config.checkpoint_every_steps, config.checkpoint_every_minutes)
 
         def checkpoint() -> None:
             # accelerate wraps the optimizer; its state lives in the inner one.
@@ -249,6 +251,7 @@ def train_stage(
             _record_step_state(state, compact, accelerator)
             if main:
                 save_checkpoint(checkpoints, model=unwrapped, optimizer=inner, scheduler=scheduler, state=state)
+            schedule.written()
 
         started = time.perf_counter()
         progress = _progress_bar()
@@ -297,7 +300,7 @@ def train_stage(
                         )
                     if state.global_step >= total_steps:
                         break
-                    if config.checkpoint_every_steps and state.global_step % config.checkpoint_every_steps == 0:
+                    if schedule.due(state.global_step):
                         checkpoint()
                     if stop_after_steps is not None and state.global_step >= stop_after_steps:
                         checkpoint()
