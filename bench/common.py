@@ -21,6 +21,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = REPO / "BENCHMARKS.md"
+RESULTS = REPO / "bench" / "results"
 SHARED_DATA = REPO.parent / "shared" / "data"
 #: Benchmarks keep converted models and feature caches here unless CROSSLING_HOME is set.
 DEFAULT_HOME = Path(tempfile.gettempdir()) / "bench-home"
@@ -44,8 +45,15 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="Tiny BERT and small data (harness check, minutes).")
     parser.add_argument("--repeats", type=int, default=3, help="Interleaved repeats of every variant (>= 3).")
-    parser.add_argument("--output", type=Path, default=BENCHMARKS_MD, help="Markdown file that receives the section.")
-    parser.add_argument("--no-write", action="store_true", help="Print the section only.")
+    parser.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="Where crossling, HF Trainer and the GEMM peaks run (auto: the GPU when there is one).",
+    )
+    parser.add_argument("--results", type=Path, default=RESULTS, help="Directory of the JSON records (one per figure).")
+    parser.add_argument("--output", type=Path, default=BENCHMARKS_MD, help="Markdown file rendered from the records.")
+    parser.add_argument("--no-write", action="store_true", help="Print the section only (no record, no render).")
     return parser
 
 
@@ -79,13 +87,32 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-#: Where the benchmarks run: the GPU when there is one (crossling's loop and HF Trainer both pick it), else the CPU.
-DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+_DEVICE: torch.device | None = None
+
+
+def select_device(name: str) -> torch.device:
+    """Fix where this process's figure runs: ``cuda``, ``cpu`` (GPUs hidden from every library) or ``auto``.
+
+    ``cpu`` sets ``CUDA_VISIBLE_DEVICES=""`` before anything touches CUDA, so crossling's loop
+    (accelerate), HF Trainer and the GEMM peaks all stay on the CPU; ``cuda`` without a GPU is an error.
+    """
+    global _DEVICE
+    if name == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    elif name == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda: torch sees no CUDA device here")
+    _DEVICE = torch.device("cuda" if name != "cpu" and torch.cuda.is_available() else "cpu")
+    return _DEVICE
+
+
+def device() -> torch.device:
+    """The device figures run on (``select_device``; ``auto`` if no figure chose)."""
+    return _DEVICE if _DEVICE is not None else select_device("auto")
 
 
 def synchronize() -> None:
     """Wait for queued GPU work (timings of asynchronous CUDA calls); nothing on the CPU."""
-    if DEVICE.type == "cuda":
+    if device().type == "cuda":
         torch.cuda.synchronize()
 
 
@@ -93,7 +120,7 @@ def machine_info() -> dict[str, Any]:
     """nproc, CPU model, GPU (if any), torch/transformers versions, torch threads, bf16 support and the date."""
     import transformers
 
-    gpu = torch.cuda.get_device_name() if DEVICE.type == "cuda" else ""
+    gpu = torch.cuda.get_device_name() if device().type == "cuda" else ""
     bf16 = torch.cuda.is_bf16_supported() if gpu else torch.ops.mkldnn._is_mkldnn_bf16_supported()
     return {
         "gpu": gpu,
@@ -145,18 +172,51 @@ class StepTimer:
 
     stamps: list[float] = field(default_factory=list)
     batches: list[tuple[int, int, int, int]] = field(default_factory=list)
-    _handle: Any = None
+    step_ends: list[float] = field(default_factory=list)
+    _handles: list[Any] = field(default_factory=list)
 
     def attach(self, model: torch.nn.Module) -> StepTimer:
-        """Start recording the forward calls of ``model``."""
-        self._handle = model.register_forward_pre_hook(self._hook, with_kwargs=True)
+        """Start recording the forward calls of ``model`` and the end of every optimizer step (any optimizer)."""
+        from torch.optim.optimizer import register_optimizer_step_post_hook
+
+        self._handles = [
+            model.register_forward_pre_hook(self._hook, with_kwargs=True),
+            register_optimizer_step_post_hook(self._step_hook),
+        ]
         return self
 
     def detach(self) -> None:
         """Stop recording."""
-        if self._handle is not None:
-            self._handle.remove()
-            self._handle = None
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def _step_hook(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        synchronize()  # the step's GPU work is part of it
+        self.step_ends.append(time.perf_counter())
+
+    def epoch(self) -> dict[str, float]:
+        """Rates over every step, from the first forward call to the end of the last optimizer step.
+
+        With a run of one full epoch this times the whole epoch (warm-up step included), so a
+        sampler that serves the longest batches first (HF's length-grouped sampler) is timed with
+        all the rest of its order.
+        """
+        if not self.stamps or not self.step_ends:
+            raise ValueError("no step was recorded")
+        seconds = self.step_ends[-1] - self.stamps[0]
+        real = sum(b[1] for b in self.batches)
+        padded = sum(b[2] for b in self.batches)
+        return {
+            "seconds": seconds,
+            "steps": len(self.step_ends),
+            "examples": sum(b[0] for b in self.batches),
+            "real_tokens": real,
+            "padded_tokens": padded,
+            "examples_per_s": sum(b[0] for b in self.batches) / seconds,
+            "real_tokens_per_s": real / seconds,
+            "padding_fraction": 1 - real / padded,
+        }
 
     def _hook(self, module: torch.nn.Module, args: tuple, kwargs: dict[str, Any]) -> None:
         self.stamps.append(time.perf_counter())
@@ -197,90 +257,47 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     return "\n".join(lines)
 
 
-def _load_note(load_before: str, cores: int) -> str:
-    """Flags a run that started while other work used the CPUs (a 1-minute load above half the cores)."""
-    try:
-        busy = float(load_before.split()[0]) > cores / 2
-    except (ValueError, IndexError):
-        return ""
-    return " (the machine was shared with other work during the run)" if busy else " (idle machine)"
+#: What a figure's ``measure`` returns: its section body and its summary rows (``records.summary_row``),
+#: or ``{"raw": ...}`` for a figure rendered from its raw measurements (``records.RENDERERS``).
+Measured = str | tuple[str, list[dict[str, str]]] | dict[str, Any]
 
 
-def section_text(
-    title: str, *, command: str, machine: dict[str, Any], load_before: str, load_after: str, body: str
+def run_figure(
+    key: str, title: str, measure: Callable[[argparse.Namespace], Measured], args: argparse.Namespace
 ) -> str:
-    """A figure's Markdown section: title, command, machine, load during the run, then ``body``."""
-    return "\n".join(
-        [
-            f"## {title}",
-            "",
-            f"Command: `{command}`",
-            "",
-            (
-                f"Machine: {machine['nproc']} CPUs ({machine['cpu']}){', GPU ' + machine['gpu'] if machine.get('gpu') else ''}, "
-                f"torch {machine['torch']} "
-                f"({machine['threads']} threads), transformers {machine['transformers']}, "
-                f"bf16 kernels: {'yes' if machine['bf16_kernels'] else 'no'}; run {machine['date']}. "
-                f"Load average (1/5/15 min) before: {load_before}, after: {load_after}"
-                f"{_load_note(load_before, machine['nproc'])}."
-            ),
-            "",
-            body.strip(),
-            "",
-        ]
-    )
-
-
-HEADER = (
-    "# crossling benchmarks\n\nEach section is written by the command it shows (`bench/run_all.py` runs "
-    "them all). Figures are medians of interleaved repeats, all repeats in parentheses. Tests never "
-    "assert timings.\n"
-)
-
-
-def write_section(key: str, text: str, path: Path = BENCHMARKS_MD) -> None:
-    """Insert or replace the section ``key`` (between HTML-comment markers) of ``path``, atomically, under a lock."""
-    import fcntl
-
-    with open(Path(tempfile.gettempdir()) / f"crossling-bench-{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # figures may finish at the same time
-        _replace_section(path, key, text)
-
-
-def _replace_section(path: Path, key: str, text: str) -> None:
-    """Replace (or append) the marked section ``key`` of ``path`` and write the file atomically."""
-    from crossling.utils.io import atomic_write_text
-
-    begin, end = f"<!-- bench:{key} -->", f"<!-- /bench:{key} -->"
-    block = f"{begin}\n{text.rstrip()}\n{end}\n"
-    current = path.read_text(encoding="utf-8") if path.is_file() else HEADER
-    if begin in current and end in current:
-        head, rest = current.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        updated = head + block.rstrip("\n") + tail
-    else:
-        updated = current.rstrip("\n") + "\n\n" + block
-    atomic_write_text(path, updated if updated.endswith("\n") else updated + "\n")
-
-
-def run_figure(key: str, title: str, measure: Callable[[argparse.Namespace], str], args: argparse.Namespace) -> str:
-    """Every figure script's ``main`` after parsing: set up, note the load, ``measure(args)``, publish the section."""
+    """Every figure script's ``main`` after parsing: pick the device, set up, note the load, measure, publish."""
+    select_device(args.device)
     setup_environment()
     before = load_average()
     return publish(key, title, measure(args), args=args, machine=machine_info(), load_before=before)
 
 
 def publish(
-    key: str, title: str, body: str, *, args: argparse.Namespace, machine: dict[str, Any], load_before: str
+    key: str, title: str, measured: Measured, *, args: argparse.Namespace, machine: dict[str, Any], load_before: str
 ) -> str:
-    """Print the section and (unless ``--no-write``) put it into the output file; returns the text."""
-    label = f"{title} (quick: tiny BERT)" if getattr(args, "quick", False) else title
-    text = section_text(
-        label, command=command_line(), machine=machine, load_before=load_before, load_after=load_average(), body=body
-    )
+    """Print the section and (unless ``--no-write``) record it in bench/results and re-render BENCHMARKS.md."""
+    import records
+
+    record: dict[str, Any] = {
+        "key": f"{key}-quick" if getattr(args, "quick", False) else key,
+        "title": title,
+        "command": command_line(),
+        "machine": machine,
+        "load_before": load_before,
+        "load_after": load_average(),
+    }
+    if isinstance(measured, dict):
+        record["raw"] = measured["raw"]
+    elif isinstance(measured, str):  # a section without a summary row (profile, executor scaling)
+        record["body"], record["summary"] = measured, []
+    else:
+        record["body"], record["summary"] = measured
+    body, _ = records.rendered(record)
+    text = records.section(record, body)
     print(text, flush=True)
     if not args.no_write:
-        write_section(f"{key}-quick" if args.quick else key, text, args.output)
+        records.write_record(record, args.results)
+        records.write_benchmarks(args.results, args.output)
     return text
 
 
@@ -369,6 +386,14 @@ def model_label(quick: bool) -> str:
     return "tiny BERT (4 layers, hidden 128, WordPiece 4k)" if quick else "multilingual-e5-small (offline, 118M params)"
 
 
+def auto_precision(path: Path) -> dict[str, str]:
+    """What crossling's ``mixed_precision: auto`` resolves to for the model here (``bf16``/``fp16``/``no``), and why."""
+    from crossling.utils.precision import choose_precision, pretrained_hidden_size
+
+    choice = choose_precision("auto", pretrained_hidden_size(str(path)))
+    return {"precision": choice.precision, "reason": choice.reason}
+
+
 def load_tokenizer(path: Path) -> Any:
     """The fast tokenizer of a model directory (through crossling)."""
     from crossling.config.schema import ModelConfig
@@ -450,9 +475,10 @@ def crossling_train(
     features: Any,
     tokenizer: Any,
     *,
-    steps: int,
+    steps: int | None,
     batch_size: int,
     precision: str = "auto",
+    weight_decay: float = 0.01,
     strategy: str = "last",
     group_by_length: bool = True,
     pad_to_multiple_of: int = 8,
@@ -464,7 +490,10 @@ def crossling_train(
     active_vocabulary: bool = True,
     compile_model: bool = False,
 ) -> dict[str, Any]:
-    """Build crossling's model and run ``train_stage`` for ``steps`` steps; the StepTimer summary (+ the model).
+    """Build crossling's model and run ``train_stage`` for ``steps`` steps (None: one epoch); the StepTimer summary.
+
+    The summary holds the steady-state rates (``StepTimer.summary``) and, under ``epoch``, the
+    rates over every step (``StepTimer.epoch``); with ``keep_model`` also the trained model.
 
     The stage runs in a fresh temporary directory (no checkpoints, no dev scoring), exactly
     through crossling's public ``build_model`` / ``train_stage`` / ``PaddingCollator``.
@@ -486,9 +515,11 @@ def crossling_train(
         sequence_labels=data.spec.fine_tuned_kind().sequence_labels,
     )
     config = TrainingConfig(
+        epochs=1,
         max_steps=steps,
         batch_size=batch_size,
         learning_rate=learning_rate,
+        weight_decay=weight_decay,
         mixed_precision=precision,
         group_by_length=group_by_length,
         checkpoint_every_steps=0,
@@ -510,6 +541,7 @@ def crossling_train(
     if timer is not None:
         timer.detach()
         summary.update(timer.summary())
+        summary["epoch"] = timer.epoch()
     if keep_model:
         summary["model"] = model
     return summary

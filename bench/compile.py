@@ -19,6 +19,7 @@ from common import (
     run_figure,
     task_data,
 )
+from records import summary_row
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 
@@ -54,7 +55,7 @@ def run(path: Any, data: Any, features: Any, tokenizer: Any, args: Any, compiled
     return {"seconds_per_step": clock.steady_seconds(args.warmup), "warmup_seconds": warm}
 
 
-def measure(args: Any) -> str:
+def measure(args: Any) -> tuple[str, list[dict[str, str]]]:
     """Interleaved eager / compiled runs; the section body."""
     path = model_dir(args.quick)
     tokenizer = load_tokenizer(path)
@@ -90,13 +91,21 @@ def measure(args: Any) -> str:
             ]
         ],
     )
-    return (
+    row = summary_row(
+        "torch.compile vs eager training step",
+        "measure",
+        f"**{median(speedup):.2f}x** ({', '.join(f'{s:.2f}' for s in speedup)}); "
+        f"{median(compiled):.3f} vs {median(eager):.3f} s/step",
+        "pays" if median(speedup) > 1 else "does not pay here; `training.compile` stays off by default",
+    )
+    body = (
         f"Model: {model_label(args.quick)}; XNLI English pairs, batch {args.batch_size}, {args.steps} optimiser "
         f"steps per run, steady state = median step after the first {args.warmup} (timed between optimiser "
         "steps, since forward hooks do not survive compilation); crossling's `train_stage` with "
         "`training.compile` false / true (`torch.compile(model, dynamic=True)`, inductor), bf16 autocast, "
         "dynamic padding.\n\n" + table
     )
+    return body, [row]
 
 
 def main() -> None:

@@ -18,11 +18,12 @@ from common import (
     run_figure,
     task_data,
 )
+from records import summary_row
 
 TARGET = 0.05
 
 
-def measure(args: Any) -> str:
+def measure(args: Any) -> tuple[str, list[dict[str, str]]]:
     """Interleaved ``last`` / ``dlfa`` training runs; the section body."""
     path = model_dir(args.quick)
     tokenizer = load_tokenizer(path)
@@ -61,13 +62,21 @@ def measure(args: Any) -> str:
             ]
         ],
     )
-    return (
+    row = summary_row(
+        f"2 DLFA step-time overhead vs last, batch {args.batch_size}",
+        f"<= {TARGET:.0%}",
+        f"**{100 * median(overhead):.1f}%** ({', '.join(f'{100 * o:.1f}' for o in overhead)}); "
+        f"{median(last):.3f} vs {median(dlfa):.3f} s/step",
+        "met" if median(overhead) <= TARGET else "NOT met",
+    )
+    body = (
         f"Model: {model_label(args.quick)}; XNLI English pairs, batch {args.batch_size}, {args.steps} optimiser "
         "steps per run (steady-state seconds per step over steps 2..n-1), crossling's `train_stage` with "
         "dynamic padding and length grouping; `dlfa` with crossling's defaults "
         "(reduction 4, compress-expand, layernorm, convex fusion) and lower layer "
         f"k = {args.layer} (as in examples/xnli-dlfa.yaml; quick: k = 2).\n\n" + table
     )
+    return body, [row]
 
 
 def main() -> None:

@@ -1,4 +1,7 @@
-"""Run every benchmark figure in turn (``--quick``: tiny BERT, small data, a few minutes) into BENCHMARKS.md."""
+"""Run every benchmark figure in turn (``--quick``: tiny BERT, small data): records in bench/results, then BENCHMARKS.md.
+
+``--device cuda`` runs every figure on the GPU (crossling, HF Trainer and the GEMM peaks alike).
+"""
 
 from __future__ import annotations
 
@@ -30,12 +33,15 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="Interleaved repeats per figure (>= 3).")
     parser.add_argument("--only", default="", help="Comma-separated script names to run (default: all).")
     parser.add_argument("--no-write", action="store_true", help="Print the sections only.")
+    parser.add_argument(
+        "--device", default="auto", choices=("auto", "cpu", "cuda"), help="Where every figure runs (auto: GPU if any)."
+    )
     args = parser.parse_args()
     chosen = [s for s in SCRIPTS if not args.only or s.removesuffix(".py") in args.only.split(",") or s in args.only]
     failed = []
     started = time.perf_counter()
     for script in chosen:
-        command = [sys.executable, str(HERE / script), "--repeats", str(args.repeats)]
+        command = [sys.executable, str(HERE / script), "--repeats", str(args.repeats), "--device", args.device]
         command += ["--quick"] if args.quick else []
         command += ["--no-write"] if args.no_write else []
         print(f"== {script} ({time.perf_counter() - started:.0f} s so far)", flush=True)
