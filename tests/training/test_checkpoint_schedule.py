@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 from datasets import Dataset
 from transformers import BertConfig, BertModel
 
+import crossling
 from crossling.config import build_config
 from crossling.config.schema import AggregationConfig, ModelConfig, TrainingConfig
 from crossling.data.batching import PaddingCollator
@@ -124,3 +129,34 @@ def test_train_stage_writes_a_checkpoint_when_the_minutes_pass(tmp_path, monkeyp
         show_progress=False,
     )
     assert saved == [3, 6]  # 75 s after the start, then 75 s after the checkpoint at step 3
+
+
+#: Two gloo CPU processes (accelerate's debug_launcher) whose clocks disagree: both must follow the main one.
+TWO_PROCESSES = """
+from accelerate import debug_launcher
+
+def main():
+    from crossling.training import checkpoint
+    from crossling.utils.distributed import is_main_process
+
+    main = is_main_process()
+    checkpoint._now = lambda: 1000.0
+    schedule = checkpoint.CheckpointSchedule(0, 1.0)
+    checkpoint._now = lambda: 1070.0 if main else 1000.0  # due on the main process only
+    first = schedule.due(1)
+    checkpoint._now = lambda: 1000.0 if main else 1070.0  # due on the other process only
+    second = schedule.due(2)
+    print(f"RESULT main={main} {first} {second}", flush=True)
+
+debug_launcher(main, num_processes=2)
+"""
+
+
+def test_every_process_takes_the_main_process_minutes_decision(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(Path(crossling.__file__).resolve().parents[1]), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", TWO_PROCESSES], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = sorted(line for line in done.stdout.splitlines() if line.startswith("RESULT"))
+    assert results == ["RESULT main=False True False", "RESULT main=True True False"], done.stdout
