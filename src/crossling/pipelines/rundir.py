@@ -40,7 +40,25 @@ def config_hash(config: ExperimentConfig) -> str:
     for task in [data.get("task"), *stages]:
         if isinstance(task, dict) and not task.get("train_language_selection"):
             task.pop("train_language_selection", None)  # so do configs from before language rules
-    return sha256_json(data)
+    return sha256_json(_without_later_defaults(data))
+
+
+#: Settings added after runs were recorded, with the default that behaves as before they existed: left out of the
+#: hash at that value (in every section that has them), so a new release does not orphan existing run directories.
+ADDED_WITH_DEFAULTS: dict[str, Any] = {"checkpoint_every_minutes": 0.0}
+
+
+def _without_later_defaults(value: Any) -> Any:
+    """``value`` without the keys of ``ADDED_WITH_DEFAULTS`` that hold their default, at any depth."""
+    if isinstance(value, dict):
+        return {
+            key: _without_later_defaults(item)
+            for key, item in value.items()
+            if not (key in ADDED_WITH_DEFAULTS and item == ADDED_WITH_DEFAULTS[key])
+        }
+    if isinstance(value, list):
+        return [_without_later_defaults(item) for item in value]
+    return value
 
 
 @contextlib.contextmanager
@@ -78,10 +96,10 @@ def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
 def _differences(recorded: Path, config: ExperimentConfig, limit: int = 4) -> str:
     """``"; differs in: a.b (x -> y), ..."`` between a recorded config.yaml and ``config`` (empty if unreadable)."""
     try:
-        before = _flat(load_raw(recorded))
+        before = _flat(_without_later_defaults(load_raw(recorded)))
     except (OSError, ConfigError, ValueError):
         return ""
-    after = _flat(to_dict(config))
+    after = _flat(_without_later_defaults(to_dict(config)))
     keys = sorted(
         k
         for k in set(before) | set(after)
