@@ -58,8 +58,8 @@ def test_plan_command_prints_the_stages_and_the_cost_estimate(tiny_model, toy_pa
 
 
 def test_calibration_times_real_steps_of_the_first_stage(tiny_model, toy_pawsx, tmp_path):
-    seconds, device = calibrate(load_config(study_yaml(tiny_model, toy_pawsx, tmp_path)), steps=2)
-    assert 0 < seconds < 30 and device
+    measured = calibrate(load_config(study_yaml(tiny_model, toy_pawsx, tmp_path)), steps=2)
+    assert 0 < measured.seconds_per_step < 30 and 0 < measured.seconds_per_example < 30 and measured.device
 
 
 def test_the_rq4_example_plans_its_runs_shared_stage_and_ensembles(shared_data, tmp_path, monkeypatch):

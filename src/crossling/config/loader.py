@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import dataclasses
 import difflib
 import types
 import typing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
@@ -277,7 +280,23 @@ def load_config(
     return build_config(raw, source=str(path), task_languages=task_languages)
 
 
+#: Set by ``data_may_be_absent``: a missing ``data_dir`` is no error (a plan counts such data from a size table).
+_DATA_MAY_BE_ABSENT: contextvars.ContextVar[bool] = contextvars.ContextVar("data_may_be_absent", default=False)
+
+
+@contextlib.contextmanager
+def data_may_be_absent() -> Iterator[None]:
+    """Configs built inside this block may name ``data_dir``s that do not exist (``crossling plan``, nothing else)."""
+    token = _DATA_MAY_BE_ABSENT.set(True)
+    try:
+        yield
+    finally:
+        _DATA_MAY_BE_ABSENT.reset(token)
+
+
 def _check_paths(config: ExperimentConfig, source: str) -> None:
+    if _DATA_MAY_BE_ABSENT.get():
+        return
     tasks = [("task", config.task)] + [(f"intermediate[{i}].task", s.task) for i, s in enumerate(config.intermediate)]
     tasks += [
         (f"intermediate[{i}].mixture[{j}].task", member.task)

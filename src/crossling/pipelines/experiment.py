@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -77,14 +78,19 @@ def task_keys(config: ExperimentConfig) -> list[str]:
 
 
 def plan_stages(
-    config: ExperimentConfig, run_dir: Path, tasks: list[tuple[TaskData, ...]] | None = None
+    config: ExperimentConfig,
+    run_dir: Path,
+    tasks: list[tuple[TaskData, ...]] | None = None,
+    *,
+    make_data: Callable[[TaskConfig], TaskData] = TaskData.from_config,
 ) -> list[Stage]:
     """Intermediate stages in order, then the target task, each with its stage-cache id.
 
-    ``tasks`` are the stages' task data where the caller has them (``checked_stages`` has read them).
+    ``tasks`` are the stages' task data where the caller has them (``checked_stages`` has read them);
+    else ``make_data`` builds each (``crossling plan`` passes one that stands in for absent data).
     """
     sections = _sections(config)
-    tasks = tasks or [tuple(TaskData.from_config(t) for t in task_configs) for _, task_configs, _ in sections]
+    tasks = tasks or [tuple(make_data(t) for t in task_configs) for _, task_configs, _ in sections]
     model_digest = model_identity(config.model)
     stages: list[Stage] = []
     for index, ((section, _, training), data) in enumerate(zip(sections, tasks, strict=True)):
