@@ -91,3 +91,13 @@ def test_the_estimate_adds_evaluation_time_for_the_runs_still_to_run():
     evaluation_only = StudyPlan(runs, device="A100", seconds_per_example=2.0).totals()
     assert evaluation_only["estimated_device_hours"] == pytest.approx(1_800 * 2.0 / 3600, abs=1e-3)
     assert "estimated_training_hours" not in evaluation_only
+
+
+def test_calibration_without_the_data_is_a_one_line_error_naming_the_absent_directory(tiny_model):
+    result = CliRunner().invoke(
+        app, ["plan", str(FULL_RQ1), "--set", f"model.name_or_path={tiny_model}", "--calibrate"]
+    )
+    assert result.exit_code != 0
+    assert (
+        "--calibrate trains a few real steps" in result.output and "download/xnli is absent" in result.output
+    )  # the first run trains XNLI

@@ -326,9 +326,10 @@ def calibrate(config: ExperimentConfig, steps: int = 6) -> Calibration:
     trained model then predicts that stage's rows at the evaluation batch size (a warm-up
     batch, then up to four batches timed): the cost of one test example of a run.
     """
-    member = expand(config)[0]
+    with data_may_be_absent():
+        member = expand(config)[0]
     with tempfile.TemporaryDirectory() as tmp:
-        stages = [s for s in plan_stages(member, Path(tmp)) if s.fine_tunes]
+        stages = [s for s in plan_stages(member, Path(tmp), make_data=_present_data) if s.fine_tunes]
         if not stages:
             raise ConfigError("nothing in this plan trains (a retrieval target alone): no step to calibrate")
         stage = stages[0]
@@ -358,6 +359,16 @@ def calibrate(config: ExperimentConfig, steps: int = 6) -> Calibration:
             seconds.append(time.perf_counter() - started)
         per_example = _seconds_per_prediction(model, features, member.evaluation.batch_size, collator)
     return Calibration(max(seconds[1] - seconds[0], 1e-6) / steps, per_example, resolve_device_label())
+
+
+def _present_data(config: TaskConfig) -> TaskData:
+    """``TaskData.from_config``, or a one-line error saying that calibration needs this task's data here."""
+    if is_absent(config):
+        raise ConfigError(
+            f"--calibrate trains a few real steps, but {config.name}'s data_dir {config.data_dir} is absent here: "
+            "give --seconds-per-step and --seconds-per-example measured where the data is"
+        )
+    return TaskData.from_config(config)
 
 
 def _seconds_per_prediction(model: Any, features: Any, batch_size: int, collator: Any) -> float:
