@@ -214,22 +214,79 @@ def train_stage(
 
     seed_everything(seed)
     accelerator = make_accelerator(config.mixed_precision, hidden_size_of(model), tracking=tracking)
-    main = accelerator.is_main_process
     shard, prepare = batch_sharding(accelerator)
     if tracking:
         tracking.start(accelerator)
     source = as_batches(
         train_features, collator, batch_size=config.batch_size, seed=seed, group_by_length=config.group_by_length
     )
-    batches_per_epoch = source.batches_per_epoch()
-    steps_per_epoch = math.ceil(batches_per_epoch / config.gradient_accumulation_steps)
-    total_steps = config.max_steps or steps_per_epoch * config.epochs
-    epochs = math.ceil(total_steps / steps_per_epoch)
-
     pad_ids = [collator.pad_token_id] if isinstance(getattr(collator, "pad_token_id", None), int) else []
     with active_vocabulary(
         model, source.feature_sets(), extra_ids=pad_ids, enabled=config.active_vocabulary
     ) as compact:
+        loop = _StageLoop.start(
+            model, accelerator, config, source, work_dir, compact, stage_name, tracking, lr_multipliers
+        )
+        show_progress = show_progress and loop.main
+        progress = _progress_bar()
+        with progress if show_progress else contextlib.nullcontext():
+            bar = progress.add_task(
+                stage_name, total=loop.total_steps, completed=loop.state.global_step, loss=float("nan")
+            )
+            advance = (lambda loss: progress.update(bar, advance=1, loss=loss)) if show_progress else None
+            while loop.state.global_step < loop.total_steps:
+                loop.run_epoch(
+                    source.loader(loop.state.epoch, loop.state.batches_done, prepare, shard), advance, stop_after_steps
+                )
+                loop.end_epoch(dev_scorer)
+    return loop.finish(dev_scorer, done_marker, final_weights, source.rows)
+
+
+@dataclass
+class _StageLoop:
+    """One stage's training between its set-up and its report: the step, the epoch's end, checkpoints.
+
+    Holds what those share (the accelerator, the prepared model and optimizer, the schedule, the
+    resumable ``TrainState``); ``train_stage`` drives it epoch by epoch.
+    """
+
+    config: TrainingConfig
+    accelerator: Accelerator
+    main: bool
+    model: torch.nn.Module  # as prepared (DDP-wrapped on several processes)
+    unwrapped: torch.nn.Module
+    forward: Callable[..., Any]
+    optimizer: Any
+    scheduler: Any
+    compact: ActiveRowsEmbedding | None
+    state: TrainState
+    checkpoints: Path
+    best_path: Path
+    schedule: CheckpointSchedule
+    stage_name: str
+    tracking: Tracking | None
+    batches_per_epoch: int
+    total_steps: int
+    epochs: int
+    started: float
+
+    @classmethod
+    def start(
+        cls,
+        model: torch.nn.Module,
+        accelerator: Accelerator,
+        config: TrainingConfig,
+        source: Any,
+        work_dir: Path,
+        compact: ActiveRowsEmbedding | None,
+        stage_name: str,
+        tracking: Tracking | None,
+        lr_multipliers: Mapping[str, float] | None,
+    ) -> _StageLoop:
+        """Count the steps, build the optimizer, resume from the newest intact checkpoint, prepare for the devices."""
+        batches_per_epoch = source.batches_per_epoch()
+        steps_per_epoch = math.ceil(batches_per_epoch / config.gradient_accumulation_steps)
+        total_steps = config.max_steps or steps_per_epoch * config.epochs
         optimizer, scheduler = build_optimizer(model, config, total_steps, lr_multipliers)
         checkpoints = work_dir / "checkpoints"
         state = TrainState(dev_history=[])
@@ -239,116 +296,152 @@ def train_stage(
             _restore_step_state(state, compact, accelerator)
             logger.info("%s: resuming from %s (step %d)", stage_name, resume_from.name, state.global_step)
         model, optimizer = accelerator.prepare(model, optimizer)
-        unwrapped = accelerator.unwrap_model(model)
-        # The compiled callable shares the module's parameters; saving and scoring use the module.
-        forward = torch.compile(model, dynamic=True) if config.compile else model
-        best_path = work_dir / "best.safetensors"
-        schedule = CheckpointSchedule(config.checkpoint_every_steps, config.checkpoint_every_minutes)
+        return cls(
+            config=config,
+            accelerator=accelerator,
+            main=accelerator.is_main_process,
+            model=model,
+            unwrapped=accelerator.unwrap_model(model),
+            # The compiled callable shares the module's parameters; saving and scoring use the module.
+            forward=torch.compile(model, dynamic=True) if config.compile else model,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            compact=compact,
+            state=state,
+            checkpoints=checkpoints,
+            best_path=work_dir / "best.safetensors",
+            schedule=CheckpointSchedule(config.checkpoint_every_steps, config.checkpoint_every_minutes),
+            stage_name=stage_name,
+            tracking=tracking,
+            batches_per_epoch=batches_per_epoch,
+            total_steps=total_steps,
+            epochs=math.ceil(total_steps / steps_per_epoch),
+            started=time.perf_counter(),
+        )
 
-        def checkpoint() -> None:
-            # accelerate wraps the optimizer; its state lives in the inner one.
-            inner = getattr(optimizer, "optimizer", optimizer)
-            _record_step_state(state, compact, accelerator)
-            if main:
-                save_checkpoint(checkpoints, model=unwrapped, optimizer=inner, scheduler=scheduler, state=state)
-            schedule.written()
+    def checkpoint(self) -> None:
+        """Write a resumable checkpoint (main process) and restart the checkpoint clock."""
+        # accelerate wraps the optimizer; its state lives in the inner one.
+        inner = getattr(self.optimizer, "optimizer", self.optimizer)
+        _record_step_state(self.state, self.compact, self.accelerator)
+        if self.main:
+            save_checkpoint(
+                self.checkpoints, model=self.unwrapped, optimizer=inner, scheduler=self.scheduler, state=self.state
+            )
+        self.schedule.written()
 
-        started = time.perf_counter()
-        progress = _progress_bar()
-        show_progress = show_progress and main
-        with progress if show_progress else contextlib.nullcontext():
-            bar = progress.add_task(stage_name, total=total_steps, completed=state.global_step, loss=float("nan"))
-            while state.global_step < total_steps:
-                loader = source.loader(state.epoch, state.batches_done, prepare, shard)
-                model.train()
-                for batch in loader:
-                    weight = batch.pop(LOSS_WEIGHT, None)
-                    steps = _ends_step(state.batches_done + 1, config.gradient_accumulation_steps, batches_per_epoch)
-                    with (
-                        _out_of_memory_as_error(stage_name, state, config),
-                        contextlib.nullcontext() if steps else accelerator.no_sync(model),
-                    ):
-                        loss = forward(**batch)["loss"]
-                        if not torch.isfinite(loss):
-                            raise _non_finite_loss(stage_name, loss.item(), state, checkpoints)
-                        weighted = loss if weight is None else loss * weight
-                        accelerator.backward(weighted / config.gradient_accumulation_steps)
-                    state.batches_done += 1
-                    if not steps:
-                        continue
-                    if config.max_grad_norm > 0:
-                        accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                    scale_before = _loss_scale(accelerator)
-                    optimizer.step()
-                    # fp16: a step whose gradients overflowed is skipped by the scaler; dense AdamW then
-                    # applies no decay, and the schedule waits (as HF Trainer's does).
-                    if not _loss_scale(accelerator) < scale_before:
-                        if compact is not None:
-                            compact.after_optimizer_step(optimizer)  # before the scheduler changes the lr
-                        scheduler.step()
-                    optimizer.zero_grad(set_to_none=True)
-                    state.global_step += 1
-                    if show_progress:
-                        progress.update(bar, advance=1, loss=loss.item())
-                    if tracking:
-                        # Sharded: the mean of the weighted shares is the global batch's loss.
-                        train_loss = loss if weight is None else accelerator.reduce(weighted.detach(), "mean")
-                        tracking.log(
-                            accelerator,
-                            {"train_loss": train_loss.item(), "learning_rate": scheduler.get_last_lr()[0]},
-                            state.global_step,
-                        )
-                    if state.global_step >= total_steps:
-                        break
-                    if schedule.due(state.global_step):
-                        checkpoint()
-                    if stop_after_steps is not None and state.global_step >= stop_after_steps:
-                        checkpoint()
-                        raise KeyboardInterrupt(
-                            f"{stage_name}: stopped after {stop_after_steps} steps (simulated interruption)"
-                        )
-                # End of the epoch (or of max_steps): score on dev, keep the best, checkpoint.
-                if dev_scorer is not None:
-                    score = dev_scorer(unwrapped)
-                    state.dev_history.append([state.global_step, state.epoch + 1, score])
-                    logger.info("%s: epoch %d step %d dev %.2f", stage_name, state.epoch + 1, state.global_step, score)
-                    if tracking:
-                        tracking.log(accelerator, {"dev_score": score}, state.global_step)
-                    if state.best_metric is None or score > state.best_metric:
-                        state.best_metric, state.best_step = score, state.global_step
-                        if main:
-                            save_model_weights(unwrapped, best_path)
-                state.epoch += 1
-                state.batches_done = 0
-                if state.global_step < total_steps:
-                    checkpoint()
+    def run_epoch(self, loader: Any, advance: Callable[[float], Any] | None, stop_after_steps: int | None) -> None:
+        """Train on the rest of the epoch's batches (or up to ``total_steps``), checkpointing when due."""
+        config, state = self.config, self.state
+        self.model.train()
+        for batch in loader:
+            weight = batch.pop(LOSS_WEIGHT, None)
+            steps = _ends_step(state.batches_done + 1, config.gradient_accumulation_steps, self.batches_per_epoch)
+            loss, weighted = self._backward(batch, weight, steps)
+            state.batches_done += 1
+            if not steps:
+                continue
+            self._optimizer_step()
+            if advance is not None:
+                advance(loss.item())
+            if self.tracking:
+                # Sharded: the mean of the weighted shares is the global batch's loss.
+                train_loss = loss if weight is None else self.accelerator.reduce(weighted.detach(), "mean")
+                self.tracking.log(
+                    self.accelerator,
+                    {"train_loss": train_loss.item(), "learning_rate": self.scheduler.get_last_lr()[0]},
+                    state.global_step,
+                )
+            if state.global_step >= self.total_steps:
+                break
+            if self.schedule.due(state.global_step):
+                self.checkpoint()
+            if stop_after_steps is not None and state.global_step >= stop_after_steps:
+                self.checkpoint()
+                raise KeyboardInterrupt(
+                    f"{self.stage_name}: stopped after {stop_after_steps} steps (simulated interruption)"
+                )
 
-    accelerator.wait_for_everyone()  # the main process has written the best weights
-    use_best = config.select_best and dev_scorer is not None and best_path.is_file()
-    if use_best:
-        load_model_weights(unwrapped, best_path)
-    if main:
-        save_model_weights(unwrapped, final_weights)
-    result = StageResult(
-        global_steps=state.global_step,
-        epochs=epochs,
-        selected_step=state.best_step if use_best else state.global_step,
-        selection="best-dev" if use_best else "last",
-        best_dev=state.best_metric if use_best else (state.dev_history[-1][2] if state.dev_history else None),
-        dev_history=state.dev_history,
-        train_examples=source.rows,
-        train_seconds=round(time.perf_counter() - started, 3),
-        mixed_precision=accelerator.mixed_precision,
-    )
-    accelerator.wait_for_everyone()  # every process has loaded the best weights before they are removed
-    if main:
-        atomic_write_json(done_marker, asdict(result))
-    if tracking:
-        accelerator.end_training()  # flushes and closes the trackers
-    if main:
-        shutil.rmtree(checkpoints, ignore_errors=True)
-        best_path.unlink(missing_ok=True)
-    return result
+    def _backward(
+        self, batch: dict[str, torch.Tensor], weight: torch.Tensor | None, steps: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Forward and backward one batch (gradients synced only on a step); returns the loss and its weighted form."""
+        config = self.config
+        with (
+            _out_of_memory_as_error(self.stage_name, self.state, config),
+            contextlib.nullcontext() if steps else self.accelerator.no_sync(self.model),
+        ):
+            loss = self.forward(**batch)["loss"]
+            if not torch.isfinite(loss):
+                raise _non_finite_loss(self.stage_name, loss.item(), self.state, self.checkpoints)
+            weighted = loss if weight is None else loss * weight
+            self.accelerator.backward(weighted / config.gradient_accumulation_steps)
+        return loss, weighted
+
+    def _optimizer_step(self) -> None:
+        """Clip, step, decay the frozen vocabulary rows, advance the schedule, count the step."""
+        accelerator = self.accelerator
+        if self.config.max_grad_norm > 0:
+            accelerator.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
+        scale_before = _loss_scale(accelerator)
+        self.optimizer.step()
+        # fp16: a step whose gradients overflowed is skipped by the scaler; dense AdamW then
+        # applies no decay, and the schedule waits (as HF Trainer's does).
+        if not _loss_scale(accelerator) < scale_before:
+            if self.compact is not None:
+                self.compact.after_optimizer_step(self.optimizer)  # before the scheduler changes the lr
+            self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.state.global_step += 1
+
+    def end_epoch(self, dev_scorer: DevScorer | None) -> None:
+        """End of the epoch (or of max_steps): score on dev, keep the best weights, checkpoint."""
+        state = self.state
+        if dev_scorer is not None:
+            score = dev_scorer(self.unwrapped)
+            state.dev_history.append([state.global_step, state.epoch + 1, score])
+            logger.info("%s: epoch %d step %d dev %.2f", self.stage_name, state.epoch + 1, state.global_step, score)
+            if self.tracking:
+                self.tracking.log(self.accelerator, {"dev_score": score}, state.global_step)
+            if state.best_metric is None or score > state.best_metric:
+                state.best_metric, state.best_step = score, state.global_step
+                if self.main:
+                    save_model_weights(self.unwrapped, self.best_path)
+        state.epoch += 1
+        state.batches_done = 0
+        if state.global_step < self.total_steps:
+            self.checkpoint()
+
+    def finish(self, dev_scorer: DevScorer | None, done_marker: Path, final_weights: Path, rows: int) -> StageResult:
+        """Keep the best (or last) weights, write them and the stage's report, remove the checkpoints."""
+        accelerator, state, config = self.accelerator, self.state, self.config
+        accelerator.wait_for_everyone()  # the main process has written the best weights
+        use_best = config.select_best and dev_scorer is not None and self.best_path.is_file()
+        if use_best:
+            load_model_weights(self.unwrapped, self.best_path)
+        if self.main:
+            save_model_weights(self.unwrapped, final_weights)
+        last_dev = state.dev_history[-1][2] if state.dev_history else None
+        result = StageResult(
+            global_steps=state.global_step,
+            epochs=self.epochs,
+            selected_step=state.best_step if use_best else state.global_step,
+            selection="best-dev" if use_best else "last",
+            best_dev=state.best_metric if use_best else last_dev,
+            dev_history=state.dev_history,
+            train_examples=rows,
+            train_seconds=round(time.perf_counter() - self.started, 3),
+            mixed_precision=accelerator.mixed_precision,
+        )
+        accelerator.wait_for_everyone()  # every process has loaded the best weights before they are removed
+        if self.main:
+            atomic_write_json(done_marker, asdict(result))
+        if self.tracking:
+            accelerator.end_training()  # flushes and closes the trackers
+        if self.main:
+            shutil.rmtree(self.checkpoints, ignore_errors=True)
+            self.best_path.unlink(missing_ok=True)
+        return result
 
 
 def _ends_step(batches_done: int, accumulation: int, batches_per_epoch: int) -> bool:
