@@ -101,6 +101,16 @@ def test_layer_study_command_writes_heatmap_table_and_json_from_a_real_study(tin
     table = (out / "layer_study.md").read_text()
     assert f"| pawsx | 1 | no | {expected:+.2f}" in table and "Probe retrieval vs gain: not defined (2 points)" in table
     assert (out / "layer_study.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # --readme regenerates a named block of a document with the same table, and leaves the rest alone.
+    doc = tmp_path / "doc.md"
+    doc.write_text("intro\n<!-- study-table:layers:begin -->\nold\n<!-- study-table:layers:end -->\nend\n")
+    again = ["layer-study", str(path.parent), "--output-dir", str(out), "--readme", str(doc), "--block", "layers"]
+    assert CliRunner().invoke(app, again).exit_code == 0
+    text = doc.read_text()
+    assert text.startswith("intro\n<!-- study-table:layers:begin -->\n") and text.endswith("end\n")
+    assert "old" not in text and f"| pawsx | 1 | no | {expected:+.2f}" in text
+    missing = CliRunner().invoke(app, [*again[:-1], "nowhere"])
+    assert missing.exit_code == 2 and missing.output.startswith("error:") and "nowhere" in missing.output
 
 
 def test_layer_study_of_a_directory_without_a_study_is_one_line(tmp_path):

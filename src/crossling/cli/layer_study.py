@@ -24,14 +24,25 @@ def layer_study(
     average: Annotated[str, typer.Option(help="Which average of study.json: english, transfer or overall.")] = (
         "transfer"
     ),
+    readme: Annotated[
+        Path | None,
+        typer.Option(help="A Markdown file whose <!-- study-table:BLOCK:begin/end --> block receives the table."),
+    ] = None,
+    block: Annotated[str, typer.Option(help="Name of the block in --readme.")] = "layer-study",
 ) -> None:
     """Heatmap (task x k) of DLFA - last with Holm significance marks, and the probe-gain correlation."""
     from crossling.cli.main import _fail
     from crossling.reports.layer_study import write_layer_study
+    from crossling.reports.study_markdown import replace_block
+    from crossling.utils.io import atomic_write_text
 
     try:
         paths = write_layer_study(study_dirs, output_dir, probe_dir=probe, average=average)
-    except CrosslingError as exc:
+        if readme is not None:
+            text = readme.read_text(encoding="utf-8")
+            table = paths["markdown"].read_text(encoding="utf-8")
+            atomic_write_text(readme, replace_block(text, table, source=str(readme), name=block))
+    except (CrosslingError, OSError, ValueError) as exc:  # ValueError: --readme has no such block
         _fail(exc)
     console.print(paths["markdown"].read_text(encoding="utf-8"), markup=False, highlight=False)
     console.print(f"written: {paths['json']}, {paths['markdown']}, {paths['plot']}")
