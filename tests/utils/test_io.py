@@ -53,3 +53,22 @@ def test_sha256_file_reads_files_larger_than_one_chunk(tmp_path):
     path = tmp_path / "big.bin"
     path.write_bytes(payload)
     assert sha256_file(str(path)) == hashlib.sha256(payload).hexdigest()
+
+
+def test_a_full_disk_while_safetensors_writes_is_an_oserror_naming_the_file(tmp_path, monkeypatch):
+    import errno
+
+    import torch
+    from safetensors import SafetensorError
+
+    from crossling.training import checkpoint
+
+    def full_disk(*args, **kwargs):  # what safetensors raises when the write fails (seen on a full disk)
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(checkpoint, "save_file", full_disk)
+    target = tmp_path / "stage" / "model.safetensors"
+    with pytest.raises(OSError) as caught:
+        checkpoint.save_model_weights(torch.nn.Linear(2, 2), target)
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(target)
+    assert "No space left on device" in str(caught.value) and not any(target.parent.iterdir())  # no temp file left

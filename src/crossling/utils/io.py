@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -45,10 +46,22 @@ def _publish_mode(path: Path, directory: bool = False) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
+#: How a library written in Rust (safetensors, tokenizers) reports an OS error: "... (os error 28)".
+_RUST_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
 def _naming(exc: BaseException, target: Path) -> BaseException:
-    """``exc``, or for an ``OSError`` that names no file (a failed ``write``: disk full), one naming ``target``."""
+    """``exc``, or for an OS error that names no file (a failed ``write``: disk full), an ``OSError`` naming ``target``.
+
+    safetensors raises its own ``SafetensorError`` for a failed write ("I/O error: No space left on
+    device (os error 28)"); it becomes an ``OSError`` too, so the command ends in one line naming the file.
+    """
     if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
         return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(target))
+    rust = None if isinstance(exc, OSError) else _RUST_OS_ERROR.search(str(exc))
+    if rust is not None:
+        errno_value = int(rust.group(1))
+        return OSError(errno_value, os.strerror(errno_value), str(target))
     return exc
 
 
