@@ -179,6 +179,10 @@ def newest_checkpoint_step(*roots: Path) -> int:
     return max(steps, default=-1)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sigint_prints_the_command_that_resumes_and_exits_130(make_config):
     config = make_config(training={"epochs": 4, "checkpoint_every_steps": 2})
     run_dir = config.parent / "runs" / "fault"
@@ -189,6 +193,10 @@ def test_sigint_prints_the_command_that_resumes_and_exits_130(make_config):
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "COLUMNS": "400"},
+        # A test suite started in the background (`make test &`, nohup) ignores SIGINT, and a child inherits an
+        # ignored SIGINT (Python then installs no KeyboardInterrupt handler): give the child the default, as a shell
+        # gives the command a user interrupts.
+        preexec_fn=_default_sigint,
     )
     deadline = time.monotonic() + 300
     while newest_checkpoint_step(run_dir, crossling_home() / "stages") < 4:
