@@ -66,7 +66,8 @@ class TaskConfig:
         params: Source-specific parameters (e.g. sizes of the template benchmark).
         subword_labels: Tagging tasks: which sub-tokens of a word carry its label: the first that is not
             SentencePiece's bare ``▁`` (default), the first (XTREME's scripts), or all (read at the first).
-        carve: ``{from: dev|test, train: N, dev: D}``: one split read as train, dev, test (``crossling.data.carved``).
+        carve: ``{from: dev|test, train: N, dev: D}``: one split read as train, dev, test (``crossling.data.carved``);
+            ``disjoint: true`` gives each training language its own block of N examples.
     """
 
     name: str = _help("Registered task name (see `crossling tasks`).", default="tmpl-nli")
@@ -101,15 +102,20 @@ class TaskConfig:
     )
     carve: dict[str, Any] = _help(
         "{from: dev|test, train: N, dev: D}: read each language's `from` split as train (first N), dev (next D), "
-        "test (the rest), for data translated example by example with one split only (XNLI, PAWS-X, XQuAD).",
+        "test (the rest), for data translated example by example with one split only (XNLI, PAWS-X, XQuAD). "
+        "`disjoint: true`: the i-th training language trains on the i-th block of N (no meaning in two languages).",
         default_factory=dict,
     )
 
     def __post_init__(self) -> None:
         counts = [self.carve.get(k) for k in ("train", "dev")]
-        valid = set(self.carve) == {"from", "train", "dev"} and self.carve["from"] in ("dev", "test")
+        keys = set(self.carve) - {"disjoint"}
+        valid = keys == {"from", "train", "dev"} and self.carve["from"] in ("dev", "test")
+        valid = valid and isinstance(self.carve.get("disjoint", False), bool)
         if self.carve and not (valid and all(isinstance(n, int) and n >= 1 for n in counts)):
-            raise ConfigError(f"task.carve: expected {{from: dev|test, train: N >= 1, dev: D >= 1}}, got {self.carve}")
+            raise ConfigError(
+                f"task.carve: expected {{from: dev|test, train: N >= 1, dev: D >= 1[, disjoint: true]}}, got {self.carve}"
+            )
         if not self.train_languages:
             raise ConfigError("task.train_languages: at least one training language is required")
         for key in ("train_languages", "eval_languages", "extra_languages"):

@@ -100,7 +100,8 @@ class TaskData:
         source = spec.build_source(source_name, options)
         spec = spec.kind_plugin.for_source(spec, source)
         if config.carve:
-            source = CarvedSource(source, config.carve["from"], config.carve["train"], config.carve["dev"])
+            disjoint = tuple(config.train_languages) if config.carve.get("disjoint") else ()
+            source = CarvedSource(source, config.carve["from"], config.carve["train"], config.carve["dev"], disjoint)
         return cls(config, spec, source)
 
     @property
