@@ -156,7 +156,7 @@ def test_a_run_records_the_chosen_languages_in_config_yaml_and_manifest(tmp_path
 
 
 @needs_lang2vec
-def test_the_rq2_example_trains_xnli_in_the_three_nearest_and_farthest_languages_to_japanese(shared_data):
+def test_the_rq2_example_trains_pawsx_in_the_two_nearest_and_farthest_languages_to_swahili(shared_data):
     from pathlib import Path
 
     from crossling.config import load_config
@@ -165,9 +165,9 @@ def test_the_rq2_example_trains_xnli_in_the_three_nearest_and_farthest_languages
     path = Path(__file__).resolve().parents[2] / "examples" / "rq2-typology-intermediate.yaml"
     members = expand(load_config(path, task_languages=task_languages))
     chosen = {m.name.split(",")[0]: [s.task.train_languages for s in m.intermediate] for m in members}
-    # URIEL syntax distance to ja: tr 0.260, zh 0.296, hi 0.366 ... th 0.641, vi 0.661, sw 0.722.
-    assert chosen == {"no-intermediate": [], "near-ja": [("tr", "zh", "hi")], "far-from-ja": [("sw", "vi", "th")]}
-    assert len(members) == 9 and all(m.task.name == "pawsx" for m in members)
+    # URIEL syntax distance to sw: fr 0.417, es 0.435, de 0.524, zh 0.684, ja 0.722, ko 0.789.
+    assert chosen == {"no-intermediate": [], "near-sw": [("fr", "es")], "far-from-sw": [("ko", "ja")]}
+    assert len(members) == 9 and all(m.task.name == "xnli" for m in members)
 
 
 def test_a_hand_written_record_that_did_not_choose_the_list_is_dropped():
