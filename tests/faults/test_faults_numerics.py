@@ -66,6 +66,17 @@ def test_non_finite_loss_before_any_checkpoint_names_no_directory_that_does_not_
     assert all(Path(path).exists() for path in named), named
 
 
+def test_a_nan_between_finiteness_checks_is_caught_at_the_next_check_naming_its_step_and_range(
+    make_config, monkeypatch
+):
+    fault_at_training_step(monkeypatch, 3, _loss_times(float("nan")))
+    result = invoke_run(make_config(training={"checkpoint_every_steps": 0}))  # first check: the first epoch's end
+    line = assert_one_line_error(result, "loss is nan at step 3 (epoch 1), found by the check of steps 1-")
+    checked_to = int(line.split("found by the check of steps 1-")[1].split(";")[0])
+    assert checked_to > 3  # steps after the NaN ran without a host sync; nothing was written after it
+    assert "no checkpoint had been written yet" in line
+
+
 def test_gradient_clipping_is_on_by_default(make_config, monkeypatch):
     assert TrainingConfig().max_grad_norm == 1.0
     norms = []

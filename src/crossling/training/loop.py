@@ -28,12 +28,12 @@ from crossling.training.checkpoint import (
     CheckpointSchedule,
     TrainState,
     latest_valid_checkpoint,
-    list_checkpoints,
     load_checkpoint,
     load_model_weights,
     save_checkpoint,
     save_model_weights,
 )
+from crossling.training.finite import FiniteWatch
 from crossling.training.tracking import Tracking
 from crossling.utils.distributed import process_count
 from crossling.utils.io import atomic_write_json, read_json
@@ -233,7 +233,7 @@ def train_stage(
             bar = progress.add_task(
                 stage_name, total=loop.total_steps, completed=loop.state.global_step, loss=float("nan")
             )
-            advance = (lambda loss: progress.update(bar, advance=1, loss=loss)) if show_progress else None
+            advance = (lambda loss: _advance(progress, bar, loss)) if show_progress else None
             while loop.state.global_step < loop.total_steps:
                 loop.run_epoch(
                     source.loader(loop.state.epoch, loop.state.batches_done, prepare, shard), advance, stop_after_steps
@@ -269,6 +269,7 @@ class _StageLoop:
     total_steps: int
     epochs: int
     started: float
+    watch: FiniteWatch
 
     @classmethod
     def start(
@@ -317,10 +318,13 @@ class _StageLoop:
             total_steps=total_steps,
             epochs=math.ceil(total_steps / steps_per_epoch),
             started=time.perf_counter(),
+            watch=FiniteWatch(stage_name, checkpoints),
         )
 
     def checkpoint(self) -> None:
-        """Write a resumable checkpoint (main process) and restart the checkpoint clock."""
+        """Check the steps since the last check are finite, write a resumable checkpoint (main process), restart the
+        checkpoint clock."""
+        self.watch.check()
         # accelerate wraps the optimizer; its state lives in the inner one.
         inner = getattr(self.optimizer, "optimizer", self.optimizer)
         _record_step_state(self.state, self.compact, self.accelerator)
@@ -330,8 +334,15 @@ class _StageLoop:
             )
         self.schedule.written()
 
-    def run_epoch(self, loader: Any, advance: Callable[[float], Any] | None, stop_after_steps: int | None) -> None:
-        """Train on the rest of the epoch's batches (or up to ``total_steps``), checkpointing when due."""
+    def run_epoch(
+        self, loader: Any, advance: Callable[[float | None], Any] | None, stop_after_steps: int | None
+    ) -> None:
+        """Train on the rest of the epoch's batches (or up to ``total_steps``), checkpointing when due.
+
+        The loss is checked for finiteness every ``FiniteWatch.every`` steps and at every log,
+        checkpoint and the end (no host sync per step); ``advance`` gets the loss of the last check
+        (None between checks).
+        """
         config, state = self.config, self.state
         self.model.train()
         for batch in loader:
@@ -342,8 +353,11 @@ class _StageLoop:
             if not steps:
                 continue
             self._optimizer_step()
+            checked = bool(self.tracking) or self.watch.due(state.global_step)
+            if checked:
+                self.watch.check()
             if advance is not None:
-                advance(loss.item())
+                advance(self.watch.last_loss if checked else None)
             if self.tracking:
                 # Sharded: the mean of the weighted shares is the global batch's loss.
                 train_loss = loss if weight is None else self.accelerator.reduce(weighted.detach(), "mean")
@@ -372,8 +386,7 @@ class _StageLoop:
             contextlib.nullcontext() if steps else self.accelerator.no_sync(self.model),
         ):
             loss = self.forward(**batch)["loss"]
-            if not torch.isfinite(loss):
-                raise _non_finite_loss(self.stage_name, loss.item(), self.state, self.checkpoints)
+            self.watch.record("loss", loss, self.state.global_step + 1, self.state.epoch + 1)
             weighted = loss if weight is None else loss * weight
             self.accelerator.backward(weighted / config.gradient_accumulation_steps)
         return loss, weighted
@@ -382,7 +395,10 @@ class _StageLoop:
         """Clip, step, decay the frozen vocabulary rows, advance the schedule, count the step."""
         accelerator = self.accelerator
         if self.config.max_grad_norm > 0:
-            accelerator.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
+            norm = accelerator.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
+            # fp16: overflowed gradients are expected, the scaler skips their step.
+            if isinstance(norm, torch.Tensor) and accelerator.scaler is None:
+                self.watch.record("gradient norm", norm, self.state.global_step + 1, self.state.epoch + 1)
         scale_before = _loss_scale(accelerator)
         self.optimizer.step()
         # fp16: a step whose gradients overflowed is skipped by the scaler; dense AdamW then
@@ -395,7 +411,8 @@ class _StageLoop:
         self.state.global_step += 1
 
     def end_epoch(self, dev_scorer: DevScorer | None) -> None:
-        """End of the epoch (or of max_steps): score on dev, keep the best weights, checkpoint."""
+        """End of the epoch (or of max_steps): check finiteness, score on dev, keep the best weights, checkpoint."""
+        self.watch.check()
         state = self.state
         if dev_scorer is not None:
             score = dev_scorer(self.unwrapped)
@@ -414,6 +431,7 @@ class _StageLoop:
 
     def finish(self, dev_scorer: DevScorer | None, done_marker: Path, final_weights: Path, rows: int) -> StageResult:
         """Keep the best (or last) weights, write them and the stage's report, remove the checkpoints."""
+        self.watch.check()
         accelerator, state, config = self.accelerator, self.state, self.config
         accelerator.wait_for_everyone()  # the main process has written the best weights
         use_best = config.select_best and dev_scorer is not None and self.best_path.is_file()
@@ -444,19 +462,14 @@ class _StageLoop:
         return result
 
 
+def _advance(progress: Any, bar: Any, loss: float | None) -> None:
+    """One step of the progress bar; its loss field changes only when ``loss`` is known (at a finiteness check)."""
+    progress.update(bar, advance=1, **({} if loss is None else {"loss": loss}))
+
+
 def _ends_step(batches_done: int, accumulation: int, batches_per_epoch: int) -> bool:
     """Whether the optimiser steps after the ``batches_done``-th batch of an epoch (DDP syncs gradients only then)."""
     return batches_done % accumulation == 0 or batches_done == batches_per_epoch
-
-
-def _non_finite_loss(stage_name: str, loss: float, state: TrainState, checkpoints: Path) -> TrainingError:
-    """The error for a NaN/infinite loss, naming the newest checkpoint that exists (or saying there is none)."""
-    kept = list_checkpoints(checkpoints)
-    where = f"the last good checkpoint is kept: {kept[-1]}" if kept else "no checkpoint had been written yet"
-    return TrainingError(
-        f"{stage_name}: loss is {loss} at step {state.global_step + 1} (epoch {state.epoch + 1}); "
-        f"{where}. Lower training.learning_rate or check the data."
-    )
 
 
 def _loss_scale(accelerator: Accelerator) -> float:
