@@ -27,6 +27,19 @@ def autocast_context(model: torch.nn.Module, mixed_precision: str) -> contextlib
     return torch.autocast(device_type=device, dtype=dtype)
 
 
+def read_rows(features: Any, indices: list[int]) -> list[dict[str, Any]]:
+    """Rows ``indices`` of ``features``, in that order, as dicts: one read for the whole batch.
+
+    An HF ``datasets.Dataset`` answers ``__getitems__`` (what torch's DataLoader calls) with one
+    Arrow ``take`` of all the rows, where ``features[i]`` per row takes and formats one row at a
+    time; a sequence without it is read row by row.
+    """
+    read_many = getattr(features, "__getitems__", None)
+    if read_many is not None:
+        return read_many(list(indices))
+    return [features[i] for i in indices]
+
+
 def predict_logits(
     model: torch.nn.Module,
     features: Any,
@@ -53,7 +66,7 @@ def predict_logits(
     try:
         with torch.inference_mode(), autocast_context(model, mixed_precision):
             for batch_indices in evaluation_batches(lengths, batch_size):
-                batch = collator([features[i] for i in batch_indices])
+                batch = collator(read_rows(features, batch_indices))
                 batch.pop("labels", None)
                 batch = {k: v.to(device) for k, v in batch.items()}
                 logits = model(**batch)["logits"].float().cpu().numpy()
@@ -75,7 +88,7 @@ class _IndexedRows:
         self.collator = collator
 
     def __call__(self, indices: list[int]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        batch = self.collator([self.features[i] for i in indices])
+        batch = self.collator(read_rows(self.features, indices))
         batch.pop("labels", None)
         return torch.tensor(indices, dtype=torch.long), batch
 
