@@ -155,6 +155,13 @@ class TrainingConfig:
             token ids in the training data. The other rows' gradients are zero at every step, so AdamW
             only decays them; that decay is applied exactly, and the trained model equals dense
             training up to float rounding, at a fraction of the time and memory for large vocabularies.
+        compile: Compile the training forward/backward with torch.compile (dynamic shapes).
+        dropout_impl: The dropout of the model's ``nn.Dropout`` modules while it trains: ``torch`` (``nn.Dropout``,
+            the default) or ``fast`` (``crossling.training.dropout.FastDropout``: masks from 16 random bits per
+            bf16 element and one multiply instead of a ``bernoulli_`` draw per element, several times cheaper
+            on CPU). ``fast`` draws another random stream than torch's, so its weights differ from a ``torch``
+            run of the same seed (exact and resumable for itself); the attention-probability dropout inside
+            scaled-dot-product attention stays torch's.
     """
 
     epochs: int = _help("Passes over the training data.", default=3)
@@ -186,6 +193,11 @@ class TrainingConfig:
         default=True,
     )
     compile: bool = _help("Compile the training forward/backward with torch.compile (dynamic shapes).", default=False)
+    dropout_impl: Literal["torch", "fast"] = _help(
+        "Dropout while training: torch (nn.Dropout) or fast (16 random bits per bf16 element, one multiply; "
+        "cheaper on CPU, another random stream than torch's).",
+        default="torch",
+    )
 
     def __post_init__(self) -> None:
         positive = {

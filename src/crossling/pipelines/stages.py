@@ -156,13 +156,17 @@ def stage_id(
 
 
 def _training_key(training: TrainingConfig) -> dict[str, Any]:
-    """The training config as it enters a stage id: without ``checkpoint_every_minutes``.
+    """The training config as it enters a stage id: without ``checkpoint_every_minutes``, and without
+    ``dropout_impl`` at its default.
 
     When checkpoints are written does not change the weights (resume is exact), and leaving the
-    key out keeps the ids of stages cached before it existed.
+    key out keeps the ids of stages cached before it existed. ``dropout_impl: fast`` trains other
+    weights, so it enters the id; ``torch`` (the behaviour before it existed) does not.
     """
     key = to_dict(training)
     key.pop("checkpoint_every_minutes", None)
+    if key.get("dropout_impl") == "torch":
+        key.pop("dropout_impl")
     return key
 
 

@@ -33,6 +33,7 @@ from crossling.training.checkpoint import (
     save_checkpoint,
     save_model_weights,
 )
+from crossling.training.dropout import dropout_implementation
 from crossling.training.finite import FiniteWatch
 from crossling.training.tracking import Tracking
 from crossling.utils.distributed import process_count
@@ -195,7 +196,8 @@ def train_stage(
     weights to ``work_dir/model.safetensors`` and its report to ``work_dir/stage.json``. Called
     again, a finished stage loads its weights and returns its report; an interrupted one
     resumes from its newest intact checkpoint and ends with the same weights as an
-    uninterrupted run. ``stop_after_steps`` simulates an interruption (tests, benchmarks).
+    uninterrupted run. ``training.dropout_impl: fast`` swaps the model's ``nn.Dropout`` modules for
+    ``FastDropout`` while the stage trains. ``stop_after_steps`` simulates an interruption (tests, benchmarks).
     ``lr_multipliers`` scales the learning rate of parameters by name prefix (``parameter_groups``).
     With ``tracking``, train loss, learning rate and dev scores go to its trackers.
 
@@ -221,9 +223,10 @@ def train_stage(
         train_features, collator, batch_size=config.batch_size, seed=seed, group_by_length=config.group_by_length
     )
     pad_ids = [collator.pad_token_id] if isinstance(getattr(collator, "pad_token_id", None), int) else []
-    with active_vocabulary(
-        model, source.feature_sets(), extra_ids=pad_ids, enabled=config.active_vocabulary
-    ) as compact:
+    with (
+        active_vocabulary(model, source.feature_sets(), extra_ids=pad_ids, enabled=config.active_vocabulary) as compact,
+        dropout_implementation(model, config.dropout_impl),
+    ):
         loop = _StageLoop.start(
             model, accelerator, config, source, work_dir, compact, stage_name, tracking, lr_multipliers
         )
