@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -90,7 +89,10 @@ class PaddingCollator:
                 batch[key] = torch.tensor(values, dtype=torch.float32 if floats else torch.long)
                 continue
             fill = self.pad_token_id if key == "input_ids" else (-100 if key == "labels" else 0)
-            batch[key] = torch.from_numpy(pad_sequences(values, longest, fill))
+            padded = np.full((len(rows), longest), fill, dtype=np.int64)
+            for i, seq in enumerate(values):
+                padded[i, : len(seq)] = seq
+            batch[key] = torch.from_numpy(padded)
         return batch
 
     def _collate_choices(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
@@ -109,9 +111,13 @@ class PaddingCollator:
             if key == "labels":
                 batch[key] = torch.tensor([row[key] for row in rows], dtype=torch.long)
                 continue
-            sequences = [seq for row in rows for seq in row[key]]  # row-major: (row, choice)
-            padded = pad_sequences(sequences, longest, self.pad_token_id if key == "input_ids" else 0)
-            batch[key] = torch.from_numpy(padded.reshape(len(rows), choices, longest))
+            padded = np.full(
+                (len(rows), choices, longest), self.pad_token_id if key == "input_ids" else 0, dtype=np.int64
+            )
+            for i, row in enumerate(rows):
+                for j, seq in enumerate(row[key]):
+                    padded[i, j, : len(seq)] = seq
+            batch[key] = torch.from_numpy(padded)
         return batch
 
     def _padded_length(self, longest: int) -> int:
@@ -119,20 +125,6 @@ class PaddingCollator:
         if self.pad_to_multiple_of > 1:
             return -(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of
         return longest
-
-
-def pad_sequences(sequences: Sequence[Sequence[int]], length: int, fill: int) -> np.ndarray:
-    """``len(sequences) x length`` int64 array: each sequence left-aligned in its row, ``fill`` after it.
-
-    Vectorised: the tokens are read into one flat array (``np.fromiter`` over the chained
-    sequences) and scattered by one boolean-mask assignment; row i's mask is ``t < len_i``, and
-    the mask's True cells in row-major order are exactly the concatenated tokens' positions.
-    """
-    lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
-    flat = np.fromiter(itertools.chain.from_iterable(sequences), dtype=np.int64, count=int(lengths.sum()))
-    padded = np.full((len(sequences), length), fill, dtype=np.int64)
-    padded[np.arange(length) < lengths[:, None]] = flat
-    return padded
 
 
 def _is_nested(input_ids: Sequence[Any]) -> bool:
