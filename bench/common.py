@@ -489,6 +489,7 @@ def crossling_train(
     layer: int | None = None,
     active_vocabulary: bool = True,
     compile_model: bool = False,
+    dropout_impl: str = "torch",
 ) -> dict[str, Any]:
     """Build crossling's model and run ``train_stage`` for ``steps`` steps (None: one epoch); the StepTimer summary.
 
@@ -527,6 +528,7 @@ def crossling_train(
         warmup_ratio=0.0,
         active_vocabulary=active_vocabulary,
         compile=compile_model,
+        dropout_impl=dropout_impl,
     )
     # A forward hook would be traced by torch.compile (and recompiled at every step): compiled runs
     # are timed by their caller (bench/compile.py times optimiser steps instead).

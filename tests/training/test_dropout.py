@@ -18,7 +18,8 @@ from crossling.models.aggregation import build_aggregator
 from crossling.models.heads import SequenceClassificationHead
 from crossling.models.model import CrossLingualModel
 from crossling.training import loop
-from crossling.training.dropout import FastDropout, dropout_implementation, fast_dropout, keep_probability
+from crossling.training.dropout import FastDropout, fast_dropout, keep_probability
+from crossling.training.dropout_switch import dropout_implementation
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32, torch.float64])

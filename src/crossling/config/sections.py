@@ -159,9 +159,10 @@ class TrainingConfig:
         dropout_impl: The dropout of the model's ``nn.Dropout`` modules while it trains: ``torch`` (``nn.Dropout``,
             the default) or ``fast`` (``crossling.training.dropout.FastDropout``: masks from 16 random bits per
             bf16 element and one multiply instead of a ``bernoulli_`` draw per element, several times cheaper
-            on CPU). ``fast`` draws another random stream than torch's, so its weights differ from a ``torch``
-            run of the same seed (exact and resumable for itself); the attention-probability dropout inside
-            scaled-dot-product attention stays torch's.
+            on CPU), also on the attention probabilities of encoders using ``sdpa`` attention (torch's math
+            kernel's float32 computation with that dropout, ``crossling.training.dropout_switch``). ``fast``
+            draws another random stream than torch's, so its weights differ from a ``torch`` run of the same
+            seed (exact and resumable for itself).
     """
 
     epochs: int = _help("Passes over the training data.", default=3)
@@ -194,8 +195,8 @@ class TrainingConfig:
     )
     compile: bool = _help("Compile the training forward/backward with torch.compile (dynamic shapes).", default=False)
     dropout_impl: Literal["torch", "fast"] = _help(
-        "Dropout while training: torch (nn.Dropout) or fast (16 random bits per bf16 element, one multiply; "
-        "cheaper on CPU, another random stream than torch's).",
+        "Dropout while training: torch (nn.Dropout) or fast (16 random bits per bf16 element, one multiply, also on "
+        "sdpa attention probabilities; cheaper on CPU, another random stream than torch's).",
         default="torch",
     )
 

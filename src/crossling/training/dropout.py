@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Iterator
 
 import torch
 from torch import nn
-
-#: ``training.dropout_impl`` values: torch's ``nn.Dropout`` (the default), or ``FastDropout``.
-DROPOUT_IMPLS = ("torch", "fast")
 
 #: The integer dtype of each float width: a keep decision compares that many random bits with a threshold, and the
 #: noise (0 or the scale) is written as that integer's bit pattern, so every step stays in one dtype.
@@ -93,30 +88,3 @@ class FastDropout(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
-
-
-@contextlib.contextmanager
-def dropout_implementation(model: nn.Module, impl: str) -> Iterator[int]:
-    """Within the block, every ``nn.Dropout`` of ``model`` is a ``FastDropout`` of the same ``p`` when ``impl`` is
-    ``fast`` (yields how many were replaced); the original modules are put back afterwards.
-
-    Dropout modules hold no parameters or buffers, so the state dict, checkpoints and saved
-    weights are the same either way. ``torch`` leaves the model alone (yields 0).
-    """
-    if impl not in DROPOUT_IMPLS:
-        raise ValueError(f"training.dropout_impl: expected one of {', '.join(DROPOUT_IMPLS)}, got {impl!r}")
-    swapped: list[tuple[nn.Module, str, nn.Module]] = []
-    if impl == "fast":
-        for parent in list(model.modules()):
-            for name, child in list(parent.named_children()):
-                if type(child) is nn.Dropout:
-                    fast = FastDropout(child.p)
-                    fast.train(child.training)
-                    setattr(parent, name, fast)
-                    swapped.append((parent, name, child))
-    try:
-        yield len(swapped)
-    finally:
-        for parent, name, child in swapped:
-            child.train(getattr(parent, name).training)
-            setattr(parent, name, child)

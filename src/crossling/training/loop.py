@@ -33,7 +33,7 @@ from crossling.training.checkpoint import (
     save_checkpoint,
     save_model_weights,
 )
-from crossling.training.dropout import dropout_implementation
+from crossling.training.dropout_switch import dropout_implementation
 from crossling.training.finite import FiniteWatch
 from crossling.training.tracking import Tracking
 from crossling.utils.distributed import process_count
