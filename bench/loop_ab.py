@@ -174,6 +174,32 @@ def bench_dropout(pairs: int) -> None:
         )
 
 
+def bench_attention(pairs: int) -> None:
+    """One e5-sized attention (32 x 12 heads x 48 x 32, padded keys) forward + backward under bf16 autocast, dropout
+    0.1: transformers' sdpa attention against ``fast_dropout_attention``."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    from crossling.training.dropout_switch import fast_dropout_attention
+
+    torch.manual_seed(0)
+    q, k, v, grad = (torch.randn(32, 12, 48, 32, dtype=torch.bfloat16) for _ in range(4))
+    mask = (torch.arange(48)[None, :] < torch.randint(20, 49, (32,))[:, None])[:, None, None, :]
+    module = torch.nn.Module()
+
+    def run(attention: Callable[..., Any]) -> None:
+        leaves = [t.detach().requires_grad_() for t in (q, k, v)]
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out, _ = attention(module, *leaves, mask, dropout=0.1, scaling=32**-0.5)
+        out.backward(grad.transpose(1, 2))
+
+    compare(
+        "attention with dropout 0.1 forward+backward (one layer)",
+        lambda: _timed(lambda: run(sdpa_attention_forward), 5),
+        lambda: _timed(lambda: run(fast_dropout_attention), 5),
+        pairs,
+    )
+
+
 def bench_steps(data: Any, features: Any, tokenizer: Any, args: argparse.Namespace) -> None:
     """Steady-state seconds per optimiser step of ``train_stage`` (e5, XNLI, batch 32, bf16): dropout torch vs fast."""
     path = model_dir(False)
@@ -198,7 +224,9 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=5, help="Interleaved A/B pairs per comparison (>= 5).")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 on a shared machine).")
     parser.add_argument("--steps", type=int, default=8, help="Optimiser steps per train_stage run.")
-    parser.add_argument("--only", nargs="*", default=["collation", "reads", "finite", "dropout", "predict", "steps"])
+    parser.add_argument(
+        "--only", nargs="*", default=["collation", "reads", "finite", "dropout", "attention", "predict", "steps"]
+    )
     args = parser.parse_args()
     setup_environment()
     torch.set_num_threads(args.threads)
@@ -215,6 +243,7 @@ def main() -> None:
         "reads": lambda: bench_reads(test, pad, args.pairs),
         "finite": lambda: bench_finite(args.pairs),
         "dropout": lambda: bench_dropout(args.pairs),
+        "attention": lambda: bench_attention(args.pairs),
         "predict": lambda: bench_predict(_eval_model(data), test, pad, args.pairs),
         "steps": lambda: bench_steps(data, train, tokenizer, args),
     }

@@ -51,6 +51,15 @@ def test_masks_are_seeded_independent_of_position_and_other_than_torchs():
     assert columns.min() > 0.75 and columns.max() < 1.0
 
 
+def test_other_devices_and_dtypes_use_torchs_dropout(monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch.nn.functional, "dropout", lambda x, p, training: calls.append(x.device.type) or x)
+    assert fast_dropout(torch.ones(4, device="meta"), 0.1).device.type == "meta"
+    fast_dropout(torch.ones(4, dtype=torch.complex64), 0.1)
+    fast_dropout(torch.ones(4), 0.1)  # CPU float: the fast path
+    assert calls == ["meta", "cpu"]
+
+
 def test_eval_mode_is_the_identity_and_gradients_flow():
     module = FastDropout(0.3)
     x = torch.randn(8, 50, requires_grad=True)

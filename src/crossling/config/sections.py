@@ -162,7 +162,7 @@ class TrainingConfig:
             on CPU), also on the attention probabilities of encoders using ``sdpa`` attention (torch's math
             kernel's float32 computation with that dropout, ``crossling.training.dropout_switch``). ``fast``
             draws another random stream than torch's, so its weights differ from a ``torch`` run of the same
-            seed (exact and resumable for itself).
+            seed (exact and resumable for itself). On a GPU, torch's fused dropout kernels stay in use.
     """
 
     epochs: int = _help("Passes over the training data.", default=3)

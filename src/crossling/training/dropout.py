@@ -57,13 +57,14 @@ def fast_dropout(x: torch.Tensor, p: float) -> torch.Tensor:
 
     Autograd saves the noise (as torch's dropout saves its mask); the gradient is ``grad * noise``.
     Its random stream differs from torch's ``nn.Dropout`` (other masks for the same seed).
-    Tensors of other dtypes fall back to ``torch.nn.functional.dropout``.
+    Tensors of other dtypes, and tensors off the CPU (CUDA's dropout is one fused kernel already; this
+    one is measured on CPU only), fall back to ``torch.nn.functional.dropout``.
     """
     if p <= 0.0:
         return x
     if p >= 1.0:
         return x * 0.0
-    if not x.is_floating_point() or x.element_size() not in _INT_OF_WIDTH:
+    if x.device.type != "cpu" or not x.is_floating_point() or x.element_size() not in _INT_OF_WIDTH:
         return nn.functional.dropout(x, p, training=True)
     return x * dropout_noise(x, p)
 
