@@ -197,7 +197,8 @@ def train_stage(
     again, a finished stage loads its weights and returns its report; an interrupted one
     resumes from its newest intact checkpoint and ends with the same weights as an
     uninterrupted run. ``training.dropout_impl: fast`` swaps the model's ``nn.Dropout`` modules for
-    ``FastDropout`` while the stage trains. ``stop_after_steps`` simulates an interruption (tests, benchmarks).
+    ``FastDropout`` and its sdpa attention for ``fast_dropout_attention`` while the stage trains.
+    ``stop_after_steps`` simulates an interruption (tests, benchmarks).
     ``lr_multipliers`` scales the learning rate of parameters by name prefix (``parameter_groups``).
     With ``tracking``, train loss, learning rate and dev scores go to its trackers.
 
