@@ -126,6 +126,24 @@ def test_without_a_study_the_html_report_says_one_seed_no_interval(tmp_path):
     )
 
 
+def test_runs_of_several_metrics_get_one_table_and_chart_each(tmp_path):
+    # RQ4's runs: PAWS-X accuracy beside UD-POS and PAN-X F1 (the report used to stop with KeyError: 'accuracy').
+    members = {}
+    for name, metric, scores in (
+        ("pawsx-direct", "accuracy", {"en": 81.0, "de": 70.0}),
+        ("panx-direct", "f1", {"en": 74.0, "de": 61.5}),
+    ):
+        write_run(tmp_path / name, name, scores, metric=metric)
+        members[name] = str(tmp_path / name / "results.json")
+    (tmp_path / "sweep.json").write_text(json.dumps({"name": "mixed", "members": members}))
+    result = runner.invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "report.html").read_text()
+    assert "accuracy (one seed, no interval)" in page and "f1 (one seed, no interval)" in page
+    assert "61.5" in page and "70.0" in page
+    assert len(re.findall(r'src="data:image/png;base64,', page)) >= 2
+
+
 def test_a_study_json_of_another_schema_is_a_one_line_error(tmp_path):
     study = _study_dir(tmp_path, with_study=False)
     (study / "study.json").write_text(json.dumps({"schema": "other/9"}))

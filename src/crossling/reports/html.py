@@ -147,24 +147,34 @@ def _study_sections(study: Mapping[str, Any]) -> list[str]:
 
 
 def _runs_sections(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Without a study: the per-run table and bars, marked as one seed without an interval."""
-    metric = next(iter(results.values()))["metric"]
-    header, rows = comparison_rows(results)
-    values = {
-        label: {lang: (scores[metric], None, None) for lang, scores in r["languages"].items()}
-        for label, r in results.items()
-    }
-    return [
+    """Without a study: per metric, the runs' table and bars, marked as one seed without an interval.
+
+    Runs of different task kinds (RQ4: accuracy, F1, retrieval accuracy) get one table each: a
+    score is only comparable with scores of its own metric.
+    """
+    by_metric: dict[str, dict[str, Mapping[str, Any]]] = {}
+    for label, result in results.items():
+        by_metric.setdefault(result["metric"], {})[label] = result
+    parts = [
         '<section class="answer"><h2>Answer</h2><p>One seed, no interval: these runs are single training runs, '
         "so no difference below is tested for significance. Run a study (<code>seeds:</code>) for intervals."
         "</p></section>",
         "<h2>Per language</h2>",
-        _table(header, rows, caption=f"{metric} (one seed, no interval)"),
-        _image(
-            interval_bars_png(values, metric=metric, title=f"{metric} per language (one seed)"),
-            f"per-language {metric}",
-        ),
     ]
+    for metric, runs in by_metric.items():
+        header, rows = comparison_rows(runs)
+        values = {
+            label: {lang: (scores[metric], None, None) for lang, scores in r["languages"].items()}
+            for label, r in runs.items()
+        }
+        parts += [
+            _table(header, rows, caption=f"{metric} (one seed, no interval)"),
+            _image(
+                interval_bars_png(values, metric=metric, title=f"{metric} per language (one seed)"),
+                f"per-language {metric}",
+            ),
+        ]
+    return parts
 
 
 def dev_curves(results: Mapping[str, Mapping[str, Any]]) -> dict[str, list[tuple[float, float]]]:
