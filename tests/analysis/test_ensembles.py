@@ -149,5 +149,27 @@ def test_compare_with_members_reports_best_mean_and_oracle_with_intervals():
     assert result.mean_member.value == pytest.approx(np.mean(points))
     assert result.ensemble.value == pytest.approx(100 * ensemble[:, 0].mean())
     assert result.oracle.value >= result.best_member.value >= result.mean_member.value
-    for interval in (result.ensemble, result.best_member, result.mean_member, result.oracle):
+    for interval in (result.ensemble, result.best_member, result.mean_member, result.oracle, result.minus_best):
         assert interval.low <= interval.value <= interval.high and interval.high - interval.low < 30
+    assert result.minus_best.value == pytest.approx(result.ensemble.value - result.best_member.value)
+    # Paired: the difference's interval is narrower than the two systems' intervals side by side.
+    assert result.minus_best.high - result.minus_best.low < (result.ensemble.high - result.ensemble.low) + (
+        result.best_member.high - result.best_member.low
+    )
+
+
+def test_an_ensemble_equal_to_its_best_member_gains_exactly_zero_with_p_one():
+    rng = np.random.default_rng(2)
+    members = [_accuracy_rows(rng.random(100) < p) for p in (0.6, 0.7)]
+    result = compare_with_members(members[1], members, "ratio", n_resamples=200)
+    assert (result.minus_best.value, result.minus_best.low, result.minus_best.high) == (0.0, 0.0, 0.0)
+    assert result.p_minus_best == 1.0
+
+
+def test_an_ensemble_right_where_its_best_member_is_wrong_gains_significantly():
+    truth = np.ones(300, dtype=bool)
+    best = _accuracy_rows(np.arange(300) % 2 == 0)  # 50%
+    worse = _accuracy_rows(np.arange(300) % 3 == 0)  # 33%
+    result = compare_with_members(_accuracy_rows(truth), [best, worse], "ratio", n_resamples=500)
+    assert result.minus_best.value == pytest.approx(50.0) and result.minus_best.low > 40
+    assert result.p_minus_best < 0.01

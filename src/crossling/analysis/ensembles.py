@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crossling.analysis.stats import Interval, bootstrap_replicates, percentile_interval
+from crossling.analysis.stats import Interval, bootstrap_pvalue, bootstrap_replicates, percentile_interval
 from crossling.errors import ConfigError, DataError
 from crossling.evaluation.example_stats import FRACTIONS, metric_from_sums
 
@@ -186,6 +186,8 @@ class MemberComparison:
         best_member: The member with the highest metric (``best_index``: its position).
         mean_member: The mean of the members' metrics.
         oracle: ``oracle_rows``' metric.
+        minus_best: The paired difference ensemble - best member (the same bootstrap draws for both).
+        p_minus_best: Its two-sided percentile-bootstrap p-value (``bootstrap_pvalue``).
     """
 
     ensemble: Interval
@@ -193,6 +195,8 @@ class MemberComparison:
     best_index: int
     mean_member: Interval
     oracle: Interval
+    minus_best: Interval
+    p_minus_best: float
 
 
 def compare_with_members(
@@ -217,10 +221,13 @@ def compare_with_members(
     member_points = [points[str(i)] for i in range(len(stacked))]
     best = int(np.argmax(member_points))
     mean_replicates = np.mean([replicates[str(i)] for i in range(len(stacked))], axis=0)
+    gain_replicates = replicates["ensemble"] - replicates[str(best)]
     return MemberComparison(
         ensemble=percentile_interval(points["ensemble"], replicates["ensemble"]),
         best_member=percentile_interval(member_points[best], replicates[str(best)]),
         best_index=best,
         mean_member=percentile_interval(float(np.mean(member_points)), mean_replicates),
         oracle=percentile_interval(points["oracle"], replicates["oracle"]),
+        minus_best=percentile_interval(points["ensemble"] - member_points[best], gain_replicates),
+        p_minus_best=bootstrap_pvalue(gain_replicates),
     )

@@ -188,6 +188,7 @@ def _comparison(
         "best_member": {"run": members[result.best_index].run_dir.name, **cell(result.best_member)},
         "mean_member": cell(result.mean_member),
         "oracle": cell(result.oracle),
+        "ensemble_minus_best": {**cell(result.minus_best), "p": result.p_minus_best},
     }
 
 
