@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from crossling.analysis.stats import holm
-from crossling.reports.study_markdown import replace_block
-from crossling.utils.io import atomic_write_text, read_json
+from crossling.reports.study_markdown import update_block
+from crossling.utils.io import read_json
 
 ALPHA = 0.05
 
@@ -84,8 +84,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     markdown = ensembles_markdown([read_json(d / "results.json") for d in args.ensemble_dirs])
     print(markdown)
     if args.readme:
-        text = replace_block(args.readme.read_text(), markdown, source=str(args.readme), name=args.block)
-        atomic_write_text(args.readme, text)
+        update_block(args.readme, markdown, args.block)
 
 
 if __name__ == "__main__":

@@ -118,6 +118,11 @@ def replace_block(text: str, block: str, *, source: str = "file", name: str | No
     return text[: start + len(begin)] + "\n" + block.rstrip("\n") + "\n" + text[end:]
 
 
+def update_block(path: Path, markdown: str, name: str | None) -> None:
+    """Rewrite ``path`` (atomically) with its block ``name`` replaced by ``markdown``."""
+    atomic_write_text(path, replace_block(path.read_text(), markdown, source=str(path), name=name))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Print a study's Markdown; with ``--readme FILE`` also put it between FILE's study-table markers."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -128,8 +133,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     markdown = study_markdown(read_json(args.study_dir / "study.json"), heading_level=4)
     print(markdown)
     if args.readme:
-        text = replace_block(args.readme.read_text(), markdown, source=str(args.readme), name=args.block)
-        atomic_write_text(args.readme, text)
+        update_block(args.readme, markdown, args.block)
 
 
 if __name__ == "__main__":
