@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet -e '.[offline,test,typology,cluster,tracking,images]'
+	$(PY) -m pip install --quiet -e '.[offline,test,typology,cluster,tracking,images,faiss]'
 	touch $(STAMP)
 
 install: $(STAMP)

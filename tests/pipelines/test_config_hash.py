@@ -24,6 +24,7 @@ HASH_BEFORE_CHECKPOINT_MINUTES = "0d77acc2cfb41eeeed6a43abc86af6854570d45cdd5fe7
 def test_runs_recorded_before_a_new_default_keep_their_hash():
     assert config_hash(build_config(RAW, source="x")) == HASH_BEFORE_CHECKPOINT_MINUTES
     assert "checkpoint_every_minutes" in ADDED_WITH_DEFAULTS and ADDED_WITH_DEFAULTS["dropout_impl"] == "torch"
+    assert ADDED_WITH_DEFAULTS["index"] == "exact"  # retrieval.index, added after this hash was recorded
 
 
 def test_a_new_setting_away_from_its_default_changes_the_hash_and_is_named(tmp_path):
@@ -34,6 +35,8 @@ def test_a_new_setting_away_from_its_default_changes_the_hash_and_is_named(tmp_p
     recorded.write_text(old, encoding="utf-8")
     assert _differences(recorded, build_config(RAW, source="x")) == ""  # absent = the default: no difference
     assert "training.checkpoint_every_minutes (" in _differences(recorded, build_config(changed, source="x"))
+    faiss = {**RAW, "retrieval": {"index": "faiss"}}
+    assert config_hash(build_config(faiss, source="x")) != HASH_BEFORE_CHECKPOINT_MINUTES
 
 
 def test_fast_dropout_changes_the_hash_and_the_stage_id_and_is_named(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,23 @@ def tiny_dir(tmp_path_factory) -> Path:
     return make_tiny_model_dir(tmp_path_factory.mktemp("tiny") / "model", [" ".join(w) for w in WORDS.values()] * 10)
 
 
+@pytest.fixture
+def pool_encodings(monkeypatch) -> list[int]:
+    """The size of every candidate pool encoded from now on (``SentenceEncoder.encode`` is counted)."""
+    from crossling.models.sentence_encoder import SentenceEncoder
+
+    encodings: list[int] = []
+    real_encode = SentenceEncoder.encode
+
+    def counting(self, texts, description="encode", *, role="query"):
+        if description == "encode the candidate pool":
+            encodings.append(len(texts))
+        return real_encode(self, texts, description, role=role)
+
+    monkeypatch.setattr(SentenceEncoder, "encode", counting)
+    return encodings
+
+
 def _lareqa_files(directory: Path) -> None:
     sentences = {
         "en": ["red cat sleeps .", "blue dog barks .", "green bird sings ."],
@@ -59,7 +77,9 @@ def _lareqa_files(directory: Path) -> None:
         (directory / f"{language}.json").write_text(json.dumps(document), encoding="utf-8")
 
 
-def _lareqa_config(model: Path, data: Path, out: Path, name: str, layer: int, **task: Any):
+def _lareqa_config(
+    model: Path, data: Path, out: Path, name: str, layer: int, retrieval: dict[str, Any] | None = None, **task: Any
+):
     """A LAReQA run on ``_lareqa_files``' data: en and xx queries (``task`` overrides) over the pool of both."""
     return build_config(
         {
@@ -74,7 +94,7 @@ def _lareqa_config(model: Path, data: Path, out: Path, name: str, layer: int, **
                 "params": {"pool_languages": ["en", "xx"]},
                 **task,
             },
-            "retrieval": {"layer": layer},
+            "retrieval": {"layer": layer, **(retrieval or {})},
             "training": {"mixed_precision": "no"},
         }
     )
@@ -203,22 +223,12 @@ def test_ranking_saves_its_similarity_matrix_and_per_query_ap_that_an_ensemble_s
         assert doubled["languages"][language]["map@20"] == pytest.approx(results["languages"][language]["map@20"])
 
 
-def test_a_second_run_reads_the_candidate_pool_vectors_from_the_cache(tiny_dir, tmp_path, monkeypatch):
-    from crossling.models.sentence_encoder import SentenceEncoder
+def test_a_second_run_reads_the_candidate_pool_vectors_from_the_cache(tiny_dir, tmp_path, pool_encodings):
     from crossling.utils.paths import vectors_dir
 
     data = tmp_path / "xquad-r"
     data.mkdir()
     _lareqa_files(data)
-    pool_encodings: list[int] = []
-    real_encode = SentenceEncoder.encode
-
-    def counting(self, texts, description="encode", *, role="query"):
-        if description == "encode the candidate pool":
-            pool_encodings.append(len(texts))
-        return real_encode(self, texts, description, role=role)
-
-    monkeypatch.setattr(SentenceEncoder, "encode", counting)
 
     def run(name: str, layer: int) -> dict:
         return run_experiment(_lareqa_config(tiny_dir, data, tmp_path / "runs", name, layer), show_progress=False)
@@ -232,3 +242,38 @@ def test_a_second_run_reads_the_candidate_pool_vectors_from_the_cache(tiny_dir, 
     }
     run("other-layer", 1)  # other token features: other vectors
     assert pool_encodings == [6, 6]
+
+
+def test_lareqa_with_the_faiss_index_ranks_as_the_exact_search_from_the_same_cached_pool(
+    tiny_dir, tmp_path, pool_encodings
+):
+    pytest.importorskip("faiss", reason="the faiss extra (pip install 'crossling[faiss]') is not installed")
+    data = tmp_path / "xquad-r"
+    data.mkdir()
+    _lareqa_files(data)
+    runs = tmp_path / "runs"
+    exact = run_experiment(_lareqa_config(tiny_dir, data, runs, "exact", 2), show_progress=False)
+    fast = run_experiment(_lareqa_config(tiny_dir, data, runs, "faiss", 2, {"index": "faiss"}), show_progress=False)
+    for language in ("en", "xx"):
+        assert fast["languages"][language]["map@20"] == exact["languages"][language]["map@20"]
+        files = [runs / name / "predictions" / "lareqa" / f"test-{language}.json" for name in ("exact", "faiss")]
+        assert files[0].read_text(encoding="utf-8") == files[1].read_text(encoding="utf-8")
+    assert pool_encodings == [6], "retrieval.index changed the pool vectors' cache key"
+
+
+def test_without_faiss_a_faiss_run_stops_before_encoding_anything(tiny_dir, tmp_path, monkeypatch):
+    from crossling.errors import ConfigError
+    from crossling.models.sentence_encoder import SentenceEncoder
+
+    data = tmp_path / "xquad-r"
+    data.mkdir()
+    _lareqa_files(data)
+    monkeypatch.setitem(sys.modules, "faiss", None)  # import faiss raises ImportError
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("encoded sentences before finding faiss missing")
+
+    monkeypatch.setattr(SentenceEncoder, "encode", refuse)
+    config = _lareqa_config(tiny_dir, data, tmp_path / "runs", "faiss", 2, {"index": "faiss"})
+    with pytest.raises(ConfigError, match=r"^retrieval.index faiss needs faiss: pip install 'crossling\[faiss\]'"):
+        run_experiment(config, show_progress=False)

@@ -177,6 +177,13 @@ class TrackingConfig:
     logging_dir: Path | None = _help("Directory of tracker logs (default: <run directory>/tracking).", default=None)
 
 
+#: Why ``retrieval.index: faiss`` refuses ``retrieval.scoring: margin`` (one line, raised at config load).
+FAISS_MARGIN = (
+    "retrieval.index: faiss ranks by cosine only (the margin scores every candidate, which a faiss search does "
+    "not return); set retrieval.scoring: cosine or retrieval.index: exact"
+)
+
+
 @dataclass(frozen=True)
 class RetrievalConfig:
     """Sentence vectors and scoring of retrieval tasks (Tatoeba, BUCC, LAReQA, Mewsli-X), which are not fine-tuned.
@@ -199,6 +206,10 @@ class RetrievalConfig:
             ``query: `` for queries and both sides of Tatoeba/BUCC, ``passage: `` for ranking
             candidates; see ``crossling.models.sentence_encoder.encoder_prompts``); ``none``:
             encode the raw text.
+        index: Top-k search over a ranking task's candidate pool and in bitext mining: ``exact``
+            (torch, blockwise) or ``faiss`` (a faiss ``IndexFlatIP`` over L2-normalised float32
+            vectors: the same exact cosine, faiss's kernels; ``pip install 'crossling[faiss]'``).
+            Cosine scoring only. Tatoeba's pairs are scored as one N x N matrix either way.
     """
 
     layer: int = _help(
@@ -217,8 +228,15 @@ class RetrievalConfig:
         "metadata) before each sentence: auto uses them, none encodes raw text.",
         default="auto",
     )
+    index: Literal["exact", "faiss"] = _help(
+        "Top-k search of ranking pools and bitext mining: exact (torch, blockwise) or faiss (IndexFlatIP, "
+        "exact cosine; the faiss extra). Cosine scoring only.",
+        default="exact",
+    )
 
     def __post_init__(self) -> None:
+        if self.index == "faiss" and self.scoring == "margin":
+            raise ConfigError(FAISS_MARGIN)
         if self.batch_size < 1:
             raise ConfigError(f"retrieval.batch_size: expected an integer >= 1, got {self.batch_size}")
         if self.max_length is not None and self.max_length < 8:

@@ -5,15 +5,21 @@ Scores: ``cos(x, y)``, or the ratio margin of Artetxe & Schwenk (2019)
 with k = 4 nearest neighbours of x among the targets and of y among the sources. Inputs are
 N x E sentence vectors (``crossling.models.sentence_encoder``); the retrieval kind plugins
 (``crossling.tasks.kinds.retrieval``) turn the results into metrics and prediction files.
+
+Top-k search (``top_k``: ranking pools, bitext mining) is ``exact`` (torch, blockwise over the
+queries) or ``faiss`` (``retrieval.index``): a faiss ``IndexFlatIP`` over L2-normalised float32
+vectors, i.e. the same exact cosine by faiss's kernels (the optional ``faiss`` extra, imported only here).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
 
+from crossling.config.schema import FAISS_MARGIN
 from crossling.errors import ConfigError
 
 #: k of the margin score (Artetxe & Schwenk 2019 and LASER's BUCC mining use 4).
@@ -22,6 +28,8 @@ MARGIN_NEIGHBOURS = 4
 _SIMILARITY_BLOCK = 2**26
 #: Ranks kept per query for mAP and in the prediction file (XTREME-R's mAP@20).
 RANKING_DEPTH = 20
+#: Top-k search backends of ``retrieval.index``: torch blockwise, or faiss's exact inner-product index.
+INDEXES = ("exact", "faiss")
 
 
 def cosine_matrix(x: Tensor, y: Tensor) -> Tensor:
@@ -60,8 +68,16 @@ def retrieve_both_directions(x: Tensor, y: Tensor, scoring: str) -> tuple[list[i
     return scores.argmax(dim=1).tolist(), scores.argmax(dim=0).tolist()
 
 
-def top_k(queries: Tensor, keys: Tensor, k: int) -> tuple[Tensor, Tensor]:
-    """The k largest cosines of each query among the keys, blockwise: ``(values, indices)``, N x k each."""
+def top_k(queries: Tensor, keys: Tensor, k: int, index: str = "exact") -> tuple[Tensor, Tensor]:
+    """The k largest cosines of each query among the keys: ``(values, indices)``, N x k each.
+
+    ``index``: ``exact`` computes them blockwise with torch, ``faiss`` with a faiss ``IndexFlatIP``
+    (``faiss_top_k``); both are exact, so they agree up to float rounding (order of near-ties).
+    """
+    if index == "faiss":
+        return faiss_top_k(queries, keys, k)
+    if index != "exact":
+        raise ConfigError(f"retrieval.index: expected one of {', '.join(INDEXES)}, got {index!r}")
     queries = torch.nn.functional.normalize(queries, dim=-1)
     keys = torch.nn.functional.normalize(keys, dim=-1)
     k = min(k, keys.shape[0])
@@ -74,14 +90,44 @@ def top_k(queries: Tensor, keys: Tensor, k: int) -> tuple[Tensor, Tensor]:
     return torch.cat(values), torch.cat(indices)
 
 
-def mine_pairs(x: Tensor, y: Tensor, scoring: str, k: int = MARGIN_NEIGHBOURS) -> list[tuple[int, int, float]]:
+def require_faiss() -> Any:
+    """The ``faiss`` module, or a one-line ``ConfigError`` naming the extra that installs it."""
+    try:
+        import faiss
+    except ImportError:
+        raise ConfigError("retrieval.index faiss needs faiss: pip install 'crossling[faiss]' (faiss-cpu)") from None
+    return faiss
+
+
+def faiss_top_k(queries: Tensor, keys: Tensor, k: int) -> tuple[Tensor, Tensor]:
+    """``top_k`` by faiss: an ``IndexFlatIP`` of the L2-normalised float32 keys (exact cosine), searched on the CPU.
+
+    The results are moved to the queries' device. faiss searches in blocks of queries and keys,
+    so its working memory stays bounded however large the pool; the index holds a copy of the keys.
+    """
+    faiss = require_faiss()
+
+    def unit_rows(vectors: Tensor) -> Any:
+        return torch.nn.functional.normalize(vectors.detach().float(), dim=-1).cpu().contiguous().numpy()
+
+    keys_np = unit_rows(keys)
+    flat = faiss.IndexFlatIP(keys_np.shape[1])
+    flat.add(keys_np)
+    values, indices = flat.search(unit_rows(queries), min(k, keys_np.shape[0]))
+    return torch.from_numpy(values).to(queries.device), torch.from_numpy(indices).to(queries.device)
+
+
+def mine_pairs(
+    x: Tensor, y: Tensor, scoring: str, k: int = MARGIN_NEIGHBOURS, index: str = "exact"
+) -> list[tuple[int, int, float]]:
     """Candidate translation pairs ``(source index, target index, score)``, best score first (LASER's ``max``).
 
     Each source's best target and each target's best source (cosine, or ratio margin over the
     k nearest neighbours) are pooled and kept greedily by score when neither side is taken yet.
+    Both read only the k nearest neighbours in each direction, so any ``index`` (``top_k``) is exact.
     """
-    x2y_sim, x2y_ind = top_k(x, y, k)
-    y2x_sim, y2x_ind = top_k(y, x, k)
+    x2y_sim, x2y_ind = top_k(x, y, k, index)
+    y2x_sim, y2x_ind = top_k(y, x, k, index)
     if scoring == "margin":
         x_mean, y_mean = x2y_sim.mean(dim=1), y2x_sim.mean(dim=1)
         fwd = x2y_sim / ((x_mean.unsqueeze(1) + y_mean[x2y_ind]) / 2)
@@ -131,16 +177,20 @@ def choose_threshold(
     return threshold, 100.0 * best_f1
 
 
-def top_k_scored(queries: Tensor, keys: Tensor, k: int, scoring: str) -> Tensor:
+def top_k_scored(queries: Tensor, keys: Tensor, k: int, scoring: str, index: str = "exact") -> Tensor:
     """Indices of each query's k best keys (N x k), by cosine or by ratio margin, blockwise over the queries.
 
     The margin's neighbourhoods are a query's ``MARGIN_NEIGHBOURS`` nearest keys and a key's
     nearest queries, as in ``margin_matrix``; every key is scored, not only the cosine top k.
+    ``index`` (``top_k``) searches the cosine top k; the margin needs every key's score, which a
+    faiss search does not give, so ``faiss`` with ``margin`` is a ``ConfigError``.
     """
     if scoring not in ("cosine", "margin"):
         raise ConfigError(f"retrieval.scoring: expected 'cosine' or 'margin', got {scoring!r}")
     if scoring == "cosine":
-        return top_k(queries, keys, k)[1]
+        return top_k(queries, keys, k, index)[1]
+    if index != "exact":
+        raise ConfigError(FAISS_MARGIN)
     query_mean = top_k(queries, keys, MARGIN_NEIGHBOURS)[0].mean(dim=1)
     key_mean = top_k(keys, queries, MARGIN_NEIGHBOURS)[0].mean(dim=1)
     queries = torch.nn.functional.normalize(queries, dim=-1)

@@ -226,8 +226,8 @@ def build_sentence_encoder(
             {
                 "weights": weights_identity,
                 "aggregation": to_dict(config.aggregation),
-                # Scoring (cosine or margin) reads the vectors; it does not change them.
-                "retrieval": {k: v for k, v in to_dict(config.retrieval).items() if k != "scoring"},
+                # Scoring (cosine or margin) and the top-k search read the vectors; they do not change them.
+                "retrieval": {k: v for k, v in to_dict(config.retrieval).items() if k not in ("scoring", "index")},
                 "max_length": max_length,
                 "precision": precision,
                 "device": device.type,

@@ -36,7 +36,8 @@ def _probe_key(config: ExperimentConfig) -> str:
         {
             "model": to_dict(config.model),
             "probe": to_dict(config.probe),
-            "retrieval": to_dict(config.retrieval),
+            # The probe scores whole matrices: the top-k search (retrieval.index) does not enter.
+            "retrieval": {k: v for k, v in to_dict(config.retrieval).items() if k != "index"},
             "precision": config.training.mixed_precision,
         }
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from crossling.config.schema import ExperimentConfig
 from crossling.errors import ConfigError, DataError, EnvironmentFault, ModelError
+from crossling.evaluation.retrieval import require_faiss
 from crossling.models.encoder import checked_model_path
 from crossling.tasks.loading import TaskData
 from crossling.utils.paths import crossling_home
@@ -177,3 +178,5 @@ def check_before_training(
         target = index == len(tasks) - 1
         check_task_data(data, fine_tuned=fine_tunes_target or not target, evaluated=target)
     check_model_limits(config, tasks, fine_tunes_target=fine_tunes_target, keys=keys)
+    if not fine_tunes_target and config.retrieval.index == "faiss":
+        require_faiss()  # the optional extra: missing, the run stops here, not after its intermediate stages

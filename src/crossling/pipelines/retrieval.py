@@ -17,6 +17,7 @@ from crossling.config.schema import ExperimentConfig
 from crossling.errors import ConfigError
 from crossling.evaluation.example_stats import examples_path, write_example_stats
 from crossling.evaluation.logits import logits_path, write_logits
+from crossling.evaluation.retrieval import require_faiss
 from crossling.models.sentence_encoder import build_sentence_encoder
 from crossling.pipelines.stages import model_identity
 from crossling.tasks.kinds.retrieval import Retrieval
@@ -55,6 +56,8 @@ def evaluate_retrieval(
     plugin = task_data.spec.kind_plugin
     if not isinstance(plugin, Retrieval):
         raise ConfigError(f"{task_data.spec.name} is a {task_data.spec.kind} task, not a retrieval task")
+    if config.retrieval.index == "faiss":
+        require_faiss()  # before the pool is encoded
     max_length = config.retrieval.max_length or task_data.max_length
     if encoder is None:
         weights_identity = model_identity(config.model)
@@ -66,7 +69,9 @@ def evaluate_retrieval(
     per_language: dict[str, dict[str, Any]] = {}
     for language in task_data.eval_languages():
         started = time.perf_counter()
-        result = plugin.score_language(sentence_encoder, task_data, language, config.retrieval.scoring)
+        result = plugin.score_language(
+            sentence_encoder, task_data, language, config.retrieval.scoring, config.retrieval.index
+        )
         per_language[language] = {**result.metrics, "seconds": round(time.perf_counter() - started, 3)}
         name = task_data.spec.name
         if logits_dir is not None:

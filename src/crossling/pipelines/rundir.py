@@ -45,7 +45,7 @@ def config_hash(config: ExperimentConfig) -> str:
 
 #: Settings added after runs were recorded, with the default that behaves as before they existed: left out of the
 #: hash at that value (in every section that has them), so a new release does not orphan existing run directories.
-ADDED_WITH_DEFAULTS: dict[str, Any] = {"checkpoint_every_minutes": 0.0, "dropout_impl": "torch"}
+ADDED_WITH_DEFAULTS: dict[str, Any] = {"checkpoint_every_minutes": 0.0, "dropout_impl": "torch", "index": "exact"}
 
 
 def _without_later_defaults(value: Any) -> Any:

@@ -81,8 +81,13 @@ class Retrieval(KindPlugin):
     fine_tunes = False
 
     @abc.abstractmethod
-    def score_language(self, encoder: SentenceEncoder, data: TaskData, language: str, scoring: str) -> RetrievalResult:
-        """Scores and prediction files of ``language`` on ``task.eval_split`` (``scoring``: ``cosine`` or ``margin``)."""
+    def score_language(
+        self, encoder: SentenceEncoder, data: TaskData, language: str, scoring: str, index: str = "exact"
+    ) -> RetrievalResult:
+        """Scores and prediction files of ``language`` on ``task.eval_split`` (``scoring``: ``cosine`` or ``margin``).
+
+        ``index`` (``retrieval.index``): the top-k search of pools and mining, ``exact`` or ``faiss``.
+        """
 
     def similarity(self, encoder: SentenceEncoder, data: TaskData, language: str, split: str) -> np.ndarray:
         """The queries x candidates cosine matrix of ``language``/``split`` (ensembles average these)."""
@@ -113,8 +118,10 @@ class TranslationRetrieval(Retrieval):
 
     averages_scores = True
 
-    def score_language(self, encoder: SentenceEncoder, data: TaskData, language: str, scoring: str) -> RetrievalResult:
-        """Both directions' accuracy; their mean is ``accuracy``."""
+    def score_language(
+        self, encoder: SentenceEncoder, data: TaskData, language: str, scoring: str, index: str = "exact"
+    ) -> RetrievalResult:
+        """Both directions' accuracy; their mean is ``accuracy`` (one N x N matrix: ``index`` has no effect)."""
         similarity = self.similarity(encoder, data, language, data.config.eval_split)
         return self.score_similarity(similarity, data, language, scoring)
 
@@ -172,7 +179,7 @@ class BitextMining(Retrieval):
 
     @staticmethod
     def _mine(
-        encoder: SentenceEncoder, data: TaskData, language: str, split: str, scoring: str
+        encoder: SentenceEncoder, data: TaskData, language: str, split: str, scoring: str, index: str
     ) -> tuple[list[tuple[str, str, float]], set[tuple[str, str]]]:
         """``(candidate pairs (source id, target id, score), gold pairs)`` of one split's (capped) sentences."""
         queries: Sequence[RankingQuery] = _records_of(data, language, split, RankingQuery)
@@ -184,18 +191,22 @@ class BitextMining(Retrieval):
             )
         x = encoder.encode([q.text for q in queries])
         y = _pool_vectors(encoder, targets, "query")
-        pairs = [(queries[i].id, targets[j].id, s) for i, j, s in mine_pairs(x, y, scoring)]
+        pairs = [(queries[i].id, targets[j].id, s) for i, j, s in mine_pairs(x, y, scoring, index=index)]
         return pairs, gold
 
-    def score_language(self, encoder: SentenceEncoder, data: TaskData, language: str, scoring: str) -> RetrievalResult:
+    def score_language(
+        self, encoder: SentenceEncoder, data: TaskData, language: str, scoring: str, index: str = "exact"
+    ) -> RetrievalResult:
         """F1 of the pairs scoring at least the dev-chosen threshold; the threshold and dev F1 are reported."""
         split, dev_split = data.config.eval_split, data.config.dev_split
         if dev_split == "none":
             raise ConfigError(f"{data.spec.name}: the mining threshold is chosen on task.dev_split, which is 'none'")
-        dev_candidates, dev_gold = self._mine(encoder, data, language, dev_split, scoring)
+        dev_candidates, dev_gold = self._mine(encoder, data, language, dev_split, scoring, index)
         threshold, dev_f1 = choose_threshold(dev_candidates, dev_gold)
         candidates, gold = (
-            (dev_candidates, dev_gold) if dev_split == split else self._mine(encoder, data, language, split, scoring)
+            (dev_candidates, dev_gold)
+            if dev_split == split
+            else self._mine(encoder, data, language, split, scoring, index)
         )
         predicted = [(s, t) for s, t, score in candidates if score >= threshold]
         metrics = {**bucc_f1(predicted, sorted(gold)), "threshold": threshold, "dev_f1": dev_f1, "count": len(gold)}
@@ -212,13 +223,16 @@ class Ranking(Retrieval):
 
     averages_scores = True
 
-    def score_language(self, encoder: SentenceEncoder, data: TaskData, language: str, scoring: str) -> RetrievalResult:
+    def score_language(
+        self, encoder: SentenceEncoder, data: TaskData, language: str, scoring: str, index: str = "exact"
+    ) -> RetrievalResult:
         """mAP@20 over the language's queries; the pool's size and languages are reported."""
         split = data.config.eval_split
         queries: Sequence[RankingQuery] = _records_of(data, language, split, RankingQuery)
         pool = data.candidates(language, split)
         keys = _pool_vectors(encoder, pool, "passage")
-        ranked = top_k_scored(encoder.encode([q.text for q in queries]), keys, RANKING_DEPTH, scoring).tolist()
+        query_vectors = encoder.encode([q.text for q in queries])
+        ranked = top_k_scored(query_vectors, keys, RANKING_DEPTH, scoring, index).tolist()
         return self._scored(data, language, queries, pool, ranked)
 
     def similarity(self, encoder: SentenceEncoder, data: TaskData, language: str, split: str) -> np.ndarray:
