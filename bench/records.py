@@ -28,7 +28,19 @@ BENCHMARKS_MD = REPO / "BENCHMARKS.md"
 #: Hand-written analysis, included verbatim after the summary (no measured number lives only there).
 NOTES = HERE / "notes.md"
 #: Section order of BENCHMARKS.md (quick sections follow, in the same order); unknown keys come last.
-ORDER = ("padding", "dlfa", "vs-hf", "eval", "flops", "cache", "memory", "compile", "profile", "executor-scaling")
+ORDER = (
+    "padding",
+    "dlfa",
+    "vs-hf",
+    "eval",
+    "flops",
+    "cache",
+    "memory",
+    "compile",
+    "profile",
+    "executor-scaling",
+    "pool-scaling",
+)
 #: Figures rendered from their raw measurements by ``render(raw)`` of the named script (bench/<name>.py).
 RENDERERS = {"vs-hf": "vs_hf_trainer", "eval": "eval_speed"}
 #: Figures the summary always lists: without a full-size record, a "pending" row gives the command to run.

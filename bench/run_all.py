@@ -23,6 +23,7 @@ SCRIPTS = (
     "memory.py",
     "compile.py",
     "executor_scaling.py",
+    "pool_scaling.py",
 )
 
 
