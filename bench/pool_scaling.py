@@ -45,8 +45,9 @@ from records import summary_row
 WIDTH = 384
 #: Tatoeba languages of the evaluation, in the order they are added (the first L of them).
 TATOEBA = ("de", "fr", "es", "ru", "ja", "zh", "ar", "hi")
-#: The bounded-memory claim: encoding 10x the candidates takes at most this much more working memory.
-RSS_TARGET = 1.1
+#: The bounded-memory claim: 10x the candidates take at most this much more working memory (memory that grew
+#: with the pool would take 10x; the allocator's heap settles over the first few chunks, hence not 1.0x).
+RSS_TARGET = 1.5
 CHILDREN = ("search", "encode", "cache")
 #: The model of the memory and cache children: built from a config, small enough to encode 100k texts in a minute.
 TINY = {"hidden": 16, "layers": 1, "heads": 1}
@@ -406,7 +407,9 @@ def render(args: argparse.Namespace, measured: dict[str, Any]) -> tuple[str, lis
             f"**Bounded encoding memory**: {TINY_LABEL}, encoding "
             f"{' and '.join(_count(n) for n in sizes)} synthetic texts (words of XNLI's English dev sentences, their "
             "length spread) in a child process each. Working memory = peak RSS - RSS before encoding (model and "
-            "texts loaded) - the output vectors, which any encoder returns.",
+            "texts loaded) - the output vectors, which any encoder returns. Texts are tokenized "
+            "`SentenceEncoder.chunk_size` (8192) at a time, so working memory should not follow the pool: "
+            f"target <= {RSS_TARGET}x for 10x the candidates (memory proportional to the pool would be 10x).",
             memory,
             encoding,
             f"**Evaluation over languages**: `evaluate_retrieval` of Tatoeba ({args.pairs} pairs per language, "
