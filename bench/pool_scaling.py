@@ -459,7 +459,8 @@ def render(args: argparse.Namespace, measured: dict[str, Any]) -> tuple[str, lis
             memory,
             encoding,
             f"**Evaluation over languages**: `evaluate_retrieval` of Tatoeba ({args.pairs} pairs per language, "
-            f"{model_label(args.quick)}, loaded once), over the first 1..8 languages of {', '.join(TATOEBA)}.",
+            f"{model_label(args.quick)}, loaded once), over the first {', '.join(map(str, args.languages))} languages of "
+            f"{', '.join(TATOEBA)}.",
             languages_table(measured["languages"]),
         ]
     )
