@@ -17,9 +17,12 @@ from common import StepTimer, device
 #: fp32, random sampler.
 #: ``matched``: everything as crossling runs: dynamic padding to a multiple of 8 (DataCollatorWithPadding),
 #: train_sampling_strategy=group_by_length, crossling's mixed precision (``auto`` resolved on this machine).
+#: ``matched-random``: ``matched`` with random batches (the Trainer's default sampler): a reference for how the
+#: length-grouped sampler changes speed and what one epoch learns.
 SETTINGS = {
     "run_xnli": {"pad_to_max_length": True, "matched_precision": False, "group_by_length": False},
     "matched": {"pad_to_max_length": False, "matched_precision": True, "group_by_length": True},
+    "matched-random": {"pad_to_max_length": False, "matched_precision": True, "group_by_length": False},
 }
 #: The padding multiple of both sides' dynamic padding (crossling's PaddingCollator default).
 PAD_MULTIPLE = 8
