@@ -455,6 +455,45 @@ def task_data(
     return TaskData.from_config(config)
 
 
+@dataclass
+class EvalSetup:
+    """Figure 4's evaluation data: the model directory, its tokenizer, tmpl-nli and every language's test features."""
+
+    path: Path
+    tokenizer: Any
+    data: Any
+    features: list[Any]
+    test_size: int
+
+    @property
+    def rows(self) -> int:
+        """Rows over every evaluation language."""
+        return sum(len(f) for f in self.features)
+
+    @property
+    def real_tokens(self) -> int:
+        """Real (non-padding) tokens over every evaluation language."""
+        return int(sum(sum(f["length"]) for f in self.features))
+
+
+def eval_setup(quick: bool, test_size: int) -> EvalSetup:
+    """tmpl-nli's test split in every language (``test_size`` pairs each), features cached beforehand (figure 4)."""
+    path = model_dir(quick)
+    tokenizer = load_tokenizer(path)
+    data = task_data("tmpl-nli", params={"train_size": 100, "dev_size": 10, "test_size": test_size})
+    features = [data.features(lang, data.config.eval_split, tokenizer) for lang in data.eval_languages()]
+    return EvalSetup(path, tokenizer, data, features, test_size)
+
+
+def eval_model(setup: EvalSetup) -> torch.nn.Module:
+    """crossling's model for the evaluation figures (encoder weights, untrained head) on the figure's device."""
+    from crossling.config.schema import AggregationConfig, ModelConfig
+    from crossling.models.model import build_model
+
+    model = build_model(ModelConfig(name_or_path=str(setup.path)), AggregationConfig(), setup.data.spec)
+    return model.to(device())
+
+
 def length_stats(lengths: Sequence[int]) -> str:
     """``min/p10/median/p90/max (mean)`` of sequence lengths."""
     ordered = sorted(lengths)
@@ -490,11 +529,14 @@ def crossling_train(
     active_vocabulary: bool = True,
     compile_model: bool = False,
     dropout_impl: str = "torch",
+    model_dtype: torch.dtype | None = None,
 ) -> dict[str, Any]:
     """Build crossling's model and run ``train_stage`` for ``steps`` steps (None: one epoch); the StepTimer summary.
 
     The summary holds the steady-state rates (``StepTimer.summary``) and, under ``epoch``, the
     rates over every step (``StepTimer.epoch``); with ``keep_model`` also the trained model.
+    ``model_dtype`` casts the built model's weights once (e.g. bf16 with ``precision="no"``: pure
+    low-precision training, a bound for benchmarks, not a numerics crossling ships).
 
     The stage runs in a fresh temporary directory (no checkpoints, no dev scoring), exactly
     through crossling's public ``build_model`` / ``train_stage`` / ``PaddingCollator``.
@@ -510,6 +552,8 @@ def crossling_train(
         AggregationConfig(strategy=strategy, layer=layer),
         data.spec,
     )
+    if model_dtype is not None:
+        model.to(model_dtype)
     collator = PaddingCollator(
         tokenizer.pad_token_id,
         pad_to_multiple_of=pad_to_multiple_of,

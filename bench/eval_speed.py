@@ -13,15 +13,14 @@ from common import (
     auto_precision,
     base_parser,
     device,
+    eval_model,
+    eval_setup,
     interleaved,
     load_average,
-    load_tokenizer,
     markdown_table,
-    model_dir,
     model_label,
     run_figure,
     synchronize,
-    task_data,
 )
 
 TARGET = 2.0
@@ -88,16 +87,11 @@ def trainer_eval(model: Any, data: Any, tokenizer: Any, batch_size: int, precisi
 
 def measure(args: Any) -> dict[str, Any]:
     """Interleaved crossling / Trainer evaluation of the same encoder weights; the raw record."""
-    from crossling.config.schema import AggregationConfig, ModelConfig
-    from crossling.models.model import build_model
-
-    path = model_dir(args.quick)
-    tokenizer = load_tokenizer(path)
-    data = task_data("tmpl-nli", params={"train_size": 100, "dev_size": 10, "test_size": args.test_size})
-    every = [data.features(lang, data.config.eval_split, tokenizer) for lang in data.eval_languages()]
-    precision = auto_precision(path)
-    ours = build_model(ModelConfig(name_or_path=str(path)), AggregationConfig(), data.spec).to(device())
-    theirs = hf_model(path, len(data.spec.labels))
+    setup = eval_setup(args.quick, args.test_size)
+    data, tokenizer = setup.data, setup.tokenizer
+    precision = auto_precision(setup.path)
+    ours = eval_model(setup)
+    theirs = hf_model(setup.path, len(data.spec.labels))
     chosen = precision["precision"]
     runs = interleaved(
         {
@@ -112,8 +106,8 @@ def measure(args: Any) -> dict[str, Any]:
             "model": model_label(args.quick),
             "device": device().type,
             "test_size": args.test_size,
-            "rows": sum(len(f) for f in every),
-            "real_tokens": int(sum(sum(f["length"]) for f in every)),
+            "rows": setup.rows,
+            "real_tokens": setup.real_tokens,
             "batch_size": args.batch_size,
             "pad_multiple": PAD_MULTIPLE,
             "precision": precision,
@@ -181,13 +175,18 @@ def render(raw: dict[str, Any]) -> tuple[str, list[dict[str, str]]]:
     return text, [row]
 
 
-def main() -> None:
-    """Parse the options, measure, write the record and re-render BENCHMARKS.md."""
-    parser = base_parser(__doc__)
+def eval_arguments(parser: Any) -> Any:
+    """Parse figure 4's data and batch options (also the evaluation profile's), test size resolved for ``--quick``."""
     parser.add_argument("--test-size", type=int, default=None, help="Test pairs per language (default 64; quick 40).")
     parser.add_argument("--batch-size", type=int, default=64, help="Batch size of both sides (crossling's default).")
     args = parser.parse_args()
     args.test_size = args.test_size or (40 if args.quick else 64)
+    return args
+
+
+def main() -> None:
+    """Parse the options, measure, write the record and re-render BENCHMARKS.md."""
+    args = eval_arguments(base_parser(__doc__))
     run_figure("eval", "Figure 4: zero-shot evaluation over 12 languages vs a Trainer.predict loop", measure, args)
 
 

@@ -38,11 +38,12 @@ ORDER = (
     "memory",
     "compile",
     "profile",
+    "eval-profile",
     "executor-scaling",
     "pool-scaling",
 )
 #: Figures rendered from their raw measurements by ``render(raw)`` of the named script (bench/<name>.py).
-RENDERERS = {"vs-hf": "vs_hf_trainer", "eval": "eval_speed"}
+RENDERERS = {"vs-hf": "vs_hf_trainer", "eval": "eval_speed", "eval-profile": "profile_eval"}
 #: Figures the summary always lists: without a full-size record, a "pending" row gives the command to run.
 REQUIRED = {
     "vs-hf": ("3 fine-tuning throughput vs HF Trainer, matched settings, 1 epoch x 3 seeds", "bench/vs_hf_trainer.py"),

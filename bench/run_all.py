@@ -22,6 +22,7 @@ SCRIPTS = (
     "cache.py",
     "memory.py",
     "compile.py",
+    "profile_eval.py",
     "executor_scaling.py",
     "pool_scaling.py",
 )
