@@ -312,7 +312,10 @@ def main() -> None:
     parser.add_argument("--max-train", type=int, default=2000)
     parser.add_argument("--gemm-size", type=int, default=None, help="GEMM peak matrix size (CPU 2048, GPU 8192).")
     parser.add_argument(
-        "--option-batches", type=lambda text: [int(x) for x in text.split(",")], default=[64, 128], help="Batch sizes."
+        "--option-batches",
+        type=lambda text: [int(x) for x in text.split(",")],
+        default=[64, 128],
+        help="Batch sizes timed besides --batch-size (comma-separated).",
     )
     parser.add_argument("--no-options", action="store_true", help=f"Time the default only, not {OPTION_HELP}.")
     args = parser.parse_args()
