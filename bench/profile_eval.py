@@ -362,6 +362,11 @@ def render(raw: dict[str, Any]) -> tuple[str, list[dict[str, str]]]:
         f"{c['default_seconds']:.2f} s unprofiled), self CPU time of every operator grouped; the data steps "
         "(cached features, Arrow row reads, collation) are named with `record_function` ranges, and the wall "
         "time no operator accounts for is the Python between them."
+        + (
+            " On a GPU these are host (CPU) times of the operators' dispatch, not their kernels' times."
+            if raw["device"] == "cuda"
+            else ""
+        )
     )
     options = (
         f"Options, each warmed up once, then timed in interleaved repeats (1-minute load before them: "
