@@ -541,17 +541,12 @@ def crossling_train(
     The stage runs in a fresh temporary directory (no checkpoints, no dev scoring), exactly
     through crossling's public ``build_model`` / ``train_stage`` / ``PaddingCollator``.
     """
-    from crossling.config.schema import AggregationConfig, ModelConfig, TrainingConfig
+    from crossling.config.schema import TrainingConfig
     from crossling.data.batching import PaddingCollator
-    from crossling.models.model import build_model
-    from crossling.training.loop import seed_everything, train_stage
+    from crossling.training.loop import seed_everything
 
     seed_everything(seed)
-    model = build_model(
-        ModelConfig(name_or_path=str(path), freeze_embeddings=freeze_embeddings),
-        AggregationConfig(strategy=strategy, layer=layer),
-        data.spec,
-    )
+    model = bench_model(path, data, freeze_embeddings=freeze_embeddings, strategy=strategy, layer=layer)
     if model_dtype is not None:
         model.to(model_dtype)
     collator = PaddingCollator(
@@ -559,6 +554,7 @@ def crossling_train(
         pad_to_multiple_of=pad_to_multiple_of,
         sequence_labels=data.spec.fine_tuned_kind().sequence_labels,
     )
+    # The stage trains as timed: no checkpoints, no dev scoring, no warm-up (the Trainer arms do the same).
     config = TrainingConfig(
         epochs=1,
         max_steps=steps,
@@ -574,9 +570,28 @@ def crossling_train(
         compile=compile_model,
         dropout_impl=dropout_impl,
     )
+    return _timed_stage(model, features, config, collator, seed=seed, keep_model=keep_model)
+
+
+def bench_model(path: Path, data: Any, *, freeze_embeddings: bool, strategy: str, layer: int | None) -> Any:
+    """crossling's ``build_model`` for the model directory, an aggregation strategy and the task of ``data``."""
+    from crossling.config.schema import AggregationConfig, ModelConfig
+    from crossling.models.model import build_model
+
+    return build_model(
+        ModelConfig(name_or_path=str(path), freeze_embeddings=freeze_embeddings),
+        AggregationConfig(strategy=strategy, layer=layer),
+        data.spec,
+    )
+
+
+def _timed_stage(model: Any, features: Any, config: Any, collator: Any, *, seed: int, keep_model: bool) -> dict:
+    """``train_stage`` in a fresh temporary directory under a StepTimer; its summary (and the model if kept)."""
+    from crossling.training.loop import train_stage
+
     # A forward hook would be traced by torch.compile (and recompiled at every step): compiled runs
     # are timed by their caller (bench/compile.py times optimiser steps instead).
-    timer = None if compile_model else StepTimer().attach(model)
+    timer = None if config.compile else StepTimer().attach(model)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="crossling-bench-") as work:
         result = train_stage(
