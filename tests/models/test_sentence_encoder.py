@@ -123,6 +123,30 @@ def test_chunked_tokenization_gives_the_same_vectors_in_the_same_order(tiny_dir)
     torch.testing.assert_close(chunked.encode(texts), whole, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_batches_are_padded_exactly_as_the_tokenizer_pads(tiny_dir, side):
+    encoder = _sentence_encoder(tiny_dir)
+    encoder.tokenizer.padding_side = side
+    texts = ["red cat", "blue dog house river stone sun", "moon", "green bird tree"]
+    ids, lengths = encoder._token_ids(texts)
+    starts = torch.cumsum(torch.from_numpy(lengths), 0).numpy() - lengths
+    rows = [1, 3, 0]
+    input_ids, mask = encoder._padded(ids, starts[rows], lengths[rows])
+    expected = encoder.tokenizer.pad(
+        {"input_ids": [encoder.tokenizer(texts[i])["input_ids"] for i in rows]}, return_tensors="pt"
+    )
+    assert torch.equal(input_ids, expected["input_ids"]) and torch.equal(mask, expected["attention_mask"])
+
+
+def test_cpu_encoding_returns_freed_heap_memory_after_every_batch(tiny_dir, monkeypatch):
+    calls = []
+    monkeypatch.setattr("crossling.models.sentence_encoder.release_free_heap", lambda: calls.append(1) or True)
+    encoder = _sentence_encoder(tiny_dir, batch_size=2)
+    encoder.chunk_size = 3  # chunks of 3 + 2 texts: batches of 2, 1, 2
+    encoder.encode(["red cat", "blue dog house", "moon", "green bird tree", "sun"])
+    assert len(calls) == 3
+
+
 def test_pool_vectors_are_cached_on_disk_by_identity_and_texts(tiny_dir, tmp_path, monkeypatch):
     texts = ["red cat", "blue dog house", "moon"]
     first = _sentence_encoder(tiny_dir)
