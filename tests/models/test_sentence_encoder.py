@@ -138,13 +138,13 @@ def test_batches_are_padded_exactly_as_the_tokenizer_pads(tiny_dir, side):
     assert torch.equal(input_ids, expected["input_ids"]) and torch.equal(mask, expected["attention_mask"])
 
 
-def test_cpu_encoding_returns_freed_heap_memory_after_every_batch(tiny_dir, monkeypatch):
+def test_cpu_encoding_returns_freed_heap_memory_after_every_chunk_and_batch(tiny_dir, monkeypatch):
     calls = []
     monkeypatch.setattr("crossling.models.sentence_encoder.release_free_heap", lambda: calls.append(1) or True)
     encoder = _sentence_encoder(tiny_dir, batch_size=2)
     encoder.chunk_size = 3  # chunks of 3 + 2 texts: batches of 2, 1, 2
     encoder.encode(["red cat", "blue dog house", "moon", "green bird tree", "sun"])
-    assert len(calls) == 3
+    assert len(calls) == 2 + 3  # after tokenizing each chunk, after each batch
 
 
 def test_pool_vectors_are_cached_on_disk_by_identity_and_texts(tiny_dir, tmp_path, monkeypatch):

@@ -167,6 +167,16 @@ class SentenceEncoder:
     def _encode_chunk(self, texts: Sequence[str], device: torch.device) -> Iterator[tuple[Tensor, Tensor]]:
         """(row indices in ``texts``, their pooled vectors) per batch, longest sentences first (little padding)."""
         ids, lengths = self._token_ids(texts)
+        # The C heap is trimmed here (the tokenizer's per-text lists and buffers are freed) and after
+        # each CPU batch. glibc raises its mmap threshold (up to 32 MiB) after freeing a large block,
+        # so later tensors come from its heap, which keeps what they free; batch shapes change (longest
+        # first), so it fragments. Encoding 100k texts (bench/pool_scaling.py's tiny BERT, batch 512,
+        # 13 chunks) its free-but-kept heap grew 51 -> 118 MiB while the heap in use stayed at 152 MiB:
+        # working memory 83-125 MiB over 5 runs (10k texts: 61-87). With both trims: 50-60 MiB (10k:
+        # 35-36), flat from the second chunk on; what remains (that chunk's batches peak ~14 MiB above
+        # the first's) is the raised threshold itself, which only a process-wide setting removes
+        # (MALLOC_MMAP_THRESHOLD_=131072: 38 MiB). A trim costs ~1-3 ms (pages fault in again).
+        release_free_heap()
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         order = np.argsort(-lengths, kind="stable")
         for start in range(0, len(order), self.batch_size):
@@ -176,12 +186,7 @@ class SentenceEncoder:
             out = self.encoder(input_ids=input_ids, attention_mask=mask, output_hidden_states=True, return_dict=True)
             yield torch.from_numpy(rows), pool(self.aggregator(out.hidden_states, mask).float(), mask, self.pooling)
             del out
-            if device.type == "cpu":
-                # Each batch's activations differ in shape (longest first). glibc serves them from its
-                # heap once a freed block has raised its mmap threshold, and keeps what they free: encoding
-                # 100k texts (tiny BERT, batch 512, 13 chunks) its freed-but-kept heap grew 51 -> 118 MiB
-                # while the heap in use stayed at 152 MiB, and working memory was 83-125 MiB (10k: 61-87).
-                # Trimming after each batch: 80-85 MiB at 100k (55-57 at 10k), at ~1-3 ms a batch.
+            if device.type == "cpu":  # activations live in the C heap (see above)
                 release_free_heap()
 
     def _token_ids(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
