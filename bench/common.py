@@ -286,8 +286,8 @@ def publish(
         "load_before": load_before,
         "load_after": load_average(),
     }
-    if isinstance(measured, dict):
-        record["raw"] = measured["raw"]
+    if isinstance(measured, dict):  # raw measurements, or the body and summary with a figure's own keys
+        record.update(measured)
     elif isinstance(measured, str):  # a section without a summary row (profile, executor scaling)
         record["body"], record["summary"] = measured, []
     else:

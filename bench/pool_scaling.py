@@ -7,6 +7,9 @@ that reports its time and peak RSS (VmHWM). Encoding: candidates/s of ``Sentence
 crossling's defaults) with the offline e5 on a sample of synthetic texts, the peak RSS of encoding
 10k and 100k texts with a tiny BERT in child processes, and the on-disk vector cache's second read.
 Evaluation: a Tatoeba evaluation (``evaluate_retrieval``) over 1, 4 and 8 languages.
+
+``--parts memory`` (any of ``PARTS``) measures those parts only and keeps the others from the
+figure's record, each with the run that measured it (the section and the summary say which).
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ TATOEBA = ("de", "fr", "es", "ru", "ja", "zh", "ar", "hi")
 #: with the pool would take 10x; the allocator's heap settles over the first few chunks, hence not 1.0x).
 RSS_TARGET = 1.5
 CHILDREN = ("search", "encode", "cache")
+#: The figure's parts, in section order (``--parts`` measures some and keeps the others from its record).
+PARTS = ("search", "memory", "rate", "languages")
 #: The model of the memory and cache children: built from a config, small enough to encode 100k texts in a minute.
 TINY = {"hidden": 16, "layers": 1, "heads": 1}
 TINY_LABEL = "a BERT built from a config (1 layer, hidden 16, WordPiece 4k, random weights; batch 512, fp32)"
@@ -431,73 +436,145 @@ def encoding_text(args: argparse.Namespace, rate: list[dict[str, float]], cache:
     return text, million
 
 
-def render(args: argparse.Namespace, measured: dict[str, Any]) -> tuple[str, list[dict[str, str]]]:
-    """The section body and its summary rows from every measurement."""
+def search_part(args: argparse.Namespace, search: dict[int, dict[str, list[dict[str, Any]]]]) -> dict[str, Any]:
+    """The top-k search paragraph, its table and its summary row."""
     import faiss
     import torch
 
-    search, largest = search_table(measured["search"])
-    memory, ratio = memory_table(measured["encoding"])
-    encoding, million = encoding_text(args, measured["rate"], measured["cache"])
-    sizes = sorted(measured["encoding"])
+    table, largest = search_table(search)
     threads = f"torch {torch.get_num_threads()} threads, faiss {faiss.omp_get_max_threads()} OpenMP threads"
-    body = "\n\n".join(
-        [
-            f"**Top-k search** (k = 20) of {args.queries} query vectors among N synthetic candidate vectors "
-            f"(Gaussian, width {WIDTH} as e5-small's), `top_k(..., index=...)`: torch blockwise (`exact`) vs a faiss "
-            f"`IndexFlatIP` on L2-normalised float32 vectors (`faiss`; both exact cosine); each run in its own "
-            f"process, which reports its peak RSS (VmHWM, the vectors included); {threads}, device "
-            f"{device().type} (faiss searches on the CPU). Last column: the (query, rank) cells of every repeat "
-            "of both whose index equals the first torch repeat's, and how close the cosines are where it does not.",
-            search,
-            f"**Bounded encoding memory**: {TINY_LABEL}, encoding "
-            f"{' and '.join(_count(n) for n in sizes)} synthetic texts (words of XNLI's English dev sentences, their "
-            "length spread) in a child process each. Working memory = peak RSS - RSS before encoding (model and "
-            "texts loaded) - the output vectors, which any encoder returns. Texts are tokenized "
-            "`SentenceEncoder.chunk_size` (8192) at a time, so working memory should not follow the pool: "
-            f"target <= {RSS_TARGET}x for 10x the candidates (memory proportional to the pool would be 10x).",
-            memory,
-            encoding,
-            f"**Evaluation over languages**: `evaluate_retrieval` of Tatoeba ({args.pairs} pairs per language, "
-            f"{model_label(args.quick)}, loaded once), over the first {', '.join(map(str, args.languages))} languages of "
-            f"{', '.join(TATOEBA)}.",
-            languages_table(measured["languages"]),
-        ]
+    body = (
+        f"**Top-k search** (k = 20) of {args.queries} query vectors among N synthetic candidate vectors "
+        f"(Gaussian, width {WIDTH} as e5-small's), `top_k(..., index=...)`: torch blockwise (`exact`) vs a faiss "
+        f"`IndexFlatIP` on L2-normalised float32 vectors (`faiss`; both exact cosine); each run in its own "
+        f"process, which reports its peak RSS (VmHWM, the vectors included); {threads}, device "
+        f"{device().type} (faiss searches on the CPU). Last column: the (query, rank) cells of every repeat "
+        f"of both whose index equals the first torch repeat's, and how close the cosines are where it does not.\n\n{table}"
     )
-    ratio_search = [f / e for f, e in zip(largest["faiss"], largest["exact"], strict=True)]
-    summary = [
-        summary_row(
-            f"9 top-20 search of {args.queries} queries in a {_count(largest['pool'])} pool: faiss IndexFlatIP / torch exact",
-            "measure",
-            f"**{median(ratio_search):.2f}x** ({median(largest['faiss']):.1f} vs {median(largest['exact']):.1f} s); "
-            f"peak RSS {median(largest['rss']['faiss']):.0f} vs {median(largest['rss']['exact']):.0f} MiB",
-            "the same index at every rank"
-            if largest["same"]["near_ties"] == "none"
-            else f"{100 * largest['same']['ranks']:.3f}% of ranks the same index, the others near-ties",
-        ),
-        summary_row(
-            f"9 encoding working memory, {_count(sizes[-1])} vs {_count(sizes[0])} candidates (tiny BERT, chunked)",
-            f"<= {RSS_TARGET}x (bounded)",
-            f"**{median(ratio):.2f}x** ({fmt(ratio)}); e5 1M encode extrapolated {million / 3600:.1f} h",
-            "met" if median(ratio) <= RSS_TARGET else "NOT met",
-        ),
-    ]
-    return body, summary
+    ratio = [f / e for f, e in zip(largest["faiss"], largest["exact"], strict=True)]
+    row = summary_row(
+        f"9 top-20 search of {args.queries} queries in a {_count(largest['pool'])} pool: faiss IndexFlatIP / torch exact",
+        "measure",
+        f"**{median(ratio):.2f}x** ({median(largest['faiss']):.1f} vs {median(largest['exact']):.1f} s); "
+        f"peak RSS {median(largest['rss']['faiss']):.0f} vs {median(largest['rss']['exact']):.0f} MiB",
+        "the same index at every rank"
+        if largest["same"]["near_ties"] == "none"
+        else f"{100 * largest['same']['ranks']:.3f}% of ranks the same index, the others near-ties",
+    )
+    return {"body": body, "summary": [row]}
 
 
-def measure(args: argparse.Namespace) -> tuple[str, list[dict[str, str]]]:
-    """Every measurement in turn (search, encoding memory, encoding rate and cache, languages); the section."""
-    from crossling.evaluation.retrieval import require_faiss
+def memory_part(encoding: dict[int, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The bounded-encoding-memory paragraph, its table and its summary row."""
+    table, ratio = memory_table(encoding)
+    sizes = sorted(encoding)
+    body = (
+        f"**Bounded encoding memory**: {TINY_LABEL}, encoding {' and '.join(_count(n) for n in sizes)} synthetic "
+        "texts (words of XNLI's English dev sentences, their length spread) in a child process each. Working "
+        "memory = peak RSS - RSS before encoding (model and texts loaded) - the output vectors, which any encoder "
+        "returns. Texts are tokenized `SentenceEncoder.chunk_size` (8192) at a time and, on the CPU, the C "
+        "heap's freed memory goes back to the OS after every batch, so working memory should not follow the "
+        f"pool: target <= {RSS_TARGET}x for 10x the candidates (memory proportional to the pool would be 10x)."
+        f"\n\n{table}"
+    )
+    row = summary_row(
+        f"9 encoding working memory, {_count(sizes[-1])} vs {_count(sizes[0])} candidates (tiny BERT, chunked)",
+        f"<= {RSS_TARGET}x (bounded)",
+        f"**{median(ratio):.2f}x** ({', '.join(f'{r:.2f}' for r in ratio)})",
+        "met" if median(ratio) <= RSS_TARGET else "NOT met",
+    )
+    return {"body": body, "summary": [row]}
 
-    require_faiss()
-    measured = {
-        "search": measure_search(args),
-        "encoding": measure_encoding_memory(args),
-        "rate": measure_encoding_rate(args),
-        "cache": run_child(args, "cache", "--pool", str(args.cache_pool), "--repeats", str(args.repeats)),
-        "languages": measure_languages(args),
-    }
-    return render(args, measured)
+
+def rate_part(args: argparse.Namespace, rate: list[dict[str, float]], cache: dict[str, Any]) -> dict[str, Any]:
+    """The encoding-rate and vector-cache paragraph and its summary row (1M candidates, extrapolated)."""
+    body, million = encoding_text(args, rate, cache)
+    per_second = median([args.encode_sample / r["first"] for r in rate])
+    row = summary_row(
+        f"9 encoding a 1M candidate pool ({'tiny BERT' if args.quick else 'multilingual-e5-small'})",
+        "measure",
+        f"**{million / 3600:.1f} h** extrapolated ({per_second:.1f} candidates/s); its vector cache read in "
+        f"{median(cache['hit_seconds']):.2f} s",
+        "extrapolated, not run",
+    )
+    return {"body": body, "summary": [row]}
+
+
+def languages_part(args: argparse.Namespace, languages: dict[int, list[float]]) -> dict[str, Any]:
+    """The evaluation-over-languages paragraph and its table (no summary row)."""
+    body = (
+        f"**Evaluation over languages**: `evaluate_retrieval` of Tatoeba ({args.pairs} pairs per language, "
+        f"{model_label(args.quick)}, loaded once), over the first {', '.join(map(str, args.languages))} languages of "
+        f"{', '.join(TATOEBA)}.\n\n{languages_table(languages)}"
+    )
+    return {"body": body, "summary": []}
+
+
+def assemble(parts: dict[str, dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """The section body and summary rows from its parts; a part kept from an earlier run says which run.
+
+    Such a part's summary rows carry that run (``run``), so the summary says where and when they were measured.
+    """
+    import records
+
+    bodies, rows = [], []
+    for name in PARTS:
+        part = parts[name]
+        run = part.get("run")
+        body = part["body"]
+        if run is not None:
+            body += (
+                f"\n\n(This part is from an earlier run: `{run['command']}`, {run['machine']['date']}, load "
+                f"average before {run['load_before']} ({records.load_note(run)}).)"
+            )
+        bodies.append(body)
+        rows += [{**row, "run": run} if run is not None else row for row in part["summary"]]
+    return "\n\n".join(bodies), rows
+
+
+def kept_parts(args: argparse.Namespace, measured: set[str]) -> dict[str, dict[str, Any]]:
+    """The parts not measured now, from the figure's record (each with the run that measured it)."""
+    key = "pool-scaling-quick" if args.quick else "pool-scaling"
+    path = args.results / f"{key}.json"
+    record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    recorded = record.get("parts") if isinstance(record.get("parts"), dict) else {}
+    missing = sorted(set(PARTS) - measured - set(recorded))
+    if missing:
+        sys.exit(f"{path}: no record of the parts {', '.join(missing)} to keep; run them too (--parts)")
+    run = {k: record[k] for k in ("command", "machine", "load_before", "load_after")}
+    return {name: {"run": run, **part} for name, part in recorded.items() if name not in measured}
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """The parts of ``--parts`` (default all: search, memory, rate and cache, languages); the section.
+
+    With some parts only, the others are kept from the figure's record in ``--results``.
+    """
+    parts: dict[str, dict[str, Any]] = {}
+    if "search" in args.parts:
+        from crossling.evaluation.retrieval import require_faiss
+
+        require_faiss()
+        parts["search"] = search_part(args, measure_search(args))
+    if "memory" in args.parts:
+        parts["memory"] = memory_part(measure_encoding_memory(args))
+    if "rate" in args.parts:
+        cache = run_child(args, "cache", "--pool", str(args.cache_pool), "--repeats", str(args.repeats))
+        parts["rate"] = rate_part(args, measure_encoding_rate(args), cache)
+    if "languages" in args.parts:
+        parts["languages"] = languages_part(args, measure_languages(args))
+    if len(parts) < len(PARTS):
+        parts.update(kept_parts(args, set(parts)))
+    body, summary = assemble(parts)
+    return {"body": body, "summary": summary, "parts": parts}
+
+
+def _parts(text: str) -> list[str]:
+    names = [name for name in text.split(",") if name]
+    unknown = [name for name in names if name not in PARTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"expected parts among {', '.join(PARTS)}, got {text!r}")
+    return names
 
 
 def _sizes(text: str) -> list[int]:
@@ -514,6 +591,13 @@ def main() -> None:
     parser.add_argument("--cache-pool", type=int, help="Candidates of the vector-cache read (default 1000000).")
     parser.add_argument("--languages", type=_sizes, help="Tatoeba language counts (default 1,4,8).")
     parser.add_argument("--pairs", type=int, help="Tatoeba pairs per language (default 32).")
+    parser.add_argument(
+        "--parts",
+        type=_parts,
+        default=list(PARTS),
+        help=f"Comma-separated parts to measure (default all: {','.join(PARTS)}; rate includes the vector cache); "
+        "the others are kept from the figure's record.",
+    )
     parser.add_argument("--child", choices=CHILDREN, help=argparse.SUPPRESS)
     parser.add_argument("--backend", default="exact", help=argparse.SUPPRESS)
     parser.add_argument("--pool", type=int, default=0, help=argparse.SUPPRESS)

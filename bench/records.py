@@ -62,7 +62,11 @@ HEADER = (
 
 
 def summary_row(figure: str, target: str, measured: str, status: str) -> dict[str, str]:
-    """One row of the summary table (a figure script returns these with its section body)."""
+    """One row of the summary table (a figure script returns these with its section body).
+
+    A row kept from an earlier run of its figure also carries that run (``run``: command, machine,
+    loads), and the summary says where and when that run measured it.
+    """
     return {"figure": figure, "target": target, "measured": measured, "status": status}
 
 
@@ -129,14 +133,24 @@ def summary_table(records: Sequence[dict[str, Any]], rows: Sequence[list[dict[st
             continue
         for key in [k for k in pending if _sort_key(k) < _sort_key(record["key"])]:
             lines.append(_pending_row(*pending.pop(key)))
-        machine = record["machine"]
-        hardware = machine["gpu"] or f"{machine['nproc']} CPUs ({machine['cpu']})"
-        where = f"{hardware}, {machine['date']}, {load_note(record)}"
         for row in figure_rows:
-            cells = [row["figure"], row["target"], row["measured"], row["status"], where]
+            cells = [
+                row["figure"],
+                row["target"],
+                row["measured"],
+                row["status"],
+                _measured_on(row.get("run") or record),
+            ]
             lines.append("| " + " | ".join(_escape(c) for c in cells) + " |")
     lines += [_pending_row(*value) for value in pending.values()]
     return "\n".join(lines)
+
+
+def _measured_on(run: dict[str, Any]) -> str:
+    """Where and when a summary row was measured: its record's run, or the earlier run a row kept (``run``)."""
+    machine = run["machine"]
+    hardware = machine["gpu"] or f"{machine['nproc']} CPUs ({machine['cpu']})"
+    return f"{hardware}, {machine['date']}, {load_note(run)}"
 
 
 def _pending_row(figure: str, script: str) -> str:

@@ -42,7 +42,7 @@ def test_every_full_size_figure_has_its_summary_rows_and_load_note(records):
         assert body.strip(), record["key"]
         for row in rows:
             line = next(line for line in summary.splitlines() if line.startswith(f"| {row['figure']} |"))
-            assert line.rstrip(" |").endswith(records.load_note(record)), line
+            assert line.rstrip(" |").endswith(records.load_note(row.get("run") or record)), line
 
 
 def test_a_changed_record_changes_the_summary_and_the_load_note_follows_the_load(records):

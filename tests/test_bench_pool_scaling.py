@@ -1,0 +1,73 @@
+"""bench/pool_scaling.py --parts: the parts not measured are kept from the record, with the run that measured them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+@pytest.fixture(scope="module")
+def pool_scaling():
+    sys.path.insert(0, str(BENCH))
+    try:
+        import pool_scaling as module
+
+        yield module
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+def _record(pool_scaling) -> dict:
+    parts = {
+        name: {
+            "body": f"**{name}** old",
+            "summary": [{"figure": f"9 {name}", "target": "t", "measured": "m", "status": "s"}],
+        }
+        for name in pool_scaling.PARTS
+    }
+    machine = {"gpu": "", "nproc": 2, "cpu": "Xeon", "date": "2026-12-07 07:33 UTC"}
+    return {
+        "key": "pool-scaling",
+        "command": "python bench/pool_scaling.py",
+        "machine": machine,
+        "load_before": "5.00 5.00 5.00",
+        "load_after": "4.00 4.00 4.00",
+        "parts": parts,
+    }
+
+
+def test_parts_not_measured_are_kept_with_their_run(pool_scaling, tmp_path):
+    (tmp_path / "pool-scaling.json").write_text(json.dumps(_record(pool_scaling)))
+    args = argparse.Namespace(quick=False, results=tmp_path)
+    kept = pool_scaling.kept_parts(args, {"memory"})
+    assert sorted(kept) == sorted(set(pool_scaling.PARTS) - {"memory"})
+    new = {
+        "body": "**memory** new",
+        "summary": [{"figure": "9 memory", "target": "t", "measured": "new", "status": "s"}],
+    }
+    body, rows = pool_scaling.assemble({**kept, "memory": new})
+    assert "**memory** new" in body and "**memory** old" not in body and "**search** old" in body
+    assert body.count("from an earlier run: `python bench/pool_scaling.py`") == len(pool_scaling.PARTS) - 1
+    assert [row["figure"] for row in rows] == [f"9 {name}" for name in pool_scaling.PARTS]
+    assert "run" not in rows[pool_scaling.PARTS.index("memory")]
+    assert all(row["run"]["load_before"] == "5.00 5.00 5.00" for row in rows if row["figure"] != "9 memory")
+
+
+def test_a_record_without_the_other_parts_is_refused(pool_scaling, tmp_path):
+    record = _record(pool_scaling)
+    del record["parts"]["search"]
+    (tmp_path / "pool-scaling.json").write_text(json.dumps(record))
+    with pytest.raises(SystemExit, match="no record of the parts search"):
+        pool_scaling.kept_parts(argparse.Namespace(quick=False, results=tmp_path), {"memory"})
+
+
+def test_parts_option_rejects_unknown_names(pool_scaling):
+    assert pool_scaling._parts("memory,search") == ["memory", "search"]
+    with pytest.raises(argparse.ArgumentTypeError):
+        pool_scaling._parts("memroy")
