@@ -75,6 +75,21 @@ def load_average() -> str:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def settled_load_average(cores: int | None = None, limit_seconds: float = 180.0) -> str:
+    """``load_average()`` once the 1-minute load is at most half the cores, waiting up to ``limit_seconds``.
+
+    The 1-minute load decays with a one-minute time constant, so right after another benchmark (``run_all.py``
+    runs them back to back) it still reads that benchmark's load: waiting for it to settle first lets the
+    record's load tell an idle machine from one other work is using. A load that does not settle is recorded
+    as it is (and the section says the machine was shared).
+    """
+    cores = cores or os.cpu_count() or 1
+    deadline = time.monotonic() + limit_seconds
+    while float(load_average().split()[0]) > cores / 2 and time.monotonic() < deadline:
+        time.sleep(5)
+    return load_average()
+
+
 def cpu_model() -> str:
     """The CPU model name from ``lscpu`` (falls back to ``platform.processor()``)."""
     try:
@@ -268,7 +283,7 @@ def run_figure(
     """Every figure script's ``main`` after parsing: pick the device, set up, note the load, measure, publish."""
     select_device(args.device)
     setup_environment()
-    before = load_average()
+    before = settled_load_average()
     return publish(key, title, measure(args), args=args, machine=machine_info(), load_before=before)
 
 

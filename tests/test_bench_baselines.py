@@ -98,3 +98,20 @@ def test_the_epoch_timer_covers_every_step_from_first_forward_to_last_optimizer_
     assert epoch["steps"] == 3 and epoch["examples"] == 6
     assert epoch["real_tokens"] == 2 * (3 + 5 + 2) and epoch["padded_tokens"] == 3 * 12
     assert epoch["seconds"] == timer.step_ends[-1] - timer.stamps[0] > 0
+
+
+def test_settled_load_average_waits_for_the_previous_benchmarks_load_to_decay(bench, monkeypatch):
+    _, common = bench
+    loads = iter(["1.9 1.5 1.2", "1.4 1.4 1.2", "0.9 1.3 1.2", "0.9 1.3 1.2"])
+    slept = []
+    monkeypatch.setattr(common, "load_average", lambda: next(loads))
+    monkeypatch.setattr(common.time, "sleep", slept.append)
+    assert common.settled_load_average(cores=2) == "0.9 1.3 1.2"
+    assert slept == [5, 5]  # two polls above half the cores, then settled
+
+
+def test_settled_load_average_records_a_load_that_does_not_settle(bench, monkeypatch):
+    _, common = bench
+    monkeypatch.setattr(common, "load_average", lambda: "3.0 3.0 3.0")
+    monkeypatch.setattr(common.time, "sleep", lambda seconds: None)
+    assert common.settled_load_average(cores=2, limit_seconds=0.0) == "3.0 3.0 3.0"
