@@ -71,3 +71,31 @@ def test_parts_option_rejects_unknown_names(pool_scaling):
     assert pool_scaling._parts("memory,search") == ["memory", "search"]
     with pytest.raises(argparse.ArgumentTypeError):
         pool_scaling._parts("memroy")
+
+
+def test_memory_part_reports_growth_after_the_second_chunk(pool_scaling):
+    def run(before, peaks):
+        return {
+            "seconds": 1.0,
+            "peak_rss_mib": max(peaks),
+            "before_mib": before,
+            "vectors_mib": 1.0,
+            "chunk_peaks_mib": peaks,
+        }
+
+    encoding = {
+        10_000: [run(100.0, [130.0, 135.0])] * 3,
+        100_000: [
+            run(100.0, [130.0, 150.0, 152.0, 156.0]),
+            run(100.0, [131.0, 149.0, 149.0, 149.0]),
+            run(100.0, [129.0, 151.0, 153.0, 153.0]),
+        ],
+    }
+    assert pool_scaling.later_chunk_growth(encoding[100_000]) == [6.0, 0.0, 2.0]
+    assert pool_scaling.later_chunk_growth(encoding[10_000]) is None  # two chunks: no later growth to show
+    part = pool_scaling.memory_part(encoding)
+    ratio_row, growth_row = part["summary"]
+    # working memory: 10k 34 MiB; 100k 55, 48, 52 -> ratios 1.62, 1.41, 1.53
+    assert ratio_row["measured"].startswith("**1.53x**") and ratio_row["status"] == "NOT met"
+    assert growth_row["measured"] == "**+2 MiB** (+6, +0, +2) over 2 chunks"
+    assert "grew by 2 (6, 0, 2) MiB" in part["body"]
