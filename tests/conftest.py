@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,18 @@ from tiny import WORDS, make_tiny_model_dir, write_pawsx_layout
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CROSSLING_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+BENCH_DIR = REPO_ROOT / "bench"
+
+
+@pytest.fixture(scope="module")
+def bench_import() -> Iterator[Callable[[str], object]]:
+    """``bench_import("records")``: a script module of bench/ (which imports its siblings by plain name), with
+    bench/ on ``sys.path`` while the requesting test module runs."""
+    sys.path.insert(0, str(BENCH_DIR))
+    try:
+        yield importlib.import_module
+    finally:
+        sys.path.remove(str(BENCH_DIR))
 
 
 @pytest.fixture(scope="session")

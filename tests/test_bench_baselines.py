@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 from datasets import Dataset
 from tiny import train_tokenizer
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
-
 
 @pytest.fixture(scope="module")
-def bench():
-    sys.path.insert(0, str(BENCH))
-    try:
-        import baselines
-        import common
-
-        before = common._DEVICE
-        common._DEVICE = torch.device("cpu")  # as select_device("cpu"), without hiding GPUs from other tests
-        yield baselines, common
-        common._DEVICE = before
-    finally:
-        sys.path.remove(str(BENCH))
+def bench(bench_import):
+    baselines, common = bench_import("baselines"), bench_import("common")
+    before = common._DEVICE
+    common._DEVICE = torch.device("cpu")  # as select_device("cpu"), without hiding GPUs from other tests
+    yield baselines, common
+    common._DEVICE = before
 
 
 @pytest.fixture(scope="module")

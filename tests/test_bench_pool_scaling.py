@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
-
 
 @pytest.fixture(scope="module")
-def pool_scaling():
-    sys.path.insert(0, str(BENCH))
-    try:
-        import pool_scaling as module
-
-        yield module
-    finally:
-        sys.path.remove(str(BENCH))
+def pool_scaling(bench_import):
+    return bench_import("pool_scaling")
 
 
 def _record(pool_scaling) -> dict:

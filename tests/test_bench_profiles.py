@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+@pytest.fixture(scope="module")
+def profile_eval(bench_import):
+    return bench_import("profile_eval")
 
 
 @pytest.fixture(scope="module")
-def bench():
-    sys.path.insert(0, str(BENCH))
-    try:
-        import flops
-        import profile_eval
-
-        yield SimpleNamespace(flops=flops, profile_eval=profile_eval)
-    finally:
-        sys.path.remove(str(BENCH))
-
-
-@pytest.fixture(scope="module")
-def profile_eval(bench):
-    return bench.profile_eval
-
-
-@pytest.fixture(scope="module")
-def flops(bench):
-    return bench.flops
+def flops(bench_import):
+    return bench_import("flops")
 
 
 def _run(seconds: float) -> dict:

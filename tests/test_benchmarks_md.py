@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,8 @@ BENCH = REPO / "bench"
 
 
 @pytest.fixture(scope="module")
-def records():
-    sys.path.insert(0, str(BENCH))
-    try:
-        import records as module
-
-        yield module
-    finally:
-        sys.path.remove(str(BENCH))
+def records(bench_import):
+    return bench_import("records")
 
 
 def test_the_committed_benchmarks_md_is_the_render_of_the_committed_records(records):
